@@ -1,0 +1,1 @@
+"""What the answers say: sentiment, themes, metrics and suppression, as pure functions (see ARCHITECTURE.md)."""

@@ -1,0 +1,116 @@
+"""Settings from the environment and a .env file, checked once at start-up.
+
+Every setting is in .env.example with a line saying what it is for. A wrong
+one stops start-up with one line naming it: an operator should never have to
+read a traceback to find a typo.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{20,}")
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+
+    database_url: str = Field("sqlite+aiosqlite:///chorus.db", validation_alias="CHORUS_DATABASE_URL")
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field("https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL")
+    public_url: str | None = Field(None, validation_alias="CHORUS_PUBLIC_URL")
+    webhook_secret: SecretStr | None = Field(None, validation_alias="CHORUS_WEBHOOK_SECRET")
+    secret_key: SecretStr = Field(validation_alias="CHORUS_SECRET_KEY")
+    host: str = Field("127.0.0.1", validation_alias="CHORUS_HOST")
+    port: int = Field(8080, ge=1, le=65535, validation_alias="CHORUS_PORT")
+    timezone: str = Field("Europe/London", validation_alias="CHORUS_TIMEZONE")
+    min_group_size: int = Field(10, ge=2, le=1000, validation_alias="CHORUS_MIN_GROUP_SIZE")
+    log_level: str = Field("INFO", validation_alias="CHORUS_LOG_LEVEL")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TELEGRAM_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("does not look like a bot token from @BotFather (digits, a colon, then letters)")
+        return value
+
+    @field_validator("telegram_api_base_url", "public_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError(f"must be an http:// or https:// address, not '{value}'")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 16 to 256 characters of letters, digits, _ and - (Telegram's rule)")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_KEY_LENGTH} characters; make one with `make .env`")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not a time zone such as Europe/London") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+
+def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
+    """Read and check the settings; raises ConfigError with one line per wrong setting."""
+    try:
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise ConfigError("\n".join(_describe(e) for e in error.errors())) from None
+    if settings.public_url and settings.telegram_bot_token:
+        if not settings.public_url.startswith("https://"):
+            raise ConfigError("CHORUS_PUBLIC_URL: Telegram sends webhooks only to https:// addresses")
+        if settings.webhook_secret is None:
+            raise ConfigError(
+                "CHORUS_WEBHOOK_SECRET: required when CHORUS_PUBLIC_URL is set, so forged updates are refused"
+            )
+    return settings
+
+
+def _describe(error: Any) -> str:
+    name = ".".join(str(part) for part in error["loc"]) or "settings"
+    if error["type"] == "missing":
+        return f"{name}: is required but not set (in the environment or .env)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    given = error.get("input")
+    private = "SECRET" in name or "TOKEN" in name
+    shown = "" if private or not isinstance(given, str | int) or str(given) in message else f" (got '{given}')"
+    return f"{name}: {message}{shown}"

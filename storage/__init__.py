@@ -1,0 +1,1 @@
+"""Where answers live: models, migrations, repositories and privacy operations (see ARCHITECTURE.md)."""

@@ -1,0 +1,162 @@
+"""Turns what a participant typed or pressed into a typed answer, or a reason it cannot be used.
+
+Typing is forgiving, because people answer on phones: "very sat", "2", "YES",
+"1, 3" and "1 3" all find their choices; only a real ambiguity or a miss asks again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from surveys.model import Choice, Kind, Question
+from surveys.outputs import Reason
+from surveys.scales import YES_NO
+from surveys.state import AnswerValue
+
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%d/%m/%y")
+_SEPARATORS = re.compile(r"\s*[,;]\s*|\s+(?:and|&)\s+")
+_PUNCTUATION = ".!?\"'()[]"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    value: AnswerValue
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: Reason
+    params: dict[str, str | int | float] = field(default_factory=dict)
+
+
+Reading = Accepted | Refused
+
+
+def normalise(text: str) -> str:
+    """'  Very   Satisfied! ' -> 'very satisfied'."""
+    return " ".join(text.casefold().split()).strip(_PUNCTUATION + " ")
+
+
+def read_text(question: Question, text: str, language: str) -> Reading:
+    """Read typed text as an answer to the question; empty text reads as no answer (None)."""
+    text = text.strip()
+    if not text:
+        return Accepted(None)
+    kind = question.kind
+    if kind is Kind.SELECT_MULTIPLE:
+        return _many(question, text, language)
+    if kind is Kind.RATING:
+        return _number(question, text, whole=True)
+    if question.is_choice:
+        found = match_choice(question, text, language)
+        return Accepted(found.value) if isinstance(found, Choice) else found
+    if kind is Kind.INTEGER:
+        return _number(question, text, whole=True)
+    if kind is Kind.DECIMAL:
+        return _number(question, text, whole=False)
+    if kind is Kind.DATE:
+        return _date(text)
+    if question.max_length is not None and len(text) > question.max_length:
+        return Refused(Reason.TOO_LONG, {"max_length": question.max_length, "length": len(text)})
+    return Accepted(text)
+
+
+def read_pick(question: Question, values: tuple[str, ...]) -> Reading:
+    """Read exact choice values from a button or a form field."""
+    if not question.is_choice and question.kind is not Kind.RATING:
+        return Refused(Reason.NOT_APPLICABLE)
+    unknown = [v for v in values if question.choice(v) is None]
+    if unknown:
+        return Refused(Reason.NOT_A_CHOICE, {"text": unknown[0]})
+    if question.kind is Kind.SELECT_MULTIPLE:
+        return _selection(question, set(values))
+    if not values:
+        return Accepted(None)
+    if len(values) > 1:
+        return Refused(Reason.ONE_CHOICE_ONLY)
+    if question.kind is Kind.RATING:
+        return Accepted(int(values[0]))
+    return Accepted(values[0])
+
+
+def match_choice(question: Question, text: str, language: str) -> Choice | Refused:
+    """Find the one choice a typed word means: its number, value or label (in any language), or a unique prefix."""
+    wanted = normalise(text)
+    choices = question.choices
+    if wanted.isdigit() and 1 <= int(wanted) <= len(choices):
+        return choices[int(wanted) - 1]
+    for choice in choices:
+        if wanted == choice.value.casefold() or wanted in _labels(choice, language):
+            return choice
+    if question.kind is Kind.CONSENT:
+        for meaning, yes_no in zip(choices, YES_NO, strict=False):
+            if wanted in _labels(yes_no, language):
+                return meaning
+    starting = [c for c in choices if any(label.startswith(wanted) for label in _labels(c, language))]
+    if len(starting) == 1:
+        return starting[0]
+    if starting:
+        options = " / ".join(c.label.get(language, language) for c in starting)
+        return Refused(Reason.AMBIGUOUS_CHOICE, {"text": text, "options": options})
+    return Refused(Reason.NOT_A_CHOICE, {"text": text})
+
+
+def _labels(choice: Choice, language: str) -> list[str]:
+    first = choice.label.translations.get(language)
+    rest = [v for k, v in choice.label.translations.items() if k != language]
+    return [normalise(label) for label in ([first] if first else []) + rest]
+
+
+def _many(question: Question, text: str, language: str) -> Reading:
+    parts = [p for p in _SEPARATORS.split(text) if p]
+    if len(parts) == 1 and all(word.isdigit() for word in text.split()):
+        parts = text.split()
+    chosen: set[str] = set()
+    for part in parts:
+        found = match_choice(question, part, language)
+        if isinstance(found, Refused):
+            return found
+        chosen.add(found.value)
+    return _selection(question, chosen)
+
+
+def _selection(question: Question, chosen: set[str]) -> Reading:
+    if not chosen:
+        return Accepted(None)
+    if question.minimum is not None and len(chosen) < question.minimum:
+        return Refused(Reason.TOO_FEW_CHOICES, {"minimum": int(question.minimum)})
+    if question.maximum is not None and len(chosen) > question.maximum:
+        return Refused(Reason.TOO_MANY_CHOICES, {"maximum": int(question.maximum)})
+    return Accepted(tuple(c.value for c in question.choices if c.value in chosen))
+
+
+def _number(question: Question, text: str, whole: bool) -> Reading:
+    cleaned = text.replace(" ", "")
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", cleaned):
+        cleaned = cleaned.replace(",", "")
+    elif not whole and re.fullmatch(r"[+-]?\d+,\d+", cleaned):
+        cleaned = cleaned.replace(",", ".")
+    if whole and re.fullmatch(r"[+-]?\d{1,15}", cleaned):
+        value: float = int(cleaned)
+    elif not whole and re.fullmatch(r"[+-]?(\d{1,15}(\.\d*)?|\.\d+)", cleaned):
+        value = float(cleaned)
+    elif whole and re.fullmatch(r"[+-]?\d+\.\d+", cleaned):
+        return Refused(Reason.NOT_A_WHOLE_NUMBER, {"text": text})
+    else:
+        return Refused(Reason.NOT_A_NUMBER, {"text": text})
+    if question.minimum is not None and value < question.minimum:
+        return Refused(Reason.BELOW_MINIMUM, {"minimum": question.minimum})
+    if question.maximum is not None and value > question.maximum:
+        return Refused(Reason.ABOVE_MAXIMUM, {"maximum": question.maximum})
+    return Accepted(value)
+
+
+def _date(text: str) -> Reading:
+    for pattern in DATE_FORMATS:
+        try:
+            return Accepted(datetime.strptime(text, pattern).date().isoformat())
+        except ValueError:
+            continue
+    return Refused(Reason.NOT_A_DATE, {"text": text})

@@ -1,0 +1,183 @@
+"""The conversation engine: from a survey, a state and one input, the next state and what to show.
+
+Pure, like a flow engine in a messaging platform: no I/O, no clock, no globals.
+Telegram, the web form and the terminal preview all call these three functions
+and render the outputs, so a survey behaves the same everywhere.
+
+Usage:
+    state, outputs = start(survey, language="pl")
+    state, outputs = step(survey, state, Reply("very satisfied"))
+    outputs = prompt(survey, state)          # show again, e.g. on resume
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from surveys.answers import Accepted, Refused, read_pick, read_text
+from surveys.errors import StateError
+from surveys.expressions import truthy
+from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
+from surveys.model import Kind, Question, Step, Survey
+from surveys.outputs import AskQuestion, ChoiceView, Completed, Output, Reason, Rejected, ShowText
+from surveys.state import AnswerValue, State, Status
+
+Result = tuple[State, tuple[Output, ...]]
+
+
+def start(survey: Survey, language: str | None = None) -> Result:
+    """Begin the survey in the participant's language (the survey's default if it does not offer theirs)."""
+    chosen = language if language in survey.languages else survey.default_language
+    state = State(survey.id, survey.version, chosen)
+    shown: list[Output] = []
+    if survey.intro:
+        shown.append(ShowText(survey.intro.get(chosen, survey.default_language)))
+    return _advance(survey, state, 0, shown)
+
+
+def step(survey: Survey, state: State, given: Input) -> Result:
+    """Apply one input. A refused input returns the same state and one Rejected output."""
+    if state.version != survey.version or state.survey_id != survey.id:
+        raise StateError(
+            f"this state belongs to survey {state.survey_id} version {state.version}, not {survey.version}"
+        )
+    if isinstance(given, ChangeLanguage):
+        return _change_language(survey, state, given.language)
+    question = survey.question(state.current) if state.current else None
+    if state.status is not Status.ANSWERING or question is None:
+        return _refuse(state, Reason.FINISHED)
+    if given.question_id is not None and given.question_id != question.id:
+        return _refuse(state, Reason.STALE, question)
+    if isinstance(given, Back):
+        return _back(survey, state)
+    if isinstance(given, Skip):
+        return _answer(survey, state, question, None)
+    if isinstance(given, Toggle):
+        return _toggle(survey, state, question, given.value)
+    if isinstance(given, Done):
+        return _answer(survey, state, question, read_pick(question, state.draft))
+    reading = read_text(question, given.text, state.language) if isinstance(given, Reply) else None
+    if isinstance(given, Pick):
+        reading = read_pick(question, given.values)
+    assert reading is not None
+    return _answer(survey, state, question, reading)
+
+
+def prompt(survey: Survey, state: State) -> tuple[Output, ...]:
+    """What to show to resume: the current question again, or the ending."""
+    if state.status is not Status.ANSWERING or state.current is None:
+        return (_ending(survey, state),)
+    question = survey.question(state.current)
+    if question is None:
+        raise StateError(f"question '{state.current}' is not in survey {survey.id} version {survey.version}")
+    return (_ask(survey, state, question),)
+
+
+def is_relevant(step_: Step, answers: Mapping[str, AnswerValue]) -> bool:
+    """Whether a question is asked, given the answers so far: its groups' relevance and its own."""
+    conditions = (*step_.conditions, *((step_.question.relevant,) if step_.question.relevant else ()))
+    return all(truthy(condition, answers) for condition in conditions)
+
+
+def _refuse(state: State, reason: Reason, question: Question | None = None, **params: str | int | float) -> Result:
+    return state, (Rejected(reason, question.id if question else state.current, None, params),)
+
+
+def _answer(survey: Survey, state: State, question: Question, reading: Accepted | Refused | None) -> Result:
+    if isinstance(reading, Refused):
+        return state, (Rejected(reading.reason, question.id, None, reading.params),)
+    value = reading.value if reading is not None else None
+    if value is None:
+        if question.required:
+            message = (
+                question.required_message.get(state.language, survey.default_language)
+                if question.required_message
+                else None
+            )
+            return state, (Rejected(Reason.REQUIRED, question.id, message),)
+    elif question.constraint is not None and not truthy(question.constraint, state.answers, value):
+        message = (
+            question.constraint_message.get(state.language, survey.default_language)
+            if question.constraint_message
+            else None
+        )
+        return state, (Rejected(Reason.CONSTRAINT, question.id, message),)
+    answered = state.with_answer(question.id, value)
+    if question.kind is Kind.CONSENT and value == "decline":
+        declined = replace(answered, status=Status.DECLINED, current=None)
+        return declined, (_ending(survey, declined),)
+    position = survey.position(question.id)
+    assert position is not None
+    return _advance(survey, answered, position + 1, [])
+
+
+def _advance(survey: Survey, state: State, position: int, shown: list[Output]) -> Result:
+    """Move to the first relevant question at or after `position`, showing any notes passed on the way."""
+    for step_ in survey.steps[position:]:
+        if not is_relevant(step_, state.answers):
+            continue
+        question = step_.question
+        if question.kind is Kind.NOTE:
+            shown.append(ShowText(question.label.get(state.language, survey.default_language), question.id))
+            continue
+        moved = replace(state, current=question.id, draft=())
+        return moved, (*shown, _ask(survey, moved, question))
+    finished = replace(state, status=Status.COMPLETED, current=None, draft=())
+    return finished, (*shown, _ending(survey, finished))
+
+
+def _back(survey: Survey, state: State) -> Result:
+    if not state.history:
+        return _refuse(state, Reason.CANNOT_GO_BACK)
+    previous = state.history[-1]
+    answers = {k: v for k, v in state.answers.items() if k != previous}
+    went_back = replace(state, current=previous, history=state.history[:-1], answers=answers, draft=())
+    question = survey.question(previous)
+    assert question is not None
+    return went_back, (_ask(survey, went_back, question, state.answers.get(previous)),)
+
+
+def _toggle(survey: Survey, state: State, question: Question, value: str) -> Result:
+    if question.kind is not Kind.SELECT_MULTIPLE:
+        return _refuse(state, Reason.NOT_APPLICABLE, question)
+    if question.choice(value) is None:
+        return _refuse(state, Reason.NOT_A_CHOICE, question, text=value)
+    chosen = set(state.draft) ^ {value}
+    toggled = replace(state, draft=tuple(c.value for c in question.choices if c.value in chosen))
+    return toggled, (_ask(survey, toggled, question),)
+
+
+def _change_language(survey: Survey, state: State, language: str) -> Result:
+    if language not in survey.languages:
+        return _refuse(state, Reason.UNKNOWN_LANGUAGE, language=language, languages=", ".join(survey.languages))
+    changed = replace(state, language=language)
+    return changed, prompt(survey, changed)
+
+
+def _ask(survey: Survey, state: State, question: Question, previous: AnswerValue = None) -> AskQuestion:
+    language, default = state.language, survey.default_language
+    position = survey.position(question.id) or 0
+    return AskQuestion(
+        question_id=question.id,
+        kind=question.kind,
+        text=question.label.get(language, default),
+        hint=question.hint.get(language, default) if question.hint else None,
+        choices=tuple(
+            ChoiceView(c.value, c.label.get(language, default), c.value in state.draft) for c in question.choices
+        ),
+        required=question.required,
+        can_go_back=bool(state.history),
+        notice=question.notice.get(language, default) if question.notice else None,
+        minimum=question.minimum,
+        maximum=question.maximum,
+        max_length=question.max_length,
+        previous=previous,
+        number=len(state.history) + 1,
+        progress=position / len(survey.steps),
+    )
+
+
+def _ending(survey: Survey, state: State) -> Completed:
+    text = survey.thank_you.get(state.language, survey.default_language) if survey.thank_you else None
+    return Completed(text, declined=state.status is Status.DECLINED)

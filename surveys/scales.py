@@ -1,0 +1,73 @@
+"""Answer scales and words every survey shares, in English, Polish and Urdu.
+
+The satisfaction and agreement scales use the Tenant Satisfaction Measures
+wording (../shared/reference/tsm.md), so any likert question reads as the
+regulator's questions do. Scores run 5 (best) to 1; "don't know" has none.
+"""
+
+from __future__ import annotations
+
+from surveys.model import Choice
+from surveys.text import Text
+
+_SATISFACTION = (
+    ("very_satisfied", 5, "Very satisfied", "Bardzo zadowolony", "بہت مطمئن"),
+    ("fairly_satisfied", 4, "Fairly satisfied", "Raczej zadowolony", "کافی حد تک مطمئن"),
+    (
+        "neither",
+        3,
+        "Neither satisfied nor dissatisfied",
+        "Ani zadowolony, ani niezadowolony",
+        "نہ مطمئن نہ غیر مطمئن",
+    ),
+    ("fairly_dissatisfied", 2, "Fairly dissatisfied", "Raczej niezadowolony", "کافی حد تک غیر مطمئن"),
+    ("very_dissatisfied", 1, "Very dissatisfied", "Bardzo niezadowolony", "بہت غیر مطمئن"),
+)
+_AGREEMENT = (
+    ("strongly_agree", 5, "Strongly agree", "Zdecydowanie się zgadzam", "پوری طرح متفق"),
+    ("agree", 4, "Agree", "Zgadzam się", "متفق"),
+    ("neither", 3, "Neither agree nor disagree", "Ani się zgadzam, ani nie zgadzam", "نہ متفق نہ غیر متفق"),
+    ("disagree", 2, "Disagree", "Nie zgadzam się", "غیر متفق"),
+    ("strongly_disagree", 1, "Strongly disagree", "Zdecydowanie się nie zgadzam", "پوری طرح غیر متفق"),
+)
+
+
+def _text(en: str, pl: str, ur: str) -> Text:
+    return Text({"en": en, "pl": pl, "ur": ur})
+
+
+def _scale(rows: tuple[tuple[str, int, str, str, str], ...]) -> tuple[Choice, ...]:
+    return tuple(Choice(value, _text(en, pl, ur), score) for value, score, en, pl, ur in rows)
+
+
+SCALES: dict[str, tuple[Choice, ...]] = {
+    "satisfaction": _scale(_SATISFACTION),
+    "agreement": _scale(_AGREEMENT),
+}
+DONT_KNOW = Choice(
+    "dont_know", _text("Don't know / not applicable", "Nie wiem / nie dotyczy", "معلوم نہیں / لاگو نہیں")
+)
+YES_NO = (
+    Choice("yes", _text("Yes", "Tak", "جی ہاں")),
+    Choice("no", _text("No", "Nie", "نہیں")),
+)
+CONSENT = (
+    Choice("agree", _text("I agree", "Zgadzam się", "میں متفق ہوں")),
+    Choice("decline", _text("I do not agree", "Nie zgadzam się", "میں متفق نہیں ہوں")),
+)
+OTHER = Choice("other", _text("Other", "Inne", "دیگر"))
+OTHER_PROMPT = _text("Please say", "Proszę podać", "براہ کرم بتائیں")
+
+
+def only(text: Text, languages: tuple[str, ...]) -> Text:
+    """Keep the translations a survey offers, so a built-in word never adds a language.
+
+    A survey in a language Chorus does not ship gets English here; its author
+    can give the words in their own choice list.
+    """
+    kept = {lang: words for lang, words in text.translations.items() if lang in languages}
+    return Text(kept or {languages[0]: text.translations["en"]})
+
+
+def localised(choices: tuple[Choice, ...], languages: tuple[str, ...]) -> tuple[Choice, ...]:
+    return tuple(Choice(c.value, only(c.label, languages), c.score) for c in choices)

@@ -1,0 +1,210 @@
+"""The conversation engine, as tables of "this state and input give these outputs" (see surveys/engine.mmd)."""
+
+from __future__ import annotations
+
+import pytest
+
+from surveys.engine import prompt, start, step
+from surveys.errors import StateError
+from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
+from surveys.outputs import AskQuestion, Completed, Output, Rejected, ShowText
+from surveys.state import State, Status
+from tests.conftest import survey_of
+
+FLOW = survey_of(
+    """
+    id: flow
+    title: Flow
+    languages: [en, pl]
+    intro: Welcome
+    thank_you: {en: Thanks, pl: Dzięki}
+    questions:
+      - {id: consent, type: consent, label: "OK?", notice: We keep answers safe.}
+      - {id: tenant, type: yes_no, label: {en: "Tenant?", pl: "Najemca?"}, required: true}
+      - group: home
+        relevant: "${tenant} = 'yes'"
+        questions:
+          - id: rooms
+            type: integer
+            label: Rooms?
+            constraint: ". < 10"
+            constraint_message: Fewer than ten, please.
+          - {id: about_repairs, type: note, label: Now about repairs.}
+          - id: repairs
+            type: select_multiple
+            label: Repairs?
+            required: true
+            required_message: Please pick at least one.
+            other: true
+            choices: [{value: roof, label: Roof}, {value: damp, label: Damp}]
+      - {id: idea, type: text, label: "Idea?"}
+    """
+)
+
+
+def summary(output: Output) -> str:
+    """A compact line per output so a table of cases stays readable."""
+    if isinstance(output, ShowText):
+        return f"text:{output.text}"
+    if isinstance(output, AskQuestion):
+        chosen = ",".join(c.value for c in output.choices if c.selected)
+        return f"ask:{output.question_id}" + (f"[{chosen}]" if chosen else "")
+    if isinstance(output, Rejected):
+        return f"rejected:{output.reason.value}" + (f":{output.message}" if output.message else "")
+    return "declined" if output.declined else f"completed:{output.text}"
+
+
+def converse(inputs: list[Input], language: str | None = None) -> tuple[State, list[list[str]]]:
+    state, outputs = start(FLOW, language)
+    shown = [[summary(o) for o in outputs]]
+    for given in inputs:
+        state, outputs = step(FLOW, state, given)
+        shown.append([summary(o) for o in outputs])
+    return state, shown
+
+
+CASES: list[tuple[str, list[Input], list[str]]] = [
+    ("start shows the intro and the consent question", [], ["text:Welcome", "ask:consent"]),
+    ("declining consent ends at once", [Pick(("decline",))], ["declined"]),
+    ("typing no declines consent too", [Reply("no")], ["declined"]),
+    ("a skipped group is never asked", [Reply("agree"), Reply("no")], ["ask:idea"]),
+    ("a relevant group is asked", [Reply("agree"), Reply("yes")], ["ask:rooms"]),
+    (
+        "a broken constraint shows the author's message",
+        [Reply("agree"), Reply("yes"), Reply("12")],
+        ["rejected:constraint:Fewer than ten, please."],
+    ),
+    (
+        "notes are shown on the way to the next question",
+        [Reply("agree"), Reply("yes"), Reply("3")],
+        ["text:Now about repairs.", "ask:repairs"],
+    ),
+    (
+        "an optional question can be skipped",
+        [Reply("agree"), Reply("yes"), Skip()],
+        ["text:Now about repairs.", "ask:repairs"],
+    ),
+    ("a required question cannot be skipped", [Reply("agree"), Skip()], ["rejected:required"]),
+    (
+        "the author's required message is used",
+        [Reply("agree"), Reply("yes"), Skip(), Skip()],
+        ["rejected:required:Please pick at least one."],
+    ),
+    ("an empty reply to a required question is refused", [Reply("agree"), Reply("  ")], ["rejected:required"]),
+    (
+        "toggles build a multiple-choice answer",
+        [Reply("agree"), Reply("yes"), Skip(), Toggle("damp"), Toggle("roof")],
+        ["ask:repairs[roof,damp]"],
+    ),
+    (
+        "toggling again unselects",
+        [Reply("agree"), Reply("yes"), Skip(), Toggle("damp"), Toggle("damp")],
+        ["ask:repairs"],
+    ),
+    ("done answers with the toggles", [Reply("agree"), Reply("yes"), Skip(), Toggle("damp"), Done()], ["ask:idea"]),
+    (
+        "done with nothing toggled is a skip",
+        [Reply("agree"), Reply("yes"), Skip(), Done()],
+        ["rejected:required:Please pick at least one."],
+    ),
+    ("toggle is only for multiple choice", [Reply("agree"), Toggle("yes")], ["rejected:not_applicable"]),
+    ("other asks to say what", [Reply("agree"), Reply("yes"), Skip(), Reply("damp, other")], ["ask:repairs_other"]),
+    (
+        "the other text is required",
+        [Reply("agree"), Reply("yes"), Skip(), Reply("other"), Skip()],
+        ["rejected:required"],
+    ),
+    ("back returns to the previous question", [Reply("agree"), Reply("yes"), Back()], ["ask:tenant"]),
+    ("back skips over notes and irrelevant questions", [Reply("agree"), Reply("no"), Back()], ["ask:tenant"]),
+    ("back at the first question is refused", [Back()], ["rejected:cannot_go_back"]),
+    (
+        "a press on an old question's button is stale",
+        [Reply("agree"), Pick(("agree",), question_id="consent")],
+        ["rejected:stale"],
+    ),
+    (
+        "the last answer completes in the participant's language",
+        [Reply("agree"), Reply("no"), Reply("More trees")],
+        ["completed:Thanks"],
+    ),
+    (
+        "after the end, answers are refused",
+        [Reply("agree"), Reply("no"), Skip(), Reply("hello")],
+        ["rejected:finished"],
+    ),
+    ("a language the survey lacks is refused", [ChangeLanguage("de")], ["rejected:unknown_language"]),
+]
+
+
+@pytest.mark.parametrize(("inputs", "last"), [(c[1], c[2]) for c in CASES], ids=[c[0] for c in CASES])
+def test_conversation(inputs: list[Input], last: list[str]) -> None:
+    _, shown = converse(inputs)
+    assert shown[-1] == last
+
+
+def test_back_shows_the_previous_answer_and_forgets_it() -> None:
+    answered, _ = converse([Reply("agree"), Reply("yes"), Reply("4")])
+    assert answered.current == "repairs" and answered.answers["rooms"] == 4
+    state, outputs = step(FLOW, answered, Back())
+    assert state.current == "rooms" and "rooms" not in state.answers
+    assert state.history == ("consent", "tenant")
+    asked = outputs[0]
+    assert isinstance(asked, AskQuestion) and asked.previous == 4 and asked.can_go_back
+
+
+def test_changing_language_asks_the_same_question_in_the_new_language() -> None:
+    state, _ = converse([Reply("agree")])
+    state, outputs = step(FLOW, state, ChangeLanguage("pl"))
+    asked = outputs[0]
+    assert isinstance(asked, AskQuestion) and asked.text == "Najemca?"
+    assert [c.label for c in asked.choices] == ["Tak", "Nie"]
+    assert state.language == "pl"
+
+
+def test_starting_in_an_unoffered_language_uses_the_default() -> None:
+    state, _ = start(FLOW, "ur")
+    assert state.language == "en"
+
+
+def test_completion_records_only_what_was_asked() -> None:
+    state, _ = converse([Reply("agree"), Reply("no"), Reply("Benches")])
+    assert state.status is Status.COMPLETED and state.current is None
+    assert dict(state.answers) == {"consent": "agree", "tenant": "no", "idea": "Benches"}
+
+
+def test_a_declined_survey_keeps_only_the_refusal() -> None:
+    state, _ = converse([Reply("no")])
+    assert state.status is Status.DECLINED
+    assert dict(state.answers) == {"consent": "decline"}
+    assert prompt(FLOW, state) == (Completed("Thanks", declined=True),)
+
+
+def test_a_saved_state_resumes_exactly_where_it_was() -> None:
+    state, _ = converse([Reply("agree"), Reply("yes"), Reply("4"), Toggle("damp")])
+    saved = State.from_json(state.to_json())
+    assert saved == state
+    assert [summary(o) for o in prompt(FLOW, saved)] == ["ask:repairs[damp]"]
+    assert step(FLOW, saved, Done()) == step(FLOW, state, Done())
+
+
+def test_a_state_from_another_version_is_refused() -> None:
+    other = survey_of("id: flow\ntitle: Flow 2\nquestions: [{id: q, type: text, label: Q}]\n")
+    state, _ = start(other)
+    with pytest.raises(StateError, match="belongs to survey flow version"):
+        step(FLOW, state, Skip())
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        {},
+        {"survey": "flow"},
+        {**start(FLOW)[0].to_json(), "status": "dancing"},
+        {**start(FLOW)[0].to_json(), "history": ["tenant"]},
+        {**start(FLOW)[0].to_json(), "answers": {"x": {"nested": 1}}, "history": ["x"]},
+        "not even a mapping",
+    ],
+)
+def test_a_damaged_state_is_refused_not_resumed(damaged: object) -> None:
+    with pytest.raises(StateError, match="damaged"):
+        State.from_json(damaged)
