@@ -37,26 +37,10 @@ QUESTION_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 CHOICE_VALUE = re.compile(r"[^\s]{1,64}")
 LANGUAGE = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
+METADATA_KEYS = ("audience", "anonymous", "organisation", "service", "area", "schedule", "timezone")
 TOP_KEYS = frozenset(
-    [
-        "id",
-        "title",
-        "default_language",
-        "languages",
-        "audience",
-        "anonymous",
-        "organisation",
-        "service",
-        "area",
-        "schedule",
-        "timezone",
-        "reminders",
-        "intro",
-        "thank_you",
-        "choice_lists",
-        "questions",
-        "placeholders",
-    ]
+    {"id", "title", "default_language", "languages", "reminders", "intro", "thank_you", "choice_lists", "questions"}
+    | {"placeholders", *METADATA_KEYS}
 )
 GROUP_KEYS = frozenset({"group", "label", "relevant", "questions"})
 SHOWN_KEYS = frozenset({"id", "type", "label", "hint", "relevant"})

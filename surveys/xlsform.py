@@ -17,6 +17,7 @@ from babel import Locale
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from surveys.builder import METADATA_KEYS
 from surveys.errors import Location, Problem, SurveyInvalid
 from surveys.raw import Raw
 
@@ -95,20 +96,7 @@ UNSUPPORTED_COLUMNS = frozenset(
 QUESTION_COLUMNS = frozenset({"type", "name", "relevant", "constraint", "required", "appearance", "parameters"})
 IGNORED_COLUMNS = frozenset({"guidance_hint", "hxl", "body::accuracythreshold", "bind::oc:itemgroup"})
 SETTINGS = frozenset(
-    [
-        "form_id",
-        "form_title",
-        "default_language",
-        "audience",
-        "anonymous",
-        "organisation",
-        "service",
-        "area",
-        "schedule",
-        "timezone",
-        "reminders_max",
-        "reminders_every_days",
-    ]
+    {"form_id", "form_title", "default_language", "reminders_max", "reminders_every_days", *METADATA_KEYS}
 )
 IGNORED_SETTINGS = frozenset(
     [
@@ -162,11 +150,9 @@ class _Reader:
         settings = self.settings(sheets.get("settings"))
         self.default_language = self.pick_default_language(sheets, settings)
         document = Raw(self.at("settings" if "settings" in sheets else "survey"))
-        for key in ("audience", "organisation", "service", "area", "schedule", "timezone"):
+        for key in METADATA_KEYS:
             if settings.get(key):
-                document[key] = settings[key]
-        if "anonymous" in settings:
-            document["anonymous"] = _yes(settings["anonymous"])
+                document[key] = _yes(settings[key]) if key == "anonymous" else settings[key]
         reminders = Raw(document.location)
         for column, key in (("reminders_max", "max"), ("reminders_every_days", "every_days")):
             if settings.get(column) not in (None, ""):

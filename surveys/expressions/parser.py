@@ -51,7 +51,13 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
+_LEVELS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("or",), ()),
+    (("and",), ()),
+    ((), ("=", "!=", "<", "<=", ">", ">=")),
+    ((), ("+", "-")),
+    (("div", "mod"), ("*",)),
+)
 
 
 @dataclass(frozen=True)
@@ -114,59 +120,37 @@ class _Parser:
     def describe(self) -> str:
         return "the end of the expression" if self.token.kind == "end" else f"'{self.token.text}'"
 
-    def expression(self) -> Node:
+    def enter(self) -> None:
+        """Count nesting, so a pathological expression is refused rather than exhausting the stack."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ExpressionError("the expression is nested too deeply", self.token.position)
-        node = self.disjunction()
+
+    def expression(self) -> Node:
+        self.enter()
+        node = self.binary(0)
         self.depth -= 1
         return node
 
-    def disjunction(self) -> Node:
-        node = self.conjunction()
-        while self.at_keyword("or"):
-            self.take()
-            node = Binary("or", node, self.conjunction())
-        return node
-
-    def conjunction(self) -> Node:
-        node = self.comparison()
-        while self.at_keyword("and"):
-            self.take()
-            node = Binary("and", node, self.comparison())
-        return node
-
-    def comparison(self) -> Node:
-        node = self.additive()
-        while self.at_op(*_COMPARISONS):
+    def binary(self, level: int) -> Node:
+        """Left-associative operators, loosest first: or, and, comparisons, + -, * div mod."""
+        if level == len(_LEVELS):
+            return self.unary()
+        keywords, operators = _LEVELS[level]
+        node = self.binary(level + 1)
+        while self.at_keyword(*keywords) or self.at_op(*operators):
             operator = self.take().text
-            node = Binary(operator, node, self.additive())
-        return node
-
-    def additive(self) -> Node:
-        node = self.multiplicative()
-        while self.at_op("+", "-"):
-            operator = self.take().text
-            node = Binary(operator, node, self.multiplicative())
-        return node
-
-    def multiplicative(self) -> Node:
-        node = self.unary()
-        while self.at_op("*") or self.at_keyword("div", "mod"):
-            operator = self.take().text
-            node = Binary(operator, node, self.unary())
+            node = Binary(operator, node, self.binary(level + 1))
         return node
 
     def unary(self) -> Node:
-        if self.at_op("-"):
-            self.take()
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise ExpressionError("the expression is nested too deeply", self.token.position)
-            node = Unary("-", self.unary())
-            self.depth -= 1
-            return node
-        return self.primary()
+        if not self.at_op("-"):
+            return self.primary()
+        self.take()
+        self.enter()
+        node = Unary("-", self.unary())
+        self.depth -= 1
+        return node
 
     def primary(self) -> Node:
         token = self.token
