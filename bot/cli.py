@@ -6,6 +6,7 @@ Domain errors become one line on stderr and exit status 2; a person never sees a
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import click
 
+from bot import admin
 from bot.config import load_settings
 from bot.errors import ChorusError
 from bot.preview import preview
 from bot.service import serve
+from storage.errors import StorageError
 from surveys.document import to_yaml
 from surveys.errors import SurveyError, SurveyInvalid
 from surveys.loader import check_survey, load_survey
@@ -28,7 +31,7 @@ def _reported() -> Iterator[None]:
     """Turn Chorus's own errors into their message and exit status 2."""
     try:
         yield
-    except (ChorusError, SurveyError) as error:
+    except (ChorusError, SurveyError, StorageError) as error:
         click.echo(str(error), err=True)
         sys.exit(2)
 
@@ -101,6 +104,93 @@ def convert(file: Path) -> None:
     """Print a survey (such as an XLSForm .xlsx) as Chorus YAML."""
     with _reported():
         click.echo(to_yaml(load_survey(file)), nl=False)
+
+
+@survey.command(name="import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def import_command(files: tuple[Path, ...]) -> None:
+    """Store surveys in the database; a changed file becomes a new version, an unchanged one is left alone."""
+    with _reported():
+        for imported in asyncio.run(admin.import_surveys(load_settings(), list(files))):
+            done = "imported as" if imported.created else "already stored as"
+            click.echo(f"{imported.slug}: {done} version {imported.number} ({imported.version})")
+
+
+@survey.command(name="list")
+def list_command() -> None:
+    """Show the surveys in the database with their versions and response counts."""
+    with _reported():
+        listings = asyncio.run(admin.list_surveys(load_settings()))
+        if not listings:
+            click.echo("No surveys yet: add one with `chorus survey import FILE`.")
+        for listing in listings:
+            click.echo(f"{listing.slug}  {listing.title}")
+            for version in listing.versions:
+                click.echo(
+                    f"  version {version.number}  {version.version}  {version.created_at:%Y-%m-%d}  "
+                    f"{version.responses} responses, {version.completed} completed"
+                )
+
+
+@cli.group()
+def db() -> None:
+    """Look after the database."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply schema migrations (needed on PostgreSQL; `chorus run` does it for the embedded SQLite file)."""
+    with _reported():
+        revisions = asyncio.run(admin.upgrade_database(load_settings()))
+        click.echo(f"The database schema is at revision {', '.join(sorted(revisions))}.")
+
+
+@db.command(name="purge")
+def purge_command() -> None:
+    """Erase or de-identify data older than CHORUS_RETENTION_DAYS now (`chorus run` also does it daily)."""
+    with _reported():
+        result = asyncio.run(admin.purge_database(load_settings()))
+        click.echo(
+            f"Forgot {result.contacts_forgotten} contacts, de-identified {result.responses_deidentified} responses, "
+            f"deleted {result.drafts_deleted} drafts, {result.messages_deleted} messages "
+            f"and {result.receipts_deleted} receipts."
+        )
+
+
+@cli.group()
+def contact() -> None:
+    """Privacy requests from a resident or member of staff."""
+
+
+@contact.command()
+@click.argument("contact_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def forget(contact_id: int, yes: bool) -> None:
+    """Erase a contact and everything that identifies them (their right to erasure)."""
+    with _reported():
+        if not yes:
+            click.confirm(f"Erase contact {contact_id} and their answers? This cannot be undone", abort=True)
+        result = asyncio.run(admin.forget_contact(load_settings(), contact_id))
+        click.echo(
+            f"Contact {contact_id} erased: {result.responses_deleted} responses deleted, "
+            f"{result.responses_anonymised} kept anonymised, {result.invitations_unlinked} invitations unlinked, "
+            f"{result.messages_deleted} messages deleted."
+        )
+
+
+@contact.command()
+@click.argument("contact_id", type=int)
+@click.option("--output", type=click.Path(path_type=Path), help="Write to this file instead of the screen.")
+def export(contact_id: int, output: Path | None) -> None:
+    """Write everything held about a contact as JSON (a subject access request)."""
+    with _reported():
+        data = json.dumps(asyncio.run(admin.export_contact(load_settings(), contact_id)), indent=2, ensure_ascii=False)
+        if output is None:
+            click.echo(data)
+        else:
+            output.write_text(data + "\n", encoding="utf-8")
+            output.chmod(0o600)
+            click.echo(f"Wrote everything held about contact {contact_id} to {output}.")
 
 
 def main() -> None:

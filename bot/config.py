@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535, validation_alias="CHORUS_PORT")
     timezone: str = Field("Europe/London", validation_alias="CHORUS_TIMEZONE")
     min_group_size: int = Field(10, ge=2, le=1000, validation_alias="CHORUS_MIN_GROUP_SIZE")
+    retention_days: int = Field(730, ge=30, le=3650, validation_alias="CHORUS_RETENTION_DAYS")
     log_level: str = Field("INFO", validation_alias="CHORUS_LOG_LEVEL")
 
     @field_validator("database_url")

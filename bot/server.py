@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.config import Settings
+from bot.admin import database_ok
+from bot.runtime import Runtime
 
-SETTINGS = web.AppKey("settings", Settings)
+RUNTIME = web.AppKey("runtime", Runtime)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 while the process can serve; load balancers and `make run` users check it."""
+    """200 while the process can serve and reach its database; 503 otherwise, for load balancers."""
+    if not await database_ok(request.app[RUNTIME]):
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
     return web.json_response({"status": "ok"})
 
 
-def build_app(settings: Settings) -> web.Application:
+def build_app(runtime: Runtime) -> web.Application:
     app = web.Application()
-    app[SETTINGS] = settings
+    app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     return app

@@ -1,7 +1,8 @@
-"""Runs Chorus as one long-lived process: the HTTP server now, channels and background work as they arrive.
+"""Runs Chorus as one long-lived process: database, HTTP server and background jobs.
 
-SIGTERM and SIGINT stop it cleanly: the server stops taking connections and
-finishes what it has before the process exits.
+On start an embedded SQLite database is brought up to date (PostgreSQL is
+only checked: operators run `chorus db upgrade`). SIGTERM and SIGINT stop it
+cleanly: jobs stop, the server finishes what it has, the database closes.
 """
 
 from __future__ import annotations
@@ -9,14 +10,36 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.admin import prepare_database, purge
 from bot.config import Settings
 from bot.errors import StartupError
+from bot.runtime import Runtime, open_runtime
 from bot.server import build_app
 
 logger = logging.getLogger(__name__)
+
+
+def start_jobs(runtime: Runtime) -> AsyncIOScheduler:
+    """Background work of this process: for now the daily retention purge, first run a minute after start."""
+    scheduler = AsyncIOScheduler(timezone=ZoneInfo(runtime.settings.timezone))
+    scheduler.add_job(
+        purge,
+        "interval",
+        args=[runtime],
+        days=1,
+        next_run_time=runtime.clock() + timedelta(minutes=1),
+        coalesce=True,
+        misfire_grace_time=3600,
+        id="retention-purge",
+    )
+    scheduler.start()
+    return scheduler
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -25,20 +48,27 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(build_app(settings), handle_signals=False)
-    await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        try:
-            await site.start()
-        except OSError as error:
-            raise StartupError(
-                f"CHORUS_PORT: cannot listen on {settings.host}:{settings.port}: {error.strerror}"
-            ) from None
-        logger.info("Chorus is serving on http://%s:%s (health check: /healthz)", settings.host, settings.port)
-        await stop.wait()
-        logger.info("Stopping")
+        async with open_runtime(settings) as runtime:
+            await prepare_database(runtime)
+            runner = web.AppRunner(build_app(runtime), handle_signals=False)
+            await runner.setup()
+            scheduler = start_jobs(runtime)
+            try:
+                await _listen(runner, settings)
+                logger.info("Chorus is serving on http://%s:%s (health check: /healthz)", settings.host, settings.port)
+                await stop.wait()
+                logger.info("Stopping")
+            finally:
+                scheduler.shutdown(wait=False)
+                await runner.cleanup()
     finally:
-        await runner.cleanup()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+async def _listen(runner: web.AppRunner, settings: Settings) -> None:
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+    except OSError as error:
+        raise StartupError(f"CHORUS_PORT: cannot listen on {settings.host}:{settings.port}: {error.strerror}") from None

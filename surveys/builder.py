@@ -20,6 +20,7 @@ from surveys.expressions.nodes import Call, Literal, Reference
 from surveys.model import (
     Audience,
     Choice,
+    Erasure,
     Group,
     Kind,
     Metadata,
@@ -37,7 +38,7 @@ QUESTION_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 CHOICE_VALUE = re.compile(r"[^\s]{1,64}")
 LANGUAGE = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
-METADATA_KEYS = ("audience", "anonymous", "organisation", "service", "area", "schedule", "timezone")
+METADATA_KEYS = ("audience", "anonymous", "organisation", "service", "area", "schedule", "timezone", "on_erasure")
 TOP_KEYS = frozenset(
     {"id", "title", "default_language", "languages", "reminders", "intro", "thank_you", "choice_lists", "questions"}
     | {"placeholders", *METADATA_KEYS}
@@ -328,7 +329,7 @@ class _Builder:
         elif kind is Kind.LIKERT:
             question = replace(question, **self.likert(raw, subject))
         elif kind is Kind.RATING:
-            question = self.limits(raw, replace(question, minimum=0, maximum=10), subject, whole=True)
+            question = self.limits(raw, replace(question, minimum=0.0, maximum=10.0), subject, whole=True)
             low, high = int(question.minimum or 0), int(question.maximum or 0)
             if high - low + 1 > MOST_RATING_POINTS:
                 self.error(raw.where("max"), subject, f"a rating has at most {MOST_RATING_POINTS} points, e.g. 0 to 10")
@@ -459,7 +460,16 @@ class _Builder:
             schedule=schedule,
             timezone=timezone,
             reminders=self.reminders(doc),
+            on_erasure=self.erasure(doc),
         )
+
+    def erasure(self, doc: Raw) -> Erasure:
+        given = self.string(doc, "on_erasure", "") or Erasure.DELETE.value
+        try:
+            return Erasure(given)
+        except ValueError:
+            self.error(doc.where("on_erasure"), "", f"on_erasure must be delete or anonymise, not '{given}'")
+            return Erasure.DELETE
 
     def reminders(self, doc: Raw) -> Reminders:
         raw = doc.get("reminders")

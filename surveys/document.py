@@ -24,7 +24,7 @@ def to_yaml(survey: Survey) -> str:
 
 
 def _number(value: float) -> int | float:
-    return int(value) if value.is_integer() else value
+    return int(value) if float(value).is_integer() else value
 
 
 class _Writer:
@@ -63,6 +63,7 @@ class _Writer:
             if getattr(metadata, key):
                 doc[key] = getattr(metadata, key)
         doc["reminders"] = {"max": metadata.reminders.maximum, "every_days": metadata.reminders.every_days}
+        doc["on_erasure"] = metadata.on_erasure.value
         return doc
 
     def item(self, item: Question | Group) -> dict[str, Any]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from surveys.builder import build_survey
 from surveys.errors import Location, Problem, SurveyInvalid
@@ -52,3 +55,8 @@ def survey_from_yaml(text: str, name: str = "survey.yaml") -> Survey:
     """Build a survey from YAML text, as storage does with a stored version."""
     survey, _ = build_survey(read_yaml(text, name))
     return survey
+
+
+def survey_from_document(document: dict[str, Any]) -> Survey:
+    """Rebuild a survey from a stored document (surveys.document.to_document), e.g. a version in the database."""
+    return survey_from_yaml(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), "stored survey")

@@ -35,6 +35,13 @@ CHOICE_KINDS = frozenset({Kind.SELECT_ONE, Kind.SELECT_MULTIPLE, Kind.LIKERT, Ki
 NUMBER_KINDS = frozenset({Kind.INTEGER, Kind.DECIMAL, Kind.RATING})
 
 
+class Erasure(StrEnum):
+    """What erasing a participant does to their answers, as the survey's notice promised."""
+
+    DELETE = "delete"
+    ANONYMISE = "anonymise"
+
+
 class Audience(StrEnum):
     RESIDENTS = "residents"
     STAFF = "staff"
@@ -113,6 +120,7 @@ class Metadata:
     schedule: str | None = None
     timezone: str | None = None
     reminders: Reminders = field(default_factory=Reminders)
+    on_erasure: Erasure = Erasure.DELETE
 
 
 @dataclass(frozen=True)

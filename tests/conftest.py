@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import Workbook
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from storage.database import Database
+from storage.migrate import upgrade
 from surveys.loader import survey_from_yaml
 from surveys.model import Survey
 
@@ -46,3 +54,54 @@ def write_xlsform(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+POSTGRES_URL = os.environ.get("CHORUS_TEST_POSTGRES_URL")
+SECRET = "test-secret-key-" + "x" * 32
+NOW = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+
+
+async def _postgres_schema(schema: str, drop: bool = False) -> None:
+    assert POSTGRES_URL is not None
+    engine = create_async_engine(POSTGRES_URL)
+    try:
+        async with engine.begin() as connection:
+            statement = f'DROP SCHEMA IF EXISTS "{schema}" CASCADE' if drop else f'CREATE SCHEMA "{schema}"'
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
+    """A database URL and schema on each engine: SQLite always, PostgreSQL when CHORUS_TEST_POSTGRES_URL is set."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'chorus.db'}", None
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need CHORUS_TEST_POSTGRES_URL (.ci/run sets it)")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    try:
+        await _postgres_schema(schema)
+    except (OSError, DBAPIError) as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL at CHORUS_TEST_POSTGRES_URL is not reachable: {error}")
+    yield POSTGRES_URL, schema
+    await _postgres_schema(schema, drop=True)
+
+
+@pytest.fixture
+async def empty_db(database_url: tuple[str, str | None]) -> AsyncIterator[Database]:
+    """A database with no schema yet, on each engine."""
+    url, schema = database_url
+    database = Database.open(url, schema=schema)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def db(empty_db: Database) -> Database:
+    """A migrated, empty database on each engine."""
+    await upgrade(empty_db)
+    return empty_db

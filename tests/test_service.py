@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -88,3 +89,29 @@ def test_a_taken_port_is_one_line_naming_it(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].startswith(f"CHORUS_PORT: cannot listen on 127.0.0.1:{port}")
+
+
+def test_run_upgrades_the_embedded_database_and_refuses_a_newer_one(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(CHORUS), "run"],
+        cwd=tmp_path,
+        env=environment(port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_health(port, process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    with sqlite3.connect(tmp_path / "chorus.db") as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"contact", "response", "answer", "outbox"} <= tables
+        connection.execute("UPDATE alembic_version SET version_num = '9999_newer'")
+    result = subprocess.run(
+        [str(CHORUS), "run"], cwd=tmp_path, env=environment(free_port()), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].startswith("CHORUS_DATABASE_URL: the database schema (9999_newer) is newer")

@@ -1,0 +1,106 @@
+"""Operator tasks behind the CLI: each opens the database, does one thing in one transaction, returns what it did."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from bot.config import Settings
+from bot.runtime import Runtime, open_runtime
+from storage import catalogue, migrate, privacy
+from storage.errors import DatabaseUnavailable, StorageError
+from surveys.loader import load_survey
+
+logger = logging.getLogger(__name__)
+
+
+async def prepare_database(runtime: Runtime) -> None:
+    """Bring an embedded SQLite database up to date; on PostgreSQL only check (operators run `chorus db upgrade`)."""
+    try:
+        if runtime.db.is_sqlite:
+            await migrate.upgrade(runtime.db)
+        elif not await migrate.is_current(runtime.db):
+            raise StorageError("CHORUS_DATABASE_URL: the database schema is not up to date; run `chorus db upgrade`")
+    except (DBAPIError, OSError) as error:
+        raise DatabaseUnavailable(f"CHORUS_DATABASE_URL: cannot open the database: {_reason(error)}") from None
+
+
+def _reason(error: Exception) -> str:
+    original = getattr(error, "orig", None) or error
+    return str(original).splitlines()[0]
+
+
+async def database_ok(runtime: Runtime) -> bool:
+    try:
+        async with runtime.db.read() as session:
+            await session.execute(text("SELECT 1"))
+    except (DBAPIError, OSError):
+        return False
+    return True
+
+
+async def upgrade_database(settings: Settings) -> set[str]:
+    """Apply the migrations; returns the revision the database is now at."""
+    async with open_runtime(settings) as runtime:
+        try:
+            await migrate.upgrade(runtime.db)
+            return await migrate.current_revisions(runtime.db)
+        except (DBAPIError, OSError) as error:
+            raise DatabaseUnavailable(f"CHORUS_DATABASE_URL: cannot open the database: {_reason(error)}") from None
+
+
+async def import_surveys(settings: Settings, paths: list[Path]) -> list[catalogue.Imported]:
+    """Check every file first, then store them all in one transaction: all or nothing."""
+    surveys = [load_survey(path) for path in paths]
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        now = runtime.clock()
+
+        async def store(session: Any) -> list[catalogue.Imported]:
+            return [await catalogue.import_survey(session, survey, now) for survey in surveys]
+
+        return await runtime.db.write(store)
+
+
+async def list_surveys(settings: Settings) -> list[catalogue.SurveyListing]:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        async with runtime.db.read() as session:
+            return await catalogue.list_surveys(session)
+
+
+async def forget_contact(settings: Settings, contact_id: int, actor: str = "cli") -> privacy.Forgotten:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        now, key = runtime.clock(), runtime.secret_key
+        return await runtime.db.write(
+            lambda session: privacy.forget(session, contact_id, secret_key=key, now=now, actor=actor)
+        )
+
+
+async def export_contact(settings: Settings, contact_id: int, actor: str = "cli") -> dict[str, Any]:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        now, key = runtime.clock(), runtime.secret_key
+        return await runtime.db.write(
+            lambda session: privacy.export(session, contact_id, secret_key=key, now=now, actor=actor)
+        )
+
+
+async def purge(runtime: Runtime, actor: str = "retention") -> privacy.Purged:
+    now, key, days = runtime.clock(), runtime.secret_key, runtime.settings.retention_days
+    result = await runtime.db.write(
+        lambda session: privacy.purge(session, secret_key=key, now=now, retention_days=days, actor=actor)
+    )
+    logger.info("retention purge: %s", result)
+    return result
+
+
+async def purge_database(settings: Settings) -> privacy.Purged:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        return await purge(runtime, actor="cli")

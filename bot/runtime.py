@@ -1,0 +1,40 @@
+"""The runtime: settings, database and clock, built once and passed to whatever needs them.
+
+Nothing in Chorus reads these from globals; tests build a runtime with a fake clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.config import Settings
+from storage.database import Database
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    db: Database
+    clock: Clock = utc_now
+
+    @property
+    def secret_key(self) -> str:
+        return self.settings.secret_key.get_secret_value()
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Runtime]:
+    db = Database.open(settings.database_url)
+    try:
+        yield Runtime(settings, db, clock)
+    finally:
+        await db.close()

@@ -1,0 +1,79 @@
+"""Contacts: the personal side of Chorus (who someone is and how to reach them), and their consent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import NotFound
+from storage.models import Consent, Contact
+
+
+async def get_or_create_contact(
+    session: AsyncSession,
+    *,
+    channel: str,
+    address: str,
+    now: datetime,
+    display_name: str | None = None,
+    language: str | None = None,
+    role: str = "resident",
+) -> Contact:
+    """The contact for a chat id or email, created on first contact; `last_seen_at` moves on each call."""
+    contact = await session.scalar(select(Contact).where(Contact.channel == channel, Contact.address == address))
+    if contact is None:
+        contact = Contact(
+            channel=channel,
+            address=address,
+            display_name=display_name,
+            language=language,
+            role=role,
+            created_at=now,
+            last_seen_at=now,
+        )
+        session.add(contact)
+        await session.flush()
+    else:
+        contact.last_seen_at = now
+    return contact
+
+
+async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
+    contact = await session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"no contact {contact_id} (it may have been erased)")
+    return contact
+
+
+async def record_consent(
+    session: AsyncSession,
+    *,
+    contact_id: int,
+    version_id: int,
+    question_id: str,
+    language: str,
+    notice: str,
+    decision: str,
+    now: datetime,
+) -> None:
+    """Keep the exact notice shown, in the language shown, with the decision and its time."""
+    session.add(
+        Consent(
+            contact_id=contact_id,
+            survey_version_id=version_id,
+            question_id=question_id,
+            language=language,
+            notice=notice,
+            decision=decision,
+            recorded_at=now,
+        )
+    )
+
+
+async def opt_out(session: AsyncSession, contact_id: int, now: datetime) -> None:
+    """No more messages to this contact, from this moment."""
+    contact = await get_contact(session, contact_id)
+    if contact.opted_out_at is None:
+        contact.opted_out_at = now

@@ -1,0 +1,109 @@
+"""The database handle: an async facade with one path for reads and one for writes.
+
+On SQLite every write goes through one connection, one at a time, opened with
+BEGIN IMMEDIATE, and is retried if another process holds the lock, so callers
+never see "database is locked"; reads run in parallel on their own connections
+(WAL lets them). On PostgreSQL both paths share a pool, and a write is retried
+on a serialization failure or deadlock. A write is a function of a session, so
+it can safely run again.
+
+Usage:
+    db = Database.open("sqlite+aiosqlite:///chorus.db")
+    contact_id = await db.write(lambda session: add_contact(session, ...))
+    async with db.read() as session: ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 5000
+WRITE_ATTEMPTS = 8
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
+def _sqlite_pragmas(engine: Engine, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy, not the driver, decides when to BEGIN
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def start(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+
+def _retryable(error: DBAPIError) -> bool:
+    if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
+        return True
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+class Database:
+    def __init__(self, url: str, writer: AsyncEngine, reader: AsyncEngine) -> None:
+        self.url = url
+        self.writer = writer
+        self.reader = reader
+        self.is_sqlite = writer.dialect.name == "sqlite"
+        self._write_sessions = async_sessionmaker(writer, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(reader, expire_on_commit=False)
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @classmethod
+    def open(cls, url: str, pool_size: int = 10, schema: str | None = None) -> Database:
+        """Connect lazily; `schema` puts a PostgreSQL database's tables in that schema (tests use one each)."""
+        if url.startswith("sqlite"):
+            writer = create_async_engine(url, pool_size=1, max_overflow=0)
+            reader = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+            _sqlite_pragmas(writer.sync_engine, "BEGIN IMMEDIATE")
+            _sqlite_pragmas(reader.sync_engine, "BEGIN")
+            return cls(url, writer, reader)
+        connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+        engine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=connect_args
+        )
+        return cls(url, engine, engine)
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` in one transaction and commit it; retried whole if the database was busy."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                if self._write_lock is None:
+                    return await self._write_once(work)
+                async with self._write_lock:
+                    return await self._write_once(work)
+            except DBAPIError as error:
+                if not _retryable(error) or attempt == WRITE_ATTEMPTS:
+                    raise
+                logger.info("database busy, retrying write (attempt %s)", attempt)
+                await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
+        raise AssertionError("unreachable")
+
+    async def _write_once(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with self._write_sessions() as session, session.begin():
+            return await work(session)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._read_sessions() as session:
+            yield session
+
+    async def close(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()

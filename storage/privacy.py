@@ -1,0 +1,200 @@
+"""Privacy operations: erasure, subject access export and retention, each with an audit entry.
+
+Erasure follows what the survey's notice promised: answers are deleted with
+the person, or (`on_erasure: anonymise`) kept with the link cut and free text
+scrubbed. Anonymous answers were never linked, so they stay and still count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.audit import audit
+from storage.contacts import get_contact
+from storage.keys import participant_key
+from storage.models import (
+    AnonymousDraft,
+    Answer,
+    Consent,
+    Contact,
+    InboundReceipt,
+    Invitation,
+    Outbox,
+    Response,
+    Survey,
+    SurveyVersion,
+)
+
+Scrub = Callable[[str], str | None]
+RECEIPT_DAYS = 30
+ANONYMOUS_NOTE = "Answers to anonymous surveys are stored with no link to you, so they cannot be found or included."
+
+
+def drop_text(_text: str) -> str | None:
+    """The default scrub: free text goes entirely, since names and addresses hide in it."""
+    return None
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    contact_id: int
+    responses_deleted: int
+    responses_anonymised: int
+    invitations_unlinked: int
+    messages_deleted: int
+
+
+@dataclass(frozen=True)
+class Purged:
+    contacts_forgotten: int
+    responses_deidentified: int
+    drafts_deleted: int
+    messages_deleted: int
+    receipts_deleted: int
+
+
+async def forget(
+    session: AsyncSession, contact_id: int, *, secret_key: str, now: datetime, actor: str, scrub: Scrub = drop_text
+) -> Forgotten:
+    """Erase a contact and everything that identifies them; raises NotFound for an unknown id."""
+    contact = await get_contact(session, contact_id)
+    key = participant_key(secret_key, contact_id)
+    rows = await session.execute(
+        select(Response.id, SurveyVersion.keep_anonymised)
+        .join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
+        .where(Response.participant_key == key)
+    )
+    kept = [response_id for response_id, keep in rows if keep]
+    removed = await session.execute(delete(Response).where(Response.participant_key == key, Response.id.not_in(kept)))
+    await _deidentify(session, kept, scrub)
+    unlinked = await session.execute(
+        update(Invitation).where(Invitation.contact_id == contact_id).values(contact_id=None, token=None)
+    )
+    messages = await session.execute(
+        delete(Outbox).where(Outbox.channel == contact.channel, Outbox.address == contact.address)
+    )
+    await session.delete(contact)
+    await session.flush()
+    result = Forgotten(
+        contact_id,
+        _count(removed),
+        len(kept),
+        _count(unlinked),
+        _count(messages),
+    )
+    details = asdict(result)
+    del details["contact_id"]
+    audit(session, now, actor, "contact.forget", f"contact {contact_id}", **details)
+    return result
+
+
+async def _deidentify(session: AsyncSession, response_ids: list[str], scrub: Scrub) -> None:
+    """Cut responses loose from anyone: no key, no engine state, no exact times; free text scrubbed."""
+    if not response_ids:
+        return
+    await session.execute(
+        update(Response)
+        .where(Response.id.in_(response_ids))
+        .values(participant_key=None, state=None, started_at=None, updated_at=None, completed_at=None)
+    )
+    texts = await session.scalars(select(Answer).where(Answer.response_id.in_(response_ids), Answer.text.is_not(None)))
+    for answer in texts:
+        scrubbed = scrub(answer.text or "")
+        if scrubbed is None:
+            await session.delete(answer)
+        else:
+            answer.text = scrubbed
+            answer.value = scrubbed
+
+
+def _count(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def export(
+    session: AsyncSession, contact_id: int, *, secret_key: str, now: datetime, actor: str
+) -> dict[str, Any]:
+    """Everything held about a contact, as JSON-ready data (a subject access request)."""
+    contact = await get_contact(session, contact_id)
+    key = participant_key(secret_key, contact_id)
+    consents = await session.scalars(select(Consent).where(Consent.contact_id == contact_id).order_by(Consent.id))
+    invitations = await session.scalars(select(Invitation).where(Invitation.contact_id == contact_id))
+    responses = await session.execute(
+        select(Response, Survey.slug, SurveyVersion.number)
+        .join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
+        .join(Survey, Survey.id == SurveyVersion.survey_id)
+        .where(Response.participant_key == key)
+        .order_by(Response.started_at)
+    )
+    drafts = await session.scalars(select(AnonymousDraft).where(AnonymousDraft.contact_id == contact_id))
+    messages = await session.scalars(
+        select(Outbox).where(Outbox.channel == contact.channel, Outbox.address == contact.address).order_by(Outbox.id)
+    )
+    exported = {
+        "exported_at": now.isoformat(),
+        "contact": _row(contact, "id channel address display_name language role opted_out_at created_at last_seen_at"),
+        "consents": [_row(c, "question_id language notice decision recorded_at") for c in consents],
+        "invitations": [_row(i, "wave_id sent_at reminders_sent started_at completed_at") for i in invitations],
+        "responses": [
+            {
+                "survey": slug,
+                "version": number,
+                **_row(response, "channel language status started_at completed_at"),
+                "answers": await _answers(session, response.id),
+            }
+            for response, slug, number in responses
+        ],
+        "surveys_in_progress_anonymously": [_row(d, "updated_at state") for d in drafts],
+        "messages": [_row(m, "payload status created_at sent_at") for m in messages],
+        "note": ANONYMOUS_NOTE,
+    }
+    audit(session, now, actor, "contact.export", f"contact {contact_id}")
+    return exported
+
+
+async def _answers(session: AsyncSession, response_id: str) -> dict[str, Any]:
+    rows = await session.execute(select(Answer.question_id, Answer.value).where(Answer.response_id == response_id))
+    return {question_id: value for question_id, value in rows}
+
+
+def _row(row: Any, fields: str) -> dict[str, Any]:
+    values = {name: getattr(row, name) for name in fields.split()}
+    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
+
+
+async def purge(
+    session: AsyncSession,
+    *,
+    secret_key: str,
+    now: datetime,
+    retention_days: int,
+    actor: str,
+    scrub: Scrub = drop_text,
+) -> Purged:
+    """Remove identifiable data older than the retention period; anonymous and de-identified answers stay."""
+    cutoff = now - timedelta(days=retention_days)
+    stale = list(await session.scalars(select(Contact.id).where(Contact.last_seen_at < cutoff)))
+    for contact_id in stale:
+        await forget(session, contact_id, secret_key=secret_key, now=now, actor=actor, scrub=scrub)
+    old = list(
+        await session.scalars(
+            select(Response.id).where(Response.participant_key.is_not(None), Response.updated_at < cutoff)
+        )
+    )
+    await _deidentify(session, old, scrub)
+    drafts = await session.execute(delete(AnonymousDraft).where(AnonymousDraft.updated_at < cutoff))
+    messages = await session.execute(
+        delete(Outbox).where(Outbox.status.in_(("sent", "failed")), Outbox.created_at < cutoff)
+    )
+    receipts = await session.execute(
+        delete(InboundReceipt).where(InboundReceipt.received_at < now - timedelta(days=RECEIPT_DAYS))
+    )
+    result = Purged(len(stale), len(old), _count(drafts), _count(messages), _count(receipts))
+    audit(session, now, actor, "db.purge", f"older than {cutoff.date().isoformat()}", **asdict(result))
+    return result

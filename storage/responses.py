@@ -1,0 +1,220 @@
+"""Responses and their answers, checked against the exact survey version they were given on.
+
+A named response carries its participant key and its engine state; answers
+are written as they are given, so a half-finished survey is never lost. An
+anonymous survey's answers are released in one go at the end, with no key,
+no engine state and no times finer than the ISO week.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.catalogue import load_version
+from storage.errors import DuplicateAnswer, NotFound, StorageError, UnknownQuestion
+from storage.models import AnonymousDraft, Answer, Invitation, Response
+from surveys.model import Kind
+from surveys.state import AnswerValue, State, Status
+
+
+def week_of(now: datetime) -> str:
+    """The ISO week a response belongs to, e.g. 2026-11-28 -> '2026-W48'."""
+    year, week, _ = now.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _day_of(now: datetime) -> datetime:
+    return datetime(now.year, now.month, now.day, tzinfo=UTC)
+
+
+async def start_response(
+    session: AsyncSession,
+    *,
+    version_id: int,
+    participant_key: str,
+    channel: str,
+    state: State,
+    now: datetime,
+    wave_id: int | None = None,
+    organisation_id: int | None = None,
+    area_id: int | None = None,
+    service_id: int | None = None,
+) -> str:
+    """Open a named response; raises UnknownVersion, or StorageError for an anonymous survey."""
+    version, _ = await load_version(session, version_id)
+    if version.anonymous:
+        raise StorageError("an anonymous survey's answers are kept as a draft until released, never under a key")
+    response_id = uuid.uuid4().hex
+    session.add(
+        Response(
+            id=response_id,
+            survey_version_id=version_id,
+            wave_id=wave_id,
+            participant_key=participant_key,
+            channel=channel,
+            organisation_id=organisation_id,
+            area_id=area_id,
+            service_id=service_id,
+            language=state.language,
+            status=state.status.value,
+            state=state.to_json(),
+            period=week_of(now),
+            started_at=now,
+            updated_at=now,
+        )
+    )
+    await session.flush()
+    await apply_state(session, response_id, state, now)
+    return response_id
+
+
+async def find_response(session: AsyncSession, participant_key: str, version_id: int) -> Response | None:
+    """The participant's latest response to this version, to resume it."""
+    return await session.scalar(
+        select(Response)
+        .where(Response.participant_key == participant_key, Response.survey_version_id == version_id)
+        .order_by(Response.started_at.desc())
+        .limit(1)
+    )
+
+
+async def record_answer(session: AsyncSession, response_id: str, question_id: str, value: AnswerValue) -> None:
+    """Store one answer; raises NotFound, UnknownQuestion or DuplicateAnswer, and the caller's transaction rolls back."""
+    version_id = await session.scalar(select(Response.survey_version_id).where(Response.id == response_id))
+    if version_id is None:
+        raise NotFound(f"no response {response_id}")
+    await _insert_answers(session, response_id, version_id, {question_id: value})
+
+
+async def _insert_answers(
+    session: AsyncSession, response_id: str, version_id: int, answers: Mapping[str, AnswerValue]
+) -> None:
+    version, survey = await load_version(session, version_id)
+    for question_id, value in answers.items():
+        question = survey.question(question_id)
+        if question is None or question.kind is Kind.NOTE:
+            raise UnknownQuestion(
+                f"survey {survey.id} version {version.number} has no question '{question_id}' to answer"
+            )
+        text = value if question.kind is Kind.TEXT and isinstance(value, str) else None
+        stored = list(value) if isinstance(value, tuple) else value
+        session.add(Answer(response_id=response_id, question_id=question_id, value=stored, text=text))
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise DuplicateAnswer(f"response {response_id} already has an answer to one of {', '.join(answers)}") from None
+
+
+async def apply_state(session: AsyncSession, response_id: str, state: State, now: datetime) -> None:
+    """Make the stored answers match the engine state: new answers added, answers undone by Back removed."""
+    response = await session.get(Response, response_id)
+    if response is None:
+        raise NotFound(f"no response {response_id}")
+    stored = set(await session.scalars(select(Answer.question_id).where(Answer.response_id == response_id)))
+    dropped = stored - set(state.answers)
+    if dropped:
+        await session.execute(delete(Answer).where(Answer.response_id == response_id, Answer.question_id.in_(dropped)))
+    added = {q: state.answers[q] for q in state.history if q not in stored}
+    if added:
+        await _insert_answers(session, response_id, response.survey_version_id, added)
+    response.state = state.to_json()
+    response.status = state.status.value
+    response.language = state.language
+    response.updated_at = now
+    if state.status is not Status.ANSWERING:
+        response.completed_at = now
+
+
+async def save_draft(
+    session: AsyncSession,
+    *,
+    contact_id: int,
+    version_id: int,
+    channel: str,
+    state: State,
+    now: datetime,
+    wave_id: int | None = None,
+) -> None:
+    """Keep an anonymous survey's progress on the personal side until it is released."""
+    draft = await session.scalar(
+        select(AnonymousDraft).where(
+            AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
+        )
+    )
+    if draft is None:
+        session.add(
+            AnonymousDraft(
+                contact_id=contact_id,
+                survey_version_id=version_id,
+                wave_id=wave_id,
+                channel=channel,
+                state=state.to_json(),
+                updated_at=now,
+            )
+        )
+    else:
+        draft.state = state.to_json()
+        draft.updated_at = now
+    await session.flush()
+
+
+async def load_draft(session: AsyncSession, contact_id: int, version_id: int) -> State | None:
+    state = await session.scalar(
+        select(AnonymousDraft.state).where(
+            AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
+        )
+    )
+    return None if state is None else State.from_json(state)
+
+
+async def release_anonymous(
+    session: AsyncSession,
+    *,
+    contact_id: int,
+    version_id: int,
+    channel: str,
+    state: State,
+    now: datetime,
+    wave_id: int | None = None,
+    organisation_id: int | None = None,
+    area_id: int | None = None,
+    invitation_id: int | None = None,
+) -> str:
+    """Store a finished anonymous survey with no key, delete the draft, and mark the invitation done, to the day."""
+    version, _ = await load_version(session, version_id)
+    if not version.anonymous:
+        raise StorageError("only an anonymous survey's answers are released without a participant key")
+    response_id = uuid.uuid4().hex
+    session.add(
+        Response(
+            id=response_id,
+            survey_version_id=version_id,
+            wave_id=wave_id,
+            participant_key=None,
+            channel=channel,
+            organisation_id=organisation_id,
+            area_id=area_id,
+            language=state.language,
+            status=state.status.value,
+            state=None,
+            period=week_of(now),
+        )
+    )
+    await session.flush()
+    await _insert_answers(session, response_id, version_id, {q: state.answers[q] for q in state.history})
+    await session.execute(
+        delete(AnonymousDraft).where(
+            AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
+        )
+    )
+    if invitation_id is not None:
+        invitation = await session.get(Invitation, invitation_id)
+        if invitation is not None:
+            invitation.completed_at = _day_of(now)
+    return response_id

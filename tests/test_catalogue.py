@@ -1,0 +1,84 @@
+"""Importing surveys as versions: the same file is found again, a change is a new version, answered versions never change."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.catalogue import import_survey, list_surveys, load_version
+from storage.database import Database
+from storage.errors import ImmutableVersion, UnknownVersion
+from storage.models import SurveyVersion
+from storage.responses import start_response
+from surveys.engine import start, step
+from surveys.inputs import Reply
+from tests.conftest import NOW, survey_of
+
+FIRST = survey_of("id: pulse\ntitle: Pulse\norganisation: ancoats\nquestions:\n  - {id: q, type: text, label: Q}\n")
+SECOND = survey_of("id: pulse\ntitle: Pulse\norganisation: ancoats\nquestions:\n  - {id: q, type: text, label: Q2}\n")
+
+
+async def test_importing_the_same_survey_twice_keeps_one_version(db: Database) -> None:
+    first = await db.write(lambda s: import_survey(s, FIRST, NOW))
+    again = await db.write(lambda s: import_survey(s, FIRST, NOW))
+    assert (first.created, again.created) == (True, False)
+    assert first.version_id == again.version_id and first.number == again.number == 1
+
+
+async def test_a_changed_survey_becomes_the_next_version(db: Database) -> None:
+    await db.write(lambda s: import_survey(s, FIRST, NOW))
+    second = await db.write(lambda s: import_survey(s, SECOND, NOW))
+    assert (second.created, second.number, second.version) == (True, 2, SECOND.version)
+    async with db.read() as session:
+        listed = await list_surveys(session)
+    assert [(v.number, v.version) for v in listed[0].versions] == [(1, FIRST.version), (2, SECOND.version)]
+
+
+async def test_a_stored_version_loads_back_as_the_same_survey(db: Database) -> None:
+    imported = await db.write(lambda s: import_survey(s, FIRST, NOW))
+    async with db.read() as session:
+        info, survey = await load_version(session, imported.version_id)
+    assert survey == FIRST and info.number == 1 and not info.anonymous
+
+
+async def test_listing_counts_responses_per_version(db: Database) -> None:
+    imported = await db.write(lambda s: import_survey(s, FIRST, NOW))
+    state, _ = start(FIRST)
+    done, _ = step(FIRST, state, Reply("fine"))
+    for number, current in enumerate((state, done)):
+        await db.write(
+            lambda s, n=number, st=current: start_response(
+                s, version_id=imported.version_id, participant_key=f"p{n}", channel="web", state=st, now=NOW
+            )
+        )
+    async with db.read() as session:
+        listed = await list_surveys(session)
+    assert (listed[0].versions[0].responses, listed[0].versions[0].completed) == (2, 1)
+
+
+async def test_an_answered_version_cannot_be_changed(db: Database) -> None:
+    imported = await db.write(lambda s: import_survey(s, FIRST, NOW))
+    state, _ = start(FIRST)
+    await db.write(
+        lambda s: start_response(
+            s, version_id=imported.version_id, participant_key="p", channel="web", state=state, now=NOW
+        )
+    )
+
+    async def tamper(session: object) -> None:
+        row = await session.get(SurveyVersion, imported.version_id)  # type: ignore[attr-defined]
+        row.document = {"id": "pulse", "questions": []}
+        await session.flush()  # type: ignore[attr-defined]
+
+    with pytest.raises(ImmutableVersion, match="already has answers"):
+        await db.write(tamper)
+    async with db.read() as session:
+        row = await session.get(SurveyVersion, imported.version_id)
+        assert row is not None and row.document["questions"][0]["label"] == "Q"
+
+
+async def test_an_unknown_version_is_refused(db: Database) -> None:
+    state, _ = start(FIRST)
+    with pytest.raises(UnknownVersion, match="survey version 999 does not exist"):
+        await db.write(
+            lambda s: start_response(s, version_id=999, participant_key="p", channel="web", state=state, now=NOW)
+        )

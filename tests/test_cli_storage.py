@@ -1,0 +1,122 @@
+"""The database commands an operator or officer runs: import, list, upgrade, forget, export, purge."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import cli
+from storage.contacts import get_or_create_contact
+from storage.database import Database
+from storage.models import AuditEntry
+from surveys.templates import template_paths
+from tests.conftest import NOW, SECRET
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("CHORUS_SECRET_KEY", SECRET)
+    monkeypatch.setenv("CHORUS_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    return url
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def add_contact(url: str) -> int:
+    async def work() -> int:
+        db = Database.open(url)
+        try:
+            contact = await db.write(
+                lambda s: get_or_create_contact(s, channel="telegram", address="42", now=NOW, display_name="Sam")
+            )
+            return contact.id
+        finally:
+            await db.close()
+
+    return asyncio.run(work())
+
+
+def audit_actions(url: str) -> list[str]:
+    async def work() -> list[str]:
+        from sqlalchemy import select
+
+        db = Database.open(url)
+        try:
+            async with db.read() as session:
+                return list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+        finally:
+            await db.close()
+
+    return asyncio.run(work())
+
+
+def test_import_then_list_shows_versions_and_counts(env: str) -> None:
+    first = run("survey", "import", *map(str, template_paths()))
+    assert first.exit_code == 0, first.output
+    assert "tsm: imported as version 1" in first.output
+    again = run("survey", "import", str(template_paths()[2]))
+    assert "tsm: already stored as version 1" in again.output
+    listed = run("survey", "list")
+    assert listed.exit_code == 0
+    assert "tsm  Tenant Satisfaction Survey" in listed.output
+    assert "0 responses, 0 completed" in listed.output
+
+
+def test_import_of_a_broken_file_stores_nothing(env: str, write_yaml: object) -> None:
+    bad = Path("bad.yaml")
+    bad.write_text("id: bad\ntitle: Bad\nquestions:\n  - {id: q, type: nope, label: Q}\n")
+    result = run("survey", "import", str(template_paths()[0]), str(bad))
+    assert result.exit_code == 2
+    assert "bad.yaml:4: question 'q': unknown type 'nope'" in result.stderr
+    assert "No surveys yet" in run("survey", "list").output
+
+
+def test_db_upgrade_reports_the_revision(env: str) -> None:
+    result = run("db", "upgrade")
+    assert result.exit_code == 0 and "revision 0001" in result.output
+
+
+def test_forget_asks_first_then_erases_and_audits(env: str) -> None:
+    run("db", "upgrade")
+    contact_id = add_contact(env)
+    declined = run("contact", "forget", str(contact_id), input="n\n")
+    assert declined.exit_code == 1
+    result = run("contact", "forget", str(contact_id), "--yes")
+    assert result.exit_code == 0, result.output
+    assert f"Contact {contact_id} erased" in result.output
+    missing = run("contact", "forget", str(contact_id), "--yes")
+    assert missing.exit_code == 2 and missing.stderr.strip() == f"no contact {contact_id} (it may have been erased)"
+    assert audit_actions(env) == ["contact.forget"]
+
+
+def test_export_writes_json_to_a_private_file(env: str, tmp_path: Path) -> None:
+    run("db", "upgrade")
+    contact_id = add_contact(env)
+    result = run("contact", "export", str(contact_id), "--output", "sam.json")
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "sam.json").read_text())
+    assert data["contact"]["display_name"] == "Sam"
+    assert (tmp_path / "sam.json").stat().st_mode & 0o777 == 0o600
+    assert audit_actions(env) == ["contact.export"]
+
+
+def test_purge_reports_what_it_removed(env: str) -> None:
+    result = run("db", "purge")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Forgot 0 contacts")
+
+
+def test_an_unreachable_database_is_one_line(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHORUS_DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    result = run("survey", "list")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("CHORUS_DATABASE_URL: cannot open the database:")
+    assert "Traceback" not in result.output

@@ -1,0 +1,51 @@
+"""Migrations: empty to head and back on both databases, models and migrations agree, a newer schema is refused."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+
+from storage.database import Database
+from storage.errors import SchemaTooNew
+from storage.migrate import current_revisions, downgrade, head_revisions, is_current, upgrade
+from storage.models import Base
+
+
+def table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names()) - {"alembic_version"}
+
+
+async def test_upgrade_from_empty_to_head_and_back(empty_db: Database) -> None:
+    assert await current_revisions(empty_db) == set()
+    await upgrade(empty_db)
+    assert await is_current(empty_db)
+    async with empty_db.writer.connect() as connection:
+        assert await connection.run_sync(table_names) == set(Base.metadata.tables)
+    await downgrade(empty_db)
+    assert await current_revisions(empty_db) == set()
+    async with empty_db.writer.connect() as connection:
+        assert await connection.run_sync(table_names) == set()
+
+
+async def test_upgrading_twice_changes_nothing(db: Database) -> None:
+    await upgrade(db)
+    assert await current_revisions(db) == head_revisions()
+
+
+async def test_models_and_migrations_agree(db: Database) -> None:
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with db.writer.connect() as connection:
+        assert await connection.run_sync(differences) == []
+
+
+async def test_a_schema_newer_than_the_code_is_refused(db: Database) -> None:
+    async with db.writer.begin() as connection:
+        await connection.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    with pytest.raises(SchemaTooNew, match="newer than this version of Chorus"):
+        await upgrade(db)

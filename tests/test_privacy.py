@@ -1,0 +1,182 @@
+"""Erasure, subject access export and retention, as a resident or member of staff relies on them."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from storage.catalogue import import_survey
+from storage.contacts import get_or_create_contact, record_consent
+from storage.database import Database
+from storage.errors import NotFound
+from storage.keys import participant_key
+from storage.models import AuditEntry, Base, Invitation, Response, Wave
+from storage.outbox import enqueue
+from storage.privacy import export, forget, purge
+from storage.responses import release_anonymous, start_response
+from surveys.engine import start, step
+from surveys.inputs import Reply
+from tests.conftest import NOW, SECRET, survey_of
+
+RESIDENTS = survey_of(
+    "id: residents\ntitle: Residents\nquestions:\n  - {id: sat, type: likert, label: Sat}\n  - {id: why, type: text, label: Why}\n"
+)
+KEPT = survey_of(
+    "id: kept\ntitle: Kept\non_erasure: anonymise\nquestions:\n  - {id: sat, type: likert, label: Sat}\n  - {id: why, type: text, label: Why}\n"
+)
+STAFF = survey_of("id: staff\ntitle: Staff\naudience: staff\nquestions:\n  - {id: mood, type: rating, label: Mood}\n")
+NAME, ADDRESS = "Asha Khan", "900100200"
+
+
+def answered(survey: Any, *replies: str) -> Any:
+    state, _ = start(survey)
+    for reply in replies:
+        state, _ = step(survey, state, Reply(reply))
+    return state
+
+
+async def populate(db: Database) -> dict[str, Any]:
+    """A resident who answered a named and a keep-anonymised survey, consented, was invited and messaged,
+    and who also answered an anonymous staff survey."""
+
+    async def work(session: Any) -> dict[str, Any]:
+        ids = {s.id: (await import_survey(session, s, NOW)).version_id for s in (RESIDENTS, KEPT, STAFF)}
+        contact = await get_or_create_contact(session, channel="telegram", address=ADDRESS, display_name=NAME, now=NOW)
+        other = await get_or_create_contact(session, channel="telegram", address="123", display_name="Other", now=NOW)
+        key = participant_key(SECRET, contact.id)
+        await record_consent(
+            session,
+            contact_id=contact.id,
+            version_id=ids["residents"],
+            question_id="consent",
+            language="en",
+            notice="We keep your answers for two years.",
+            decision="agree",
+            now=NOW,
+        )
+        for slug, survey in (("residents", RESIDENTS), ("kept", KEPT)):
+            state = answered(survey, "very satisfied", f"I am {NAME}, call me on 07700 900123")
+            await start_response(
+                session, version_id=ids[slug], participant_key=key, channel="telegram", state=state, now=NOW
+            )
+        other_state = answered(RESIDENTS, "fairly dissatisfied", "Lifts broken")
+        await start_response(
+            session,
+            version_id=ids["residents"],
+            participant_key=participant_key(SECRET, other.id),
+            channel="telegram",
+            state=other_state,
+            now=NOW,
+        )
+        wave = Wave(survey_version_id=ids["staff"], name="Pulse", audience={}, opened_at=NOW)
+        session.add(wave)
+        await session.flush()
+        invitation = Invitation(wave_id=wave.id, contact_id=contact.id, token="secret-token")
+        session.add(invitation)
+        await session.flush()
+        anonymous = await release_anonymous(
+            session,
+            contact_id=contact.id,
+            version_id=ids["staff"],
+            channel="telegram",
+            state=answered(STAFF, "3"),
+            now=NOW,
+            invitation_id=invitation.id,
+        )
+        await enqueue(
+            session, channel="telegram", address=ADDRESS, payload={"text": f"Hello {NAME}"}, dedupe_key="m1", now=NOW
+        )
+        return {
+            "contact": contact.id,
+            "other": other.id,
+            "anonymous": anonymous,
+            "invitation": invitation.id,
+            "key": key,
+        }
+
+    return await db.write(work)
+
+
+async def dump(db: Database) -> str:
+    """Every row of every table as text, to search for anything left behind."""
+    async with db.read() as session:
+        rows = []
+        for table in Base.metadata.sorted_tables:
+            result = await session.execute(text(f'SELECT * FROM "{table.name}"'))
+            rows += [json.dumps([str(v) for v in row]) for row in result]
+    return "\n".join(rows)
+
+
+async def test_forget_leaves_nothing_that_identifies_the_contact(db: Database) -> None:
+    made = await populate(db)
+    before = await dump(db)
+    assert ADDRESS in before and NAME in before and made["key"] in before
+
+    result = await db.write(lambda s: forget(s, made["contact"], secret_key=SECRET, now=NOW, actor="test"))
+
+    after = await dump(db)
+    for trace in (ADDRESS, NAME, made["key"], "secret-token", "07700 900123", "two years"):
+        assert trace not in after, trace
+    assert (
+        result.responses_deleted,
+        result.responses_anonymised,
+        result.invitations_unlinked,
+        result.messages_deleted,
+    ) == (1, 1, 1, 1)
+    async with db.read() as session:
+        kept = (await session.scalars(select(Response).where(Response.participant_key.is_(None)))).all()
+        anonymous = await session.get(Response, made["anonymous"])
+        other = await session.scalar(
+            select(Response).where(Response.participant_key == participant_key(SECRET, made["other"]))
+        )
+        audit = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "contact.forget"))).one()
+        invitation = await session.get(Invitation, made["invitation"])
+    assert anonymous is not None, "anonymous staff answers stay"
+    assert len(kept) == 2, "the keep-anonymised response and the anonymous one remain, unlinked"
+    assert other is not None, "other people's answers are untouched"
+    assert invitation is not None and invitation.contact_id is None and invitation.completed_at is not None
+    assert audit.subject == f"contact {made['contact']}" and audit.detail["responses_deleted"] == 1
+
+
+async def test_forgetting_twice_says_there_is_no_such_contact(db: Database) -> None:
+    made = await populate(db)
+    await db.write(lambda s: forget(s, made["contact"], secret_key=SECRET, now=NOW, actor="test"))
+    with pytest.raises(NotFound, match=f"no contact {made['contact']}"):
+        await db.write(lambda s: forget(s, made["contact"], secret_key=SECRET, now=NOW, actor="test"))
+
+
+async def test_export_holds_everything_about_the_contact_and_nothing_else(db: Database) -> None:
+    made = await populate(db)
+    data = await db.write(lambda s: export(s, made["contact"], secret_key=SECRET, now=NOW, actor="test"))
+    assert data["contact"]["address"] == ADDRESS and data["contact"]["display_name"] == NAME
+    assert data["consents"][0]["notice"] == "We keep your answers for two years."
+    assert sorted(r["survey"] for r in data["responses"]) == ["kept", "residents"]
+    assert data["responses"][0]["answers"]["sat"] == "very_satisfied"
+    assert data["messages"][0]["payload"] == {"text": f"Hello {NAME}"}
+    assert "anonymous" in data["note"]
+    assert "Lifts broken" not in json.dumps(data), "another person's answers are not exported"
+    json.dumps(data)
+
+
+async def test_purge_removes_identifiable_data_past_retention(db: Database) -> None:
+    made = await populate(db)
+    later = NOW + timedelta(days=731)
+    result = await db.write(lambda s: purge(s, secret_key=SECRET, now=later, retention_days=730, actor="test"))
+    assert result.contacts_forgotten == 2
+    after = await dump(db)
+    assert ADDRESS not in after and made["key"] not in after
+    async with db.read() as session:
+        assert await session.get(Response, made["anonymous"]) is not None
+
+
+async def test_purge_keeps_recent_data(db: Database) -> None:
+    made = await populate(db)
+    result = await db.write(
+        lambda s: purge(s, secret_key=SECRET, now=NOW + timedelta(days=10), retention_days=730, actor="t")
+    )
+    assert (result.contacts_forgotten, result.responses_deidentified) == (0, 0)
+    assert made["key"] in await dump(db)

@@ -1,0 +1,173 @@
+"""Storing responses: answers checked against their version, nothing partial, anonymous answers keyless."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.catalogue import import_survey
+from storage.contacts import get_or_create_contact
+from storage.database import Database
+from storage.errors import DuplicateAnswer, NotFound, StorageError, UnknownQuestion
+from storage.models import AnonymousDraft, Answer, Invitation, Response, Wave
+from storage.responses import (
+    apply_state,
+    find_response,
+    load_draft,
+    record_answer,
+    release_anonymous,
+    save_draft,
+    start_response,
+    week_of,
+)
+from surveys.engine import start, step
+from surveys.inputs import Back, Pick, Reply
+from surveys.state import Status
+from tests.conftest import NOW, survey_of
+
+NAMED = survey_of(
+    """
+    id: named
+    title: Named
+    questions:
+      - {id: q1, type: yes_no, label: One}
+      - {id: note, type: note, label: A note}
+      - {id: q2, type: select_multiple, label: Two, choices: [{value: a, label: A}, {value: b, label: B}]}
+      - {id: q3, type: text, label: Three}
+    """
+)
+STAFF = survey_of(
+    "id: staff\ntitle: Staff\naudience: staff\nquestions:\n  - {id: mood, type: rating, label: Mood}\n  - {id: say, type: text, label: Say}\n"
+)
+
+
+async def named_response(db: Database) -> tuple[int, str]:
+    version_id = (await db.write(lambda s: import_survey(s, NAMED, NOW))).version_id
+    state, _ = start(NAMED)
+    response_id = await db.write(
+        lambda s: start_response(
+            s, version_id=version_id, participant_key="key", channel="telegram", state=state, now=NOW
+        )
+    )
+    return version_id, response_id
+
+
+async def answers_of(db: Database, response_id: str) -> dict[str, Any]:
+    async with db.read() as session:
+        rows = await session.execute(select(Answer.question_id, Answer.value).where(Answer.response_id == response_id))
+        return {question_id: value for question_id, value in rows}
+
+
+async def test_answers_are_stored_as_given(db: Database) -> None:
+    _, response_id = await named_response(db)
+    await db.write(lambda s: record_answer(s, response_id, "q1", "yes"))
+    await db.write(lambda s: record_answer(s, response_id, "q2", ("a", "b")))
+    assert await answers_of(db, response_id) == {"q1": "yes", "q2": ["a", "b"]}
+
+
+@pytest.mark.parametrize(
+    ("question_id", "error", "message"),
+    [
+        ("nope", UnknownQuestion, "survey named version 1 has no question 'nope' to answer"),
+        ("note", UnknownQuestion, "has no question 'note' to answer"),
+        ("q1", DuplicateAnswer, "already has an answer"),
+    ],
+)
+async def test_bad_answers_are_refused_and_nothing_partial_is_written(
+    db: Database, question_id: str, error: type[Exception], message: str
+) -> None:
+    _, response_id = await named_response(db)
+    await db.write(lambda s: record_answer(s, response_id, "q1", "yes"))
+
+    async def two_answers(session: Any) -> None:
+        await record_answer(session, response_id, "q3", "written first, then rolled back")
+        await record_answer(session, response_id, question_id, "no")
+
+    with pytest.raises(error, match=message):
+        await db.write(two_answers)
+    assert await answers_of(db, response_id) == {"q1": "yes"}
+
+
+async def test_an_answer_to_an_unknown_response_is_refused(db: Database) -> None:
+    with pytest.raises(NotFound, match="no response nothere"):
+        await db.write(lambda s: record_answer(s, "nothere", "q1", "yes"))
+
+
+async def test_the_engine_state_is_kept_and_back_removes_the_answer(db: Database) -> None:
+    version_id, response_id = await named_response(db)
+    state, _ = start(NAMED)
+    state, _ = step(NAMED, state, Pick(("yes",)))
+    state, _ = step(NAMED, state, Pick(("a",)))
+    await db.write(lambda s: apply_state(s, response_id, state, NOW))
+    assert await answers_of(db, response_id) == {"q1": "yes", "q2": ["a"]}
+    state, _ = step(NAMED, state, Back())
+    await db.write(lambda s: apply_state(s, response_id, state, NOW))
+    assert await answers_of(db, response_id) == {"q1": "yes"}
+    state, _ = step(NAMED, state, Pick(("b",)))
+    state, _ = step(NAMED, state, Reply("All good"))
+    await db.write(lambda s: apply_state(s, response_id, state, NOW))
+    async with db.read() as session:
+        response = await find_response(session, "key", version_id)
+        assert response is not None and response.status == Status.COMPLETED.value
+        assert response.state == state.to_json() and response.completed_at == NOW
+        text = await session.scalar(select(Answer.text).where(Answer.question_id == "q3"))
+    assert text == "All good"
+
+
+async def test_an_anonymous_survey_keeps_no_key_no_state_and_no_times(db: Database) -> None:
+    version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
+
+    async def setup(session: Any) -> tuple[int, int]:
+        contact = await get_or_create_contact(session, channel="telegram", address="555", now=NOW, role="staff")
+        wave = Wave(survey_version_id=version_id, name="Q4", audience={}, opened_at=NOW)
+        session.add(wave)
+        await session.flush()
+        invitation = Invitation(wave_id=wave.id, contact_id=contact.id, token="tok")
+        session.add(invitation)
+        await session.flush()
+        return contact.id, invitation.id
+
+    contact_id, invitation_id = await db.write(setup)
+    state, _ = start(STAFF)
+    with pytest.raises(StorageError, match="never under a key"):
+        await db.write(
+            lambda s: start_response(
+                s, version_id=version_id, participant_key="k", channel="telegram", state=state, now=NOW
+            )
+        )
+    state, _ = step(STAFF, state, Reply("7"))
+    await db.write(
+        lambda s: save_draft(s, contact_id=contact_id, version_id=version_id, channel="telegram", state=state, now=NOW)
+    )
+    async with db.read() as session:
+        assert await load_draft(session, contact_id, version_id) == state
+    state, _ = step(STAFF, state, Reply("More breaks please"))
+    response_id = await db.write(
+        lambda s: release_anonymous(
+            s,
+            contact_id=contact_id,
+            version_id=version_id,
+            channel="telegram",
+            state=state,
+            now=NOW,
+            invitation_id=invitation_id,
+        )
+    )
+    async with db.read() as session:
+        response = await session.get(Response, response_id)
+        drafts = await session.scalar(select(func.count()).select_from(AnonymousDraft))
+        invitation = await session.get(Invitation, invitation_id)
+    assert response is not None
+    assert (response.participant_key, response.state, response.started_at, response.completed_at) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert response.period == week_of(NOW) == "2026-W48"
+    assert await answers_of(db, response_id) == {"mood": 7, "say": "More breaks please"}
+    assert drafts == 0
+    assert invitation is not None and invitation.completed_at is not None
+    assert (invitation.completed_at.hour, invitation.completed_at.minute) == (0, 0)
