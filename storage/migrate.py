@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -11,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from storage.database import Database
-from storage.errors import SchemaTooNew
+from storage.errors import SchemaTooNew, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -48,23 +49,48 @@ async def current_revisions(db: Database) -> set[str]:
         return await connection.run_sync(_refuse_newer)
 
 
+def _pragma(connection: Connection, pragma: str) -> None:
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
+
+
+def _migrate(connection: Connection, step: Callable[[Config], None]) -> None:
+    """Run one Alembic command in one transaction.
+
+    On SQLite, foreign keys are off while it runs: a batch migration rebuilds a
+    table by dropping it, and with foreign keys on that drop would cascade and
+    delete rows that point at it. They are checked before the commit instead.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _pragma(connection, "foreign_keys=OFF")
+    try:
+        with connection.begin():
+            step(alembic_config(connection))
+            if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                raise StorageError("the migration would leave rows pointing at missing rows; nothing was changed")
+    finally:
+        if sqlite:
+            _pragma(connection, "foreign_keys=ON")
+
+
 async def upgrade(db: Database, target: str = "head") -> None:
     """Bring the schema up to `target`; refuses a database a newer Chorus has upgraded."""
 
-    def run(connection: Connection) -> None:
-        _refuse_newer(connection)
-        command.upgrade(alembic_config(connection), target)
+    def step(config: Config) -> None:
+        _refuse_newer(config.attributes["connection"])
+        command.upgrade(config, target)
 
-    async with db.writer.begin() as connection:
-        await connection.run_sync(run)
+    async with db.writer.connect() as connection:
+        await connection.run_sync(_migrate, step)
 
 
 async def downgrade(db: Database, target: str = "base") -> None:
-    def run(connection: Connection) -> None:
-        command.downgrade(alembic_config(connection), target)
-
-    async with db.writer.begin() as connection:
-        await connection.run_sync(run)
+    async with db.writer.connect() as connection:
+        await connection.run_sync(_migrate, lambda config: command.downgrade(config, target))
 
 
 async def is_current(db: Database) -> bool:

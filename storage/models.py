@@ -87,8 +87,20 @@ class Contact(Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
     opted_out_at: Mapped[datetime | None]
+    current_version_id: Mapped[int | None] = mapped_column(ForeignKey("survey_version.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+
+
+class StaffCode(Base):
+    """A one-time code that lets a member of staff join their organisation; only its hash is kept."""
+
+    __tablename__ = "staff_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class Survey(Base):

@@ -49,3 +49,23 @@ async def test_a_schema_newer_than_the_code_is_refused(db: Database) -> None:
         await connection.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
     with pytest.raises(SchemaTooNew, match="newer than this version of Chorus"):
         await upgrade(db)
+
+
+async def test_upgrading_keeps_existing_rows(empty_db: Database) -> None:
+    """A batch migration rebuilds the contact table on SQLite; consents that point at contacts must survive it."""
+    await upgrade(empty_db, "0001")
+    when = "'2026-01-01 00:00:00'"
+    async with empty_db.writer.begin() as connection:
+        for statement in (
+            f"INSERT INTO survey (id, slug, title, created_at) VALUES (1, 's', 'S', {when})",
+            "INSERT INTO survey_version (id, survey_id, version, number, document, anonymous, keep_anonymised, created_at) "
+            f"VALUES (1, 1, 'v', 1, '{{}}', false, false, {when})",
+            f"INSERT INTO contact (id, channel, address, role, created_at, last_seen_at) VALUES (1, 'telegram', '42', 'resident', {when}, {when})",
+            "INSERT INTO consent (id, contact_id, survey_version_id, question_id, language, notice, decision, recorded_at) "
+            f"VALUES (1, 1, 1, 'consent', 'en', 'Notice', 'agree', {when})",
+        ):
+            await connection.execute(text(statement))
+    await upgrade(empty_db)
+    async with empty_db.read() as session:
+        assert (await session.execute(text("SELECT address FROM contact"))).scalar() == "42"
+        assert (await session.execute(text("SELECT notice FROM consent"))).scalar() == "Notice"

@@ -1,0 +1,457 @@
+"""A local fake of the Telegram Bot API, spoken over real HTTP, for tests and benchmarks.
+
+The bot under test reaches it only through TELEGRAM_API_BASE_URL and
+python-telegram-bot's own HTTP stack. It keeps what the bot sent, lets a test
+act as users (type, send a command, press a button, send a sticker), enforces
+Telegram's limits (4,096 characters, 64-byte callback data, valid HTML, about
+30 messages/s overall and 1/s per chat with a small burst, 429 with retry_after
+beyond) and delivers updates by getUpdates or by webhook with the secret header.
+
+Usage:
+    fake = FakeTelegram()
+    base_url = await fake.start()          # e.g. http://127.0.0.1:41234/bot
+    await fake.user_sends(1001, "/start tsm")
+    messages = await fake.wait_for(1001, count=2)
+    await fake.press(1001, messages[-1]["message_id"], "…callback data…")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+from aiohttp import ClientSession, web
+
+TOKEN = "123456:TESTTOKENtesttokenTESTTOKENtest123"
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "span",
+    "blockquote",
+}
+SENDING = {"sendMessage", "sendPhoto", "sendDocument"}
+
+
+class _HTMLCheck(HTMLParser):
+    """Telegram's HTML parse mode: only a few tags, properly nested."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.error: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self.error = f'Unsupported start tag "{tag}"'
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.error = f'Unexpected end tag "{tag}"'
+
+
+def html_error(text: str) -> str | None:
+    checker = _HTMLCheck()
+    checker.feed(text)
+    checker.close()
+    if checker.error is None and checker.stack:
+        checker.error = f'Can\'t find end tag corresponding to start tag "{checker.stack[-1]}"'
+    return checker.error
+
+
+@dataclass
+class Bucket:
+    """A token bucket: `rate` per second, up to `burst` at once."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    stamp: float = field(default_factory=time.monotonic)
+
+    def take(self) -> float:
+        """0 if a message may go now, else the seconds to wait."""
+        now = time.monotonic()
+        if self.tokens < 0:
+            self.tokens = self.burst
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class FakeTelegram:
+    def __init__(
+        self,
+        token: str = TOKEN,
+        overall_rate: float = 30.0,
+        overall_burst: float = 30.0,
+        chat_rate: float = 1.0,
+        chat_burst: float = 4.0,
+        latency: float = 0.0,
+    ) -> None:
+        self.token = token
+        self.overall = Bucket(overall_rate, overall_burst)
+        self.chat_rate, self.chat_burst = chat_rate, chat_burst
+        self.chats: dict[int, Bucket] = {}
+        self.latency = latency
+        self.sent: list[dict[str, Any]] = []
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.callback_answers: list[dict[str, Any]] = []
+        self.calls: defaultdict[str, int] = defaultdict(int)
+        self.too_many_requests = 0
+        self.blocked: set[int] = set()
+        self.commands: list[dict[str, Any]] = []
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_responses: list[int] = []
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._arrived = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._client: ClientSession | None = None
+        self.port = 0
+
+    async def start(self, port: int = 0) -> str:
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ---- the Bot API -------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return self._error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls[method] += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        handler = getattr(self, f"api_{method}", None)
+        if handler is None:
+            return self._error(404, "Not Found: method not found")
+        chat_id = int(params["chat_id"]) if "chat_id" in params else None
+        if method in SENDING and chat_id is not None:
+            if chat_id in self.blocked:
+                return self._error(403, "Forbidden: bot was blocked by the user")
+            wait = max(self.overall.take(), self._chat_bucket(chat_id).take())
+            if wait > 0:
+                self.too_many_requests += 1
+                return self._error(
+                    429, f"Too Many Requests: retry after {max(1, round(wait))}", retry_after=max(1, round(wait))
+                )
+        try:
+            result = await handler(params)
+        except BadRequest as error:
+            return self._error(400, f"Bad Request: {error}")
+        return web.json_response({"ok": True, "result": result})
+
+    def _chat_bucket(self, chat_id: int) -> Bucket:
+        if chat_id not in self.chats:
+            self.chats[chat_id] = Bucket(self.chat_rate, self.chat_burst)
+        return self.chats[chat_id]
+
+    @staticmethod
+    async def _params(request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return dict(await request.json())
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                params[key] = {"filename": value.filename, "content": value.file.read()}
+            else:
+                params[key] = value
+        return params
+
+    @staticmethod
+    def _error(code: int, description: str, retry_after: int | None = None) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        return web.json_response(body, status=code)
+
+    def bot_user(self) -> dict[str, Any]:
+        return {
+            "id": int(self.token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "Chorus",
+            "username": "chorus_test_bot",
+        }
+
+    async def api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **self.bot_user(),
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset", 0) or 0)
+        limit = int(params.get("limit", 100) or 100)
+        timeout = float(params.get("timeout", 0) or 0)
+        async with self._arrived:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            if not self._updates and timeout:
+                try:
+                    await asyncio.wait_for(self._arrived.wait(), timeout)
+                except TimeoutError:
+                    pass
+            return [u for u in self._updates if u["update_id"] >= offset][:limit]
+
+    async def api_setWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = {"url": params["url"], "secret": params.get("secret_token")}
+        return True
+
+    async def api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    async def api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": self.webhook["url"] if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    async def api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        self.commands.append({"commands": _json(params["commands"]), "language_code": params.get("language_code")})
+        return True
+
+    async def api_sendChatAction(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = str(params.get("text", ""))
+        if not text.strip():
+            raise BadRequest("message text is empty")
+        if len(text) > 4096:
+            raise BadRequest("message is too long")
+        return self._store(params, text=text)
+
+    async def api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        document = params.get("document")
+        if not isinstance(document, dict):
+            raise BadRequest("there is no document in the request")
+        message = self._store(params, caption=params.get("caption"))
+        message["document"] = {
+            "file_id": f"doc{message['message_id']}",
+            "file_unique_id": "u",
+            "file_name": document["filename"],
+        }
+        self.sent[-1]["document"] = document
+        return message
+
+    async def api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._store(params, caption=params.get("caption"))
+        message["photo"] = [{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}]
+        return message
+
+    async def api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = str(params.get("text", ""))
+        if len(text) > 4096:
+            raise BadRequest("message is too long")
+        message = self._find(params)
+        markup = self._check(params, text)
+        message.update(text=text, reply_markup=markup)
+        self.sent.append(
+            {
+                "method": "editMessageText",
+                "chat_id": message["chat"]["id"],
+                "message_id": message["message_id"],
+                "text": text,
+                "reply_markup": markup,
+            }
+        )
+        return message
+
+    async def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._find(params)
+        message["reply_markup"] = self._check(params, None)
+        return message
+
+    async def api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        self.callback_answers.append(params)
+        return True
+
+    def _find(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self.messages:
+            raise BadRequest("message to edit not found")
+        return self.messages[key]
+
+    def _check(self, params: dict[str, Any], text: str | None) -> dict[str, Any] | None:
+        if text is not None and params.get("parse_mode") == "HTML":
+            error = html_error(text)
+            if error:
+                raise BadRequest(f"can't parse entities: {error}")
+        markup = _json(params["reply_markup"]) if params.get("reply_markup") else None
+        for row in (markup or {}).get("inline_keyboard", []):
+            for button in row:
+                if len(str(button.get("callback_data", "")).encode()) > 64:
+                    raise BadRequest("BUTTON_DATA_INVALID")
+        return markup
+
+    def _store(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        markup = self._check(params, content.get("text") or content.get("caption"))
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": self.bot_user(),
+            **{k: v for k, v in content.items() if v is not None},
+        }
+        if markup:
+            message["reply_markup"] = markup
+        self.messages[(chat_id, message["message_id"])] = message
+        self.sent.append(
+            {
+                "method": "send",
+                "chat_id": chat_id,
+                "message_id": message["message_id"],
+                "text": content.get("text"),
+                "reply_markup": markup,
+                "parse_mode": params.get("parse_mode"),
+            }
+        )
+        return message
+
+    # ---- acting as users ---------------------------------------------------------------------
+
+    @staticmethod
+    def user(chat_id: int, language: str = "en") -> dict[str, Any]:
+        return {"id": chat_id, "is_bot": False, "first_name": f"Resident{chat_id}", "language_code": language}
+
+    async def user_sends(
+        self, chat_id: int, text: str, language: str = "en", chat_type: str = "private"
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {
+                "id": chat_id,
+                "type": chat_type,
+                **({"first_name": "R"} if chat_type == "private" else {"title": "G"}),
+            },
+            "from": self.user(chat_id if chat_type == "private" else 77, language),
+            "text": text,
+        }
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return await self.deliver({"message": message})
+
+    async def user_sends_sticker(self, chat_id: int) -> dict[str, Any]:
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": self.user(chat_id),
+            "sticker": {
+                "file_id": "s",
+                "file_unique_id": "s",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+            },
+        }
+        return await self.deliver({"message": message})
+
+    async def user_edits(self, chat_id: int, text: str) -> dict[str, Any]:
+        message = {
+            "message_id": 1,
+            "date": int(time.time()),
+            "edit_date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": self.user(chat_id),
+            "text": text,
+        }
+        return await self.deliver({"edited_message": message})
+
+    async def press(self, chat_id: int, message_id: int, data: str) -> dict[str, Any]:
+        message = self.messages[(chat_id, message_id)]
+        query = {
+            "id": str(next(self._update_ids) + 10_000),
+            "from": self.user(chat_id),
+            "message": message,
+            "chat_instance": str(chat_id),
+            "data": data,
+        }
+        return await self.deliver({"callback_query": query})
+
+    async def deliver(self, body: dict[str, Any], update_id: int | None = None) -> dict[str, Any]:
+        """Queue an update for getUpdates, or POST it to the webhook with the secret header."""
+        update = {"update_id": update_id if update_id is not None else next(self._update_ids), **body}
+        if self.webhook is not None:
+            await self.post_webhook(update, self.webhook.get("secret"))
+            return update
+        async with self._arrived:
+            self._updates.append(update)
+            self._arrived.notify_all()
+        return update
+
+    async def post_webhook(self, update: dict[str, Any], secret: str | None) -> int:
+        assert self.webhook is not None
+        if self._client is None:
+            self._client = ClientSession()
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        async with self._client.post(self.webhook["url"], json=update, headers=headers) as response:
+            self.webhook_responses.append(response.status)
+            return response.status
+
+    # ---- reading what the bot did --------------------------------------------------------------
+
+    def to(self, chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.sent if m["chat_id"] == chat_id and m["method"] == "send"]
+
+    async def wait_for(self, chat_id: int, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+        """Wait until the chat has received `count` messages in all; returns them all."""
+        deadline = time.monotonic() + timeout
+        while len(self.to(chat_id)) < count:
+            if time.monotonic() > deadline:
+                texts = [m["text"] for m in self.to(chat_id)]
+                raise AssertionError(f"chat {chat_id} got {len(texts)} messages, wanted {count}: {texts}")
+            await asyncio.sleep(0.01)
+        return self.to(chat_id)
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
