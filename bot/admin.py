@@ -8,10 +8,13 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from telegram import Bot
+from telegram.error import TelegramError
 
 from bot.config import Settings
 from bot.runtime import Runtime, open_runtime
-from storage import catalogue, migrate, privacy
+from bot.telegram.conversation import JOIN_PREFIX
+from storage import catalogue, migrate, privacy, staff
 from storage.errors import DatabaseUnavailable, StorageError
 from surveys.loader import load_survey
 
@@ -104,3 +107,26 @@ async def purge_database(settings: Settings) -> privacy.Purged:
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
         return await purge(runtime, actor="cli")
+
+
+async def invite_staff(settings: Settings, organisation: str, count: int) -> list[str]:
+    """One-time join links (or codes, without a bot token) for staff of an organisation."""
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        now = runtime.clock()
+        codes = await runtime.db.write(lambda session: staff.create_codes(session, organisation, count, now))
+    username = await _bot_username(settings)
+    start = [f"{JOIN_PREFIX}{code}" for code in codes]
+    return [f"https://t.me/{username}?start={payload}" for payload in start] if username else start
+
+
+async def _bot_username(settings: Settings) -> str | None:
+    if settings.telegram_bot_token is None:
+        return None
+    bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base_url)
+    try:
+        async with bot:
+            return bot.username
+    except TelegramError as error:
+        logger.warning("could not ask Telegram for the bot's name (%s); printing bare codes", error)
+        return None

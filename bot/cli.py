@@ -193,5 +193,20 @@ def export(contact_id: int, output: Path | None) -> None:
             click.echo(f"Wrote everything held about contact {contact_id} to {output}.")
 
 
+@cli.group(name="staff")
+def staff_group() -> None:
+    """Staff of mutuals: join links for anonymous staff surveys."""
+
+
+@staff_group.command()
+@click.option("--org", "organisation", required=True, help="The organisation's slug, as in its surveys.")
+@click.option("--count", default=1, show_default=True, type=click.IntRange(1, 1000), help="How many one-time links.")
+def invite(organisation: str, count: int) -> None:
+    """Print one-time links that let staff join their organisation in the bot; each works once."""
+    with _reported():
+        for line in asyncio.run(admin.invite_staff(load_settings(), organisation, count)):
+            click.echo(line)
+
+
 def main() -> None:
     cli(prog_name="chorus")

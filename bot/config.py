@@ -97,7 +97,8 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
     except ValidationError as error:
         raise ConfigError("\n".join(_describe(e) for e in error.errors())) from None
     if settings.public_url and settings.telegram_bot_token:
-        if not settings.public_url.startswith("https://"):
+        telegram_own = settings.telegram_api_base_url.startswith("https://api.telegram.org")
+        if telegram_own and not settings.public_url.startswith("https://"):
             raise ConfigError("CHORUS_PUBLIC_URL: Telegram sends webhooks only to https:// addresses")
         if settings.webhook_secret is None:
             raise ConfigError(

@@ -1,11 +1,13 @@
-"""The words Chorus itself says to a participant when an answer cannot be used.
+"""Everything Chorus itself says to a participant, in English; bot/locale holds the Polish and Urdu.
 
-The engine gives a reason and its details; this is the one place that turns
-them into a sentence, so Telegram, the web form and the preview say the same.
+The engine gives reasons and details; this is the one place that turns them
+into sentences, so Telegram, the web form and the preview say the same thing.
+Each constant is a gettext msgid: `say(language, TEXT, **details)` translates it.
 """
 
 from __future__ import annotations
 
+from bot.i18n import translate
 from surveys.outputs import Completed, Reason, Rejected
 
 REFUSALS: dict[Reason, str] = {
@@ -30,16 +32,70 @@ REFUSALS: dict[Reason, str] = {
 }
 THANK_YOU = "Thank you for taking part."
 DECLINED = "Thank you. You have not taken part, and none of your answers have been kept."
+WELCOME = (
+    "Hello! I'm Chorus. I ask short surveys for local services, one question at a time. "
+    "Open the link on your leaflet or scan its QR code to begin a survey."
+)
+HELP = (
+    "Answer each question by pressing a button or typing.\n"
+    "/back goes back one question\n"
+    "/skip skips a question you don't want to answer\n"
+    "/language changes the language\n"
+    "/stop stops all messages from me\n"
+    "/mydata sends you everything we hold about you\n"
+    "/forget erases everything we hold about you"
+)
+RUN_BY = "This survey is run by {organisation}."
+ANONYMOUS = "Your answers to this survey are anonymous: they are stored with no link to you."
+HOW_TO_STOP = "You can stop at any time with /stop, and see or erase your data with /mydata and /forget."
+STOPPED = "You won't get any more messages from me. Send /start to take part again."
+FORGET_CONFIRM = "This erases everything we hold about you, including your answers. Are you sure?"
+FORGET_YES = "Yes, erase everything"
+FORGET_NO = "No, keep it"
+FORGOTTEN = "Done. Everything we held about you has been erased."
+NOT_FORGOTTEN = "Nothing has been erased."
+MYDATA = "Here is everything we hold about you."
+BACK = "\u25c0 Back"
+SKIP = "Skip"
+DONE = "Done \u2713"
+SKIPPED = "Skipped"
+CHOOSE_LANGUAGE = "Choose your language:"
+LANGUAGE_SET = "Language changed to {language}."
+UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I understand."
+NOT_TEXT = "I can only read text and button presses. Please type your answer or press a button."
+NO_SURVEY = "You're not answering a survey at the moment. Open a survey link to begin."
+UNKNOWN_SURVEY = "I couldn't find that survey. Please check the link."
+CLOSED = "This survey has closed. Thank you for your interest."
+STAFF_JOINED = "You're now registered as staff of {organisation}. Your answers to staff surveys are anonymous."
+STAFF_CODE_INVALID = "That staff code isn't valid or has already been used. Please ask for a new one."
+STAFF_ONLY = "This survey is for staff. Please join first with the link from your organisation."
+PRIVATE_ONLY = "Please talk to me in a private chat, so your answers stay private."
+COMMANDS: dict[str, str] = {
+    "start": "Start or resume a survey",
+    "back": "Go back one question",
+    "skip": "Skip this question",
+    "language": "Change language",
+    "help": "What I can do",
+    "stop": "Stop all messages",
+    "mydata": "See everything we hold about you",
+    "forget": "Erase everything we hold about you",
+}
+LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "ur": "\u0627\u0631\u062f\u0648"}
 
 
-def refusal(rejected: Rejected) -> str:
+def say(language: str, message: str, /, **details: str | int | float) -> str:
+    """A message in the participant's language, e.g. say("pl", SKIP) -> 'Pomiń'."""
+    return translate(language, message).format(**details) if details else translate(language, message)
+
+
+def refusal(rejected: Rejected, language: str = "en") -> str:
     """The survey author's message when there is one, else Chorus's own, e.g. 'Please choose no more than 3.'"""
     if rejected.message:
         return rejected.message
-    return REFUSALS[rejected.reason].format(**rejected.params)
+    return say(language, REFUSALS[rejected.reason], **rejected.params)
 
 
-def ending(completed: Completed) -> str:
+def ending(completed: Completed, language: str = "en") -> str:
     if completed.declined:
-        return DECLINED
-    return completed.text or THANK_YOU
+        return say(language, DECLINED)
+    return completed.text or say(language, THANK_YOU)

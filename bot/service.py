@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.errors import StartupError
 from bot.runtime import Runtime, open_runtime
 from bot.server import build_app
+from bot.telegram.channel import TelegramChannel
 
 logger = logging.getLogger(__name__)
 
@@ -51,17 +52,29 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         async with open_runtime(settings) as runtime:
             await prepare_database(runtime)
-            runner = web.AppRunner(build_app(runtime), handle_signals=False)
+            app = build_app(runtime)
+            telegram = TelegramChannel(runtime) if settings.telegram_bot_token else None
+            if telegram is not None:
+                telegram.routes(app)
+            runner = web.AppRunner(app, handle_signals=False)
             await runner.setup()
             scheduler = start_jobs(runtime)
+            starting = asyncio.create_task(telegram.start()) if telegram else None
             try:
                 await _listen(runner, settings)
                 logger.info("Chorus is serving on http://%s:%s (health check: /healthz)", settings.host, settings.port)
+                if telegram is None:
+                    logger.info("Telegram is off: set TELEGRAM_BOT_TOKEN to start the bot")
                 await stop.wait()
                 logger.info("Stopping")
             finally:
                 scheduler.shutdown(wait=False)
                 await runner.cleanup()
+                if starting is not None:
+                    starting.cancel()
+                    await asyncio.gather(starting, return_exceptions=True)
+                if telegram is not None:
+                    await telegram.stop()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

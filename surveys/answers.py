@@ -18,6 +18,7 @@ from surveys.state import AnswerValue
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%d/%m/%y")
 _SEPARATORS = re.compile(r"\s*[,;]\s*|\s+(?:and|&)\s+")
 _PUNCTUATION = ".!?\"'()[]"
+MIN_WORD_MATCH = 3
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,11 @@ def read_pick(question: Question, values: tuple[str, ...]) -> Reading:
 
 
 def match_choice(question: Question, text: str, language: str) -> Choice | Refused:
-    """Find the one choice a typed word means: its number, value or label (in any language), or a unique prefix."""
+    """Find the one choice a typed word means: its number, value or label (in any language), a unique prefix,
+    or failing that a unique word in a label ("green" for "Parks and green spaces")."""
     wanted = normalise(text)
     choices = question.choices
-    if wanted.isdigit() and 1 <= int(wanted) <= len(choices):
+    if wanted.isdecimal() and 1 <= int(wanted) <= len(choices):
         return choices[int(wanted) - 1]
     for choice in choices:
         if wanted == choice.value.casefold() or wanted in _labels(choice, language):
@@ -95,12 +97,19 @@ def match_choice(question: Question, text: str, language: str) -> Choice | Refus
             if wanted in _labels(yes_no, language):
                 return meaning
     starting = [c for c in choices if any(label.startswith(wanted) for label in _labels(c, language))]
+    if not starting and len(wanted) >= MIN_WORD_MATCH:
+        starting = [c for c in choices if any(_has_word(label, wanted) for label in _labels(c, language))]
     if len(starting) == 1:
         return starting[0]
     if starting:
         options = " / ".join(c.label.get(language, language) for c in starting)
         return Refused(Reason.AMBIGUOUS_CHOICE, {"text": text, "options": options})
     return Refused(Reason.NOT_A_CHOICE, {"text": text})
+
+
+def _has_word(label: str, wanted: str) -> bool:
+    """'green' finds 'parks and green spaces': a word of the label starts with what was typed."""
+    return any(word.startswith(wanted) for word in label.split())
 
 
 def _labels(choice: Choice, language: str) -> list[str]:
@@ -111,7 +120,7 @@ def _labels(choice: Choice, language: str) -> list[str]:
 
 def _many(question: Question, text: str, language: str) -> Reading:
     parts = [p for p in _SEPARATORS.split(text) if p]
-    if len(parts) == 1 and all(word.isdigit() for word in text.split()):
+    if len(parts) == 1 and all(word.isdecimal() for word in text.split()):
         parts = text.split()
     chosen: set[str] = set()
     for part in parts:

@@ -18,6 +18,7 @@ Usage:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -127,6 +128,7 @@ class FakeTelegram:
         self._message_ids = itertools.count(1)
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._closing = False
         self._client: ClientSession | None = None
         self.port = 0
 
@@ -143,6 +145,9 @@ class FakeTelegram:
         return f"http://127.0.0.1:{self.port}/bot"
 
     async def stop(self) -> None:
+        async with self._arrived:
+            self._closing = True
+            self._arrived.notify_all()
         if self._client is not None:
             await self._client.close()
         if self._runner is not None:
@@ -224,11 +229,9 @@ class FakeTelegram:
         timeout = float(params.get("timeout", 0) or 0)
         async with self._arrived:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            if not self._updates and timeout:
-                try:
+            if not self._updates and timeout and not self._closing:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._arrived.wait(), timeout)
-                except TimeoutError:
-                    pass
             return [u for u in self._updates if u["update_id"] >= offset][:limit]
 
     async def api_setWebhook(self, params: dict[str, Any]) -> bool:

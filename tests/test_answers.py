@@ -122,3 +122,8 @@ def test_unusable_answers_say_why(question_id: str, typed: str, reason: Reason, 
 )
 def test_button_presses_must_name_real_choices(question_id: str, values: tuple[str, ...], expected: object) -> None:
     assert read_pick(question(question_id), values) == expected
+
+
+def test_digits_from_other_scripts_are_numbers_and_superscripts_are_not() -> None:
+    assert read_text(question("colour"), "\u06f3", "en") == Accepted("grey")  # Urdu (Extended Arabic-Indic) three
+    assert read_text(question("colour"), "\u00b9", "en") == Refused(Reason.NOT_A_CHOICE, {"text": "\u00b9"})

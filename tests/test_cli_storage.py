@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from bot.cli import cli
 from storage.contacts import get_or_create_contact
 from storage.database import Database
+from storage.migrate import head_revisions
 from storage.models import AuditEntry
 from surveys.templates import template_paths
 from tests.conftest import NOW, SECRET
@@ -81,7 +82,8 @@ def test_import_of_a_broken_file_stores_nothing(env: str, write_yaml: object) ->
 
 def test_db_upgrade_reports_the_revision(env: str) -> None:
     result = run("db", "upgrade")
-    assert result.exit_code == 0 and "revision 0001" in result.output
+    assert result.exit_code == 0
+    assert result.output == f"The database schema is at revision {', '.join(sorted(head_revisions()))}.\n"
 
 
 def test_forget_asks_first_then_erases_and_audits(env: str) -> None:
@@ -120,3 +122,18 @@ def test_an_unreachable_database_is_one_line(env: str, monkeypatch: pytest.Monke
     assert result.exit_code == 2
     assert result.stderr.startswith("CHORUS_DATABASE_URL: cannot open the database:")
     assert "Traceback" not in result.output
+
+
+def test_staff_invite_prints_one_time_codes(env: str) -> None:
+    run("survey", "import", str(template_paths()[1]))
+    missing = run("staff", "invite", "--org", "nowhere", "--count", "2")
+    assert missing.exit_code == 2 and "no organisation 'nowhere'" in missing.stderr
+    assert run("survey", "import", str(Path("org.yaml"))).exit_code == 2
+    Path("org.yaml").write_text(
+        "id: org-pulse\ntitle: Org\norganisation: northern-care\naudience: staff\nquestions:\n  - {id: q, type: text, label: Q}\n"
+    )
+    assert run("survey", "import", "org.yaml").exit_code == 0
+    result = run("staff", "invite", "--org", "northern-care", "--count", "3")
+    assert result.exit_code == 0, result.output
+    codes = result.output.split()
+    assert len(codes) == 3 and len(set(codes)) == 3 and all(code.startswith("join-") for code in codes)

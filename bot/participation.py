@@ -1,0 +1,169 @@
+"""A participant's place in a survey, kept in the database around each engine step.
+
+Every channel uses this: load where the participant is, apply one input
+through the pure engine, and persist the result in the caller's transaction.
+A named survey keeps its state and answers on a response under the
+participant's key; an anonymous survey keeps a draft on the personal side and
+releases the answers keyless at the end. A refused consent keeps nothing but
+the consent record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.catalogue import VersionInfo, load_version
+from storage.contacts import record_consent
+from storage.keys import participant_key
+from storage.models import AnonymousDraft, Contact, Response, SurveyVersion, Wave
+from storage.models import Survey as SurveyRow
+from storage.responses import apply_state, find_response, load_draft, release_anonymous, save_draft, start_response
+from surveys.engine import prompt, start, step
+from surveys.inputs import Input
+from surveys.model import Kind, Survey
+from surveys.outputs import Output
+from surveys.state import State, Status
+
+
+@dataclass
+class Place:
+    """Where a contact is in their current survey."""
+
+    contact: Contact
+    version: VersionInfo
+    survey: Survey
+    state: State
+    response_id: str | None
+    closed: bool = False
+
+
+async def latest_version(session: AsyncSession, slug: str) -> int | None:
+    return await session.scalar(
+        select(SurveyVersion.id)
+        .join(SurveyRow, SurveyRow.id == SurveyVersion.survey_id)
+        .where(SurveyRow.slug == slug)
+        .order_by(SurveyVersion.number.desc())
+        .limit(1)
+    )
+
+
+async def survey_slugs(session: AsyncSession) -> list[str]:
+    return list(await session.scalars(select(SurveyRow.slug)))
+
+
+async def current_place(session: AsyncSession, secret_key: str, contact: Contact) -> Place | None:
+    """The survey the contact is answering now, or None."""
+    if contact.current_version_id is None:
+        return None
+    return await _place(session, secret_key, contact, contact.current_version_id)
+
+
+async def _place(session: AsyncSession, secret_key: str, contact: Contact, version_id: int) -> Place | None:
+    version, survey = await load_version(session, version_id)
+    if version.anonymous:
+        state = await load_draft(session, contact.id, version_id)
+        return None if state is None else Place(contact, version, survey, state, None)
+    response = await find_response(session, participant_key(secret_key, contact.id), version_id)
+    if response is None or response.status != Status.ANSWERING.value or response.state is None:
+        return None
+    closed = False
+    if response.wave_id is not None:
+        closed = (await session.scalar(select(Wave.closed_at).where(Wave.id == response.wave_id))) is not None
+    return Place(contact, version, survey, State.from_json(response.state), response.id, closed)
+
+
+async def begin(
+    session: AsyncSession, secret_key: str, contact: Contact, version_id: int, channel: str, now: datetime
+) -> tuple[Place, tuple[Output, ...]]:
+    """Resume the contact's unfinished answers to this version, or start afresh."""
+    place = await _place(session, secret_key, contact, version_id)
+    contact.current_version_id = version_id
+    if place is not None:
+        return place, prompt(place.survey, place.state)
+    version, survey = await load_version(session, version_id)
+    state, outputs = start(survey, contact.language)
+    place = Place(contact, version, survey, state, None)
+    await _persist(session, secret_key, place, state, channel, now)
+    return place, outputs
+
+
+async def advance(
+    session: AsyncSession, secret_key: str, place: Place, given: Input, channel: str, now: datetime
+) -> tuple[State, tuple[Output, ...]]:
+    """Apply one input and persist what it changed: answers, state, consent, completion."""
+    state, outputs = step(place.survey, place.state, given)
+    if state != place.state:
+        await _record_consent(session, place, state, now)
+        await _persist(session, secret_key, place, state, channel, now)
+        place.state = state
+    return state, outputs
+
+
+async def _record_consent(session: AsyncSession, place: Place, state: State, now: datetime) -> None:
+    if len(state.history) <= len(place.state.history):
+        return
+    question = place.survey.question(state.history[-1])
+    if question is None or question.kind is not Kind.CONSENT or question.notice is None:
+        return
+    await record_consent(
+        session,
+        contact_id=place.contact.id,
+        version_id=place.version.id,
+        question_id=question.id,
+        language=state.language,
+        notice=question.notice.get(state.language, place.survey.default_language),
+        decision=str(state.answers[question.id]),
+        now=now,
+    )
+
+
+async def _persist(
+    session: AsyncSession, secret_key: str, place: Place, state: State, channel: str, now: datetime
+) -> None:
+    contact, version = place.contact, place.version
+    if state.status is not Status.ANSWERING:
+        contact.current_version_id = None
+    if version.anonymous:
+        await _persist_anonymous(session, place, state, channel, now)
+    elif state.status is Status.DECLINED:
+        if place.response_id is not None:
+            await session.execute(delete(Response).where(Response.id == place.response_id))
+    elif place.response_id is None:
+        place.response_id = await start_response(
+            session,
+            version_id=version.id,
+            participant_key=participant_key(secret_key, contact.id),
+            channel=channel,
+            state=state,
+            now=now,
+            organisation_id=contact.organisation_id,
+            area_id=contact.area_id,
+        )
+    else:
+        await apply_state(session, place.response_id, state, now)
+
+
+async def _persist_anonymous(session: AsyncSession, place: Place, state: State, channel: str, now: datetime) -> None:
+    contact, version = place.contact, place.version
+    if state.status is Status.ANSWERING:
+        await save_draft(session, contact_id=contact.id, version_id=version.id, channel=channel, state=state, now=now)
+    elif state.status is Status.COMPLETED:
+        await release_anonymous(
+            session,
+            contact_id=contact.id,
+            version_id=version.id,
+            channel=channel,
+            state=state,
+            now=now,
+            organisation_id=contact.organisation_id,
+        )
+    else:
+        await session.execute(
+            delete(AnonymousDraft).where(
+                AnonymousDraft.contact_id == contact.id, AnonymousDraft.survey_version_id == version.id
+            )
+        )

@@ -1,0 +1,217 @@
+"""The Telegram channel inside `chorus run`: polling or webhook in, replies out, one chat at a time.
+
+Usage (bot/service.py does this when TELEGRAM_BOT_TOKEN is set):
+    channel = TelegramChannel(runtime)
+    await channel.start(app)        # webhook when CHORUS_PUBLIC_URL is set, long polling otherwise
+    ...
+    await channel.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Iterable
+from weakref import WeakValueDictionary
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import BotCommand, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
+from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
+
+from bot import messages as m
+from bot.i18n import languages
+from bot.runtime import Runtime
+from bot.telegram.conversation import CHANNEL, Effects, handle_update
+from storage.contacts import opt_out
+from storage.models import Contact
+
+logger = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
+POLL_SECONDS = 25
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def make_bot(runtime: Runtime) -> ExtBot[int]:
+    settings = runtime.settings
+    assert settings.telegram_bot_token is not None
+    return ExtBot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        request=HTTPXRequest(connection_pool_size=64),
+        get_updates_request=HTTPXRequest(read_timeout=POLL_SECONDS + 10),
+        rate_limiter=AIORateLimiter(max_retries=3),
+    )
+
+
+class TelegramChannel:
+    def __init__(self, runtime: Runtime, bot: ExtBot[int] | None = None) -> None:
+        self.runtime = runtime
+        self.bot = bot or make_bot(runtime)
+        self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.runtime.settings.public_url)
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post(WEBHOOK_PATH, self.webhook)
+
+    async def start(self) -> None:
+        """Connect to the Bot API (retrying while it is unreachable), then take updates."""
+        delay = 1.0
+        while True:
+            try:
+                await self.bot.initialize()
+                break
+            except (NetworkError, TimedOut) as error:
+                logger.warning("cannot reach the Telegram Bot API (%s); retrying in %.0fs", error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60)
+        await self._set_commands()
+        if self.webhook_mode:
+            url = f"{self.runtime.settings.public_url}{WEBHOOK_PATH}".replace("//telegram", "/telegram")
+            secret = self.runtime.settings.webhook_secret
+            assert secret is not None
+            await self.bot.set_webhook(url, secret_token=secret.get_secret_value(), allowed_updates=ALLOWED_UPDATES)
+            logger.info("Telegram: webhook at %s as @%s", url, self.bot.username)
+        else:
+            await self.bot.delete_webhook()
+            self._poller = asyncio.create_task(self._poll())
+            logger.info("Telegram: long polling as @%s", self.bot.username)
+
+    async def _set_commands(self) -> None:
+        for language in languages():
+            commands = [BotCommand(name, m.say(language, description)) for name, description in m.COMMANDS.items()]
+            await self.bot.set_my_commands(commands, language_code=None if language == "en" else language)
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.bot.shutdown()
+
+    async def _poll(self) -> None:
+        """Long polling: an update is confirmed to Telegram only after it has been handled."""
+        offset = 0
+        delay = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=POLL_SECONDS, allowed_updates=ALLOWED_UPDATES
+                )
+                delay = 1.0
+            except (NetworkError, TimedOut) as error:
+                logger.warning("getUpdates failed (%s); retrying in %.0fs", error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60)
+                continue
+            if not updates:
+                continue
+            await self._handle_batch(updates)
+            offset = updates[-1].update_id + 1
+
+    async def _handle_batch(self, updates: Iterable[Update]) -> None:
+        """Chats are handled side by side; each chat's updates in order."""
+        by_chat: dict[int, list[Update]] = {}
+        for update in updates:
+            chat = update.effective_chat
+            by_chat.setdefault(chat.id if chat else 0, []).append(update)
+
+        async def in_order(chat_updates: list[Update]) -> None:
+            for update in chat_updates:
+                await self.process(update)
+
+        await asyncio.gather(*(in_order(chat_updates) for chat_updates in by_chat.values()))
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Telegram's webhook: 403 without the secret; 200 once the update is durably applied."""
+        secret = self.runtime.settings.webhook_secret
+        given = request.headers.get(SECRET_HEADER, "")
+        if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+            return web.Response(status=403, text="forbidden")
+        try:
+            update = Update.de_json(await request.json(), self.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400, text="not a Telegram update")
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self.process(update, committed))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        try:
+            await committed
+        except Exception:
+            logger.exception("update %s could not be applied; Telegram will deliver it again", update.update_id)
+            return web.Response(status=500, text="try again")
+        return web.Response(status=200)
+
+    def _lock(self, chat_id: int) -> asyncio.Lock:
+        lock = self._locks.get(chat_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[chat_id] = lock
+        return lock
+
+    async def process(self, update: Update, committed: asyncio.Future[None] | None = None) -> None:
+        """Apply one update, then send its replies; never raises for one bad update."""
+        chat = update.effective_chat
+        async with self._lock(chat.id if chat else 0):
+            try:
+                effects = await handle_update(self.runtime, update)
+            except Exception as error:
+                if committed is not None and not committed.done():
+                    committed.set_exception(error)
+                    return
+                logger.exception("update %s could not be applied", update.update_id)
+                return
+            if committed is not None and not committed.done():
+                committed.set_result(None)
+            if effects is not None:
+                await self.deliver(effects)
+
+    async def deliver(self, effects: Effects) -> None:
+        chat_id = effects.chat_id
+        try:
+            if effects.callback_id is not None:
+                await self.bot.answer_callback_query(effects.callback_id, text=effects.callback_text)
+            if effects.edit is not None:
+                message_id, text, markup = effects.edit
+                await self._edit(chat_id, message_id, text, markup)
+            for outgoing in effects.send:
+                await self.bot.send_message(
+                    chat_id, outgoing.text, parse_mode=ParseMode.HTML, reply_markup=outgoing.keyboard
+                )
+            if effects.document is not None:
+                filename, content, caption = effects.document
+                await self.bot.send_document(chat_id, content, filename=filename, caption=caption)
+        except Forbidden:
+            logger.info("chat %s has blocked the bot; marking the contact opted out", chat_id)
+            await self._opt_out(chat_id)
+        except TelegramError:
+            logger.exception("could not send to chat %s", chat_id)
+
+    async def _edit(self, chat_id: int, message_id: int, text: str, markup: object) -> None:
+        try:
+            await self.bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)  # type: ignore[arg-type]
+        except BadRequest as error:
+            logger.info("could not edit message %s in chat %s: %s", message_id, chat_id, error)
+
+    async def _opt_out(self, chat_id: int) -> None:
+        async def work(session: AsyncSession) -> None:
+            contact_id = await session.scalar(
+                select(Contact.id).where(Contact.channel == CHANNEL, Contact.address == str(chat_id))
+            )
+            if contact_id is not None:
+                await opt_out(session, contact_id, self.runtime.clock())
+
+        await self.runtime.db.write(work)

@@ -1,0 +1,366 @@
+"""Handles one Telegram update: commands, typed answers and button presses, applied exactly once.
+
+Everything an update changes (its receipt, the contact, the engine state, the
+answers, consent) is written in one transaction; what to send back is returned
+as `Effects` and sent only after that commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import messages as m
+from bot.i18n import languages as bot_languages
+from bot.participation import Place, advance, begin, current_place, latest_version, survey_slugs
+from bot.runtime import Runtime
+from bot.telegram.callbacks import AnswerButton, ForgetButton, LanguageButton, decode, encode
+from bot.telegram.render import Outgoing, html, keyboard, messages, render
+from storage import privacy
+from storage.catalogue import load_version
+from storage.contacts import get_or_create_contact, opt_out
+from storage.inbound import AlreadyApplied, claim
+from storage.models import Area, Contact, Organisation
+from storage.staff import redeem
+from surveys.engine import prompt
+from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
+from surveys.model import Audience
+from surveys.outputs import AskQuestion, Output, Reason, Rejected
+from surveys.state import State
+
+logger = logging.getLogger(__name__)
+CHANNEL = "telegram"
+JOIN_PREFIX = "join-"
+
+
+@dataclass
+class Effects:
+    """What to do in Telegram once the update's transaction has committed."""
+
+    chat_id: int
+    send: list[Outgoing] = field(default_factory=list)
+    callback_id: str | None = None
+    callback_text: str | None = None
+    edit: tuple[int, str, InlineKeyboardMarkup | None] | None = None
+    document: tuple[str, bytes, str] | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    update_id: int
+    chat_id: int
+    language_code: str | None
+    text: str | None = None
+    callback_id: str | None = None
+    callback_data: str | None = None
+    message_id: int | None = None
+
+
+def read_update(update: Update) -> Inbound | None:
+    """The parts of an update Chorus acts on, or None for updates it ignores (and logs)."""
+    if update.callback_query is not None:
+        query = update.callback_query
+        message = query.message
+        if message is None or message.chat.type != "private":
+            return None
+        return Inbound(
+            update.update_id,
+            message.chat.id,
+            query.from_user.language_code,
+            callback_id=query.id,
+            callback_data=query.data or "",
+            message_id=message.message_id,
+        )
+    message = update.message
+    if message is None:
+        logger.info("ignoring update %s: not a new message or button press", update.update_id)
+        return None
+    language = message.from_user.language_code if message.from_user else None
+    if message.chat.type != "private":
+        return Inbound(update.update_id, message.chat.id, language, text=None, message_id=-1)
+    return Inbound(update.update_id, message.chat.id, language, text=message.text, message_id=message.message_id)
+
+
+async def handle_update(runtime: Runtime, update: Update) -> Effects | None:
+    """Apply the update once; None when it was seen before or is not for Chorus."""
+    inbound = read_update(update)
+    if inbound is None:
+        return None
+    if inbound.message_id == -1:
+        logger.info("update %s comes from a group chat; only private chats are served", inbound.update_id)
+        return Effects(inbound.chat_id, messages(html(m.say(_language(inbound.language_code), m.PRIVATE_ONLY))))
+    try:
+        return await runtime.db.write(lambda session: _Turn(runtime, session, inbound).run())
+    except AlreadyApplied:
+        logger.info("update %s was already applied; nothing changes", inbound.update_id)
+        return None
+
+
+def _language(code: str | None) -> str:
+    short = (code or "en").split("-")[0].lower()
+    return short if short in bot_languages() else "en"
+
+
+class _Turn:
+    """One update's work inside its transaction."""
+
+    def __init__(self, runtime: Runtime, session: AsyncSession, inbound: Inbound) -> None:
+        self.runtime = runtime
+        self.session = session
+        self.inbound = inbound
+        self.now: datetime = runtime.clock()
+        self.effects = Effects(inbound.chat_id, callback_id=inbound.callback_id)
+        self.contact: Contact
+        self.language = _language(inbound.language_code)
+
+    def say(self, message: str, **details: Any) -> None:
+        self.effects.send += messages(html(m.say(self.language, message, **details)))
+
+    async def run(self) -> Effects:
+        await claim(self.session, f"telegram:{self.inbound.update_id}", self.now)
+        self.contact = await get_or_create_contact(
+            self.session, channel=CHANNEL, address=str(self.inbound.chat_id), now=self.now, language=self.language
+        )
+        self.language = self.contact.language or self.language
+        if self.inbound.callback_data is not None:
+            await self.button(self.inbound.callback_data)
+        elif self.inbound.text is None:
+            self.say(m.NOT_TEXT)
+        elif self.inbound.text.startswith("/"):
+            await self.command(self.inbound.text)
+        else:
+            await self.answer(Reply(self.inbound.text))
+        return self.effects
+
+    async def place(self) -> Place | None:
+        place = await current_place(self.session, self.runtime.secret_key, self.contact)
+        if place is None:
+            self.say(m.NO_SURVEY)
+        elif place.closed:
+            self.say(m.CLOSED)
+            self.contact.current_version_id = None
+            return None
+        return place
+
+    async def answer(self, given: Input) -> None:
+        place = await self.place()
+        if place is not None:
+            _, outputs = await advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
+            self.show(place, outputs)
+
+    async def command(self, text: str) -> None:
+        name, _, argument = text.partition(" ")
+        name = name[1:].split("@")[0].lower()
+        argument = argument.strip()
+        handlers = {
+            "start": self.start,
+            "help": self.help,
+            "stop": self.stop,
+            "language": self.choose_language,
+            "back": lambda _: self.answer(Back()),
+            "skip": lambda _: self.answer(Skip()),
+            "mydata": self.my_data,
+            "forget": self.ask_forget,
+        }
+        handler = handlers.get(name)
+        if handler is None:
+            self.say(m.UNKNOWN_COMMAND)
+        else:
+            await handler(argument)
+
+    async def help(self, _: str) -> None:
+        self.say(m.HELP)
+
+    async def stop(self, _: str) -> None:
+        await opt_out(self.session, self.contact.id, self.now)
+        self.contact.current_version_id = None
+        self.say(m.STOPPED)
+
+    async def start(self, payload: str) -> None:
+        self.contact.opted_out_at = None
+        if payload.startswith(JOIN_PREFIX):
+            await self.join_staff(payload.removeprefix(JOIN_PREFIX))
+            return
+        if not payload:
+            place = await current_place(self.session, self.runtime.secret_key, self.contact)
+            if place is None:
+                self.say(m.WELCOME)
+            else:
+                self.show(
+                    *await begin(
+                        self.session, self.runtime.secret_key, self.contact, place.version.id, CHANNEL, self.now
+                    )
+                )
+            return
+        slug, area = await self.resolve(payload)
+        version_id = await latest_version(self.session, slug) if slug else None
+        if version_id is None:
+            self.say(m.UNKNOWN_SURVEY)
+            return
+        _, survey = await load_version(self.session, version_id)
+        if survey.metadata.audience is Audience.STAFF and self.contact.role != "staff":
+            self.say(m.STAFF_ONLY)
+            return
+        if area:
+            self.contact.area_id = await self.session.scalar(select(Area.id).where(Area.slug == area).limit(1))
+        await self.introduce(survey)
+        self.show(*await begin(self.session, self.runtime.secret_key, self.contact, version_id, CHANNEL, self.now))
+
+    def show(self, place: Place, outputs: tuple[Output, ...]) -> None:
+        """The survey's words come in the survey's language; Chorus's own in the participant's."""
+        self.effects.send += render(place.survey, outputs, self.language)
+
+    async def resolve(self, payload: str) -> tuple[str | None, str | None]:
+        """`tsm-ancoats` names survey `tsm` and area `ancoats`: the longest survey slug that starts the payload."""
+        for slug in sorted(await survey_slugs(self.session), key=len, reverse=True):
+            if payload == slug or payload.startswith(f"{slug}-"):
+                return slug, payload[len(slug) + 1 :] or None
+        return None, None
+
+    async def introduce(self, survey: Any) -> None:
+        lines = []
+        if survey.metadata.organisation:
+            lines.append(
+                m.say(self.language, m.RUN_BY, organisation=await self.organisation_name(survey.metadata.organisation))
+            )
+        if survey.metadata.anonymous:
+            lines.append(m.say(self.language, m.ANONYMOUS))
+        lines.append(m.say(self.language, m.HOW_TO_STOP))
+        self.effects.send += messages(html("\n\n".join(lines)))
+
+    async def organisation_name(self, slug: str) -> str:
+        name = await self.session.scalar(select(Organisation.name).where(Organisation.slug == slug))
+        return name or slug
+
+    async def join_staff(self, code: str) -> None:
+        organisation = await redeem(self.session, code, self.contact, self.now)
+        if organisation is None:
+            self.say(m.STAFF_CODE_INVALID)
+        else:
+            self.say(m.STAFF_JOINED, organisation=organisation.name)
+
+    async def choose_language(self, code: str) -> None:
+        place = await current_place(self.session, self.runtime.secret_key, self.contact)
+        offered = tuple(dict.fromkeys((*(place.survey.languages if place else ()), *bot_languages())))
+        if code in offered:
+            await self.set_language(code)
+            return
+        rows = [
+            [InlineKeyboardButton(m.LANGUAGE_NAMES.get(c, c), callback_data=encode(LanguageButton(c)))] for c in offered
+        ]
+        self.effects.send += messages(html(m.say(self.language, m.CHOOSE_LANGUAGE)), InlineKeyboardMarkup(rows))
+
+    async def set_language(self, code: str) -> None:
+        self.contact.language = code
+        self.language = code if code in bot_languages() else self.language
+        self.say(m.LANGUAGE_SET, language=m.LANGUAGE_NAMES.get(code, code))
+        place = await current_place(self.session, self.runtime.secret_key, self.contact)
+        if place is None:
+            return
+        if code in place.survey.languages:
+            await self.answer(ChangeLanguage(code))
+        else:
+            self.show(place, prompt(place.survey, place.state))
+
+    async def my_data(self, _: str) -> None:
+        data = await privacy.export(
+            self.session, self.contact.id, secret_key=self.runtime.secret_key, now=self.now, actor="participant"
+        )
+        content = json.dumps(data, indent=2, ensure_ascii=False).encode()
+        self.effects.document = ("chorus-my-data.json", content, m.say(self.language, m.MYDATA))
+
+    async def ask_forget(self, _: str) -> None:
+        rows = [
+            [InlineKeyboardButton(m.say(self.language, m.FORGET_YES), callback_data=encode(ForgetButton(True)))],
+            [InlineKeyboardButton(m.say(self.language, m.FORGET_NO), callback_data=encode(ForgetButton(False)))],
+        ]
+        self.effects.send += messages(html(m.say(self.language, m.FORGET_CONFIRM)), InlineKeyboardMarkup(rows))
+
+    async def button(self, data: str) -> None:
+        pressed = decode(data)
+        if isinstance(pressed, LanguageButton):
+            await self.set_language(pressed.language)
+        elif isinstance(pressed, ForgetButton):
+            await self.forget(pressed.confirmed)
+        elif isinstance(pressed, AnswerButton):
+            await self.answer_button(pressed)
+        else:
+            self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.STALE])
+
+    async def forget(self, confirmed: bool) -> None:
+        if self.inbound.message_id is not None:
+            self.effects.edit = (self.inbound.message_id, html(m.say(self.language, m.FORGET_CONFIRM)), None)
+        if not confirmed:
+            self.say(m.NOT_FORGOTTEN)
+            return
+        await privacy.forget(
+            self.session, self.contact.id, secret_key=self.runtime.secret_key, now=self.now, actor="participant"
+        )
+        self.say(m.FORGOTTEN)
+
+    async def answer_button(self, pressed: AnswerButton) -> None:
+        place = await current_place(self.session, self.runtime.secret_key, self.contact)
+        stale = m.say(self.language, m.REFUSALS[Reason.STALE])
+        if (
+            place is None
+            or not place.survey.version.startswith(pressed.version)
+            or pressed.position >= len(place.survey.steps)
+        ):
+            self.effects.callback_text = stale
+            return
+        question = place.survey.steps[pressed.position].question
+        if question.id != place.state.current:
+            self.effects.callback_text = stale
+            return
+        value = question.choices[pressed.choice].value if 0 <= pressed.choice < len(question.choices) else ""
+        inputs: dict[str, Input] = {
+            "p": Pick((value,), question.id),
+            "t": Toggle(value, question.id),
+            "d": Done(question.id),
+            "b": Back(question.id),
+            "s": Skip(question.id),
+        }
+        given = inputs[pressed.action]
+        before = place.state
+        state, outputs = await advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
+        if state == before or any(isinstance(o, Rejected) for o in outputs):
+            self.show(place, outputs)
+            return
+        if pressed.action == "t":
+            ask = next(o for o in outputs if isinstance(o, AskQuestion))
+            markup = keyboard(place.survey, ask, self.language)
+            self.effects.edit = (self.inbound.message_id or 0, _question_html(place, question.id, state), markup)
+            return
+        answered = _answered_html(place, question.id, state, self.language)
+        self.effects.edit = (self.inbound.message_id or 0, answered, None)
+        self.show(place, outputs)
+
+
+def _question_html(place: Place, question_id: str, state: State) -> str:
+    question = place.survey.question(question_id)
+    assert question is not None
+    return f"<b>{html(question.label.get(state.language, place.survey.default_language))}</b>"
+
+
+def _answered_html(place: Place, question_id: str, after: State, language: str) -> str:
+    """The question's message once answered: its text and the answer, with no buttons left."""
+    question = place.survey.question(question_id)
+    assert question is not None
+    text = _question_html(place, question_id, after)
+    if question_id not in after.answers:
+        return text
+    value = after.answers[question_id]
+    if value is None:
+        shown = m.say(language, m.SKIPPED)
+    else:
+        chosen = value if isinstance(value, tuple) else (str(value),)
+        labels = {c.value: c.label.get(after.language, place.survey.default_language) for c in question.choices}
+        shown = ", ".join(labels.get(v, v) for v in chosen)
+    return f"{text}\n\u2713 {html(shown)}"

@@ -1,0 +1,97 @@
+"""Turns engine outputs into Telegram messages: HTML-escaped text, inline keyboards, split below 4,096 characters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.messages import BACK, DONE, SKIP, ending, refusal, say
+from bot.telegram.callbacks import AnswerButton, encode
+from surveys.model import Kind, Survey
+from surveys.outputs import AskQuestion, Completed, Output, Rejected, ShowText
+
+LIMIT = 4096
+SHORT_LABEL = 12
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: `text` is already HTML, every participant-visible word escaped."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def html(text: str) -> str:
+    """Text for Telegram's HTML parse mode: a resident's or author's words never become markup."""
+    return escape(text, quote=False)
+
+
+def split(text: str, limit: int = LIMIT) -> list[str]:
+    """Cut long text at paragraph, line or word breaks so each part fits Telegram's limit."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind(sep, 0, limit) for sep in ("\n\n", "\n", " "))
+        cut = cut if cut > 0 else limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*parts, text] if text else parts
+
+
+def messages(text: str, keyboard: InlineKeyboardMarkup | None = None) -> list[Outgoing]:
+    """Plain text as messages; the keyboard goes on the last part."""
+    parts = split(text)
+    return [Outgoing(part, keyboard if i == len(parts) - 1 else None) for i, part in enumerate(parts)]
+
+
+def render(survey: Survey, outputs: tuple[Output, ...], language: str) -> list[Outgoing]:
+    rendered: list[Outgoing] = []
+    for output in outputs:
+        if isinstance(output, ShowText):
+            rendered += messages(html(output.text))
+        elif isinstance(output, Rejected):
+            rendered += messages(html(refusal(output, language)))
+        elif isinstance(output, Completed):
+            rendered += messages(html(ending(output, language)))
+        else:
+            rendered += messages(question_text(output), keyboard(survey, output, language))
+    return rendered
+
+
+def question_text(ask: AskQuestion) -> str:
+    lines = []
+    if ask.notice:
+        lines += [html(ask.notice), ""]
+    lines.append(f"<b>{html(ask.text)}</b>")
+    if ask.hint:
+        lines.append(f"<i>{html(ask.hint)}</i>")
+    return "\n".join(lines)
+
+
+def keyboard(survey: Survey, ask: AskQuestion, language: str) -> InlineKeyboardMarkup | None:
+    position = survey.position(ask.question_id) or 0
+
+    def button(label: str, action: str, choice: int = -1) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=encode(AnswerButton(survey.version, position, action, choice)))
+
+    rows: list[list[InlineKeyboardButton]] = []
+    if ask.kind is Kind.SELECT_MULTIPLE:
+        rows += [
+            [button(("\u2705 " if c.selected else "\u2b1c ") + c.label, "t", i)] for i, c in enumerate(ask.choices)
+        ]
+        rows.append([button(say(language, DONE), "d")])
+    elif ask.choices:
+        buttons = [button(c.label, "p", i) for i, c in enumerate(ask.choices)]
+        short = all(len(c.label) <= SHORT_LABEL for c in ask.choices)
+        width = 6 if ask.kind is Kind.RATING else (3 if short else 1)
+        rows += [buttons[i : i + width] for i in range(0, len(buttons), width)]
+    navigation = []
+    if ask.can_go_back:
+        navigation.append(button(say(language, BACK), "b"))
+    if not ask.required:
+        navigation.append(button(say(language, SKIP), "s"))
+    if navigation:
+        rows.append(navigation)
+    return InlineKeyboardMarkup(rows) if rows else None

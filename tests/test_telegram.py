@@ -1,0 +1,280 @@
+"""Residents and staff answering in Telegram, end to end through python-telegram-bot's real HTTP stack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.models import AnonymousDraft, Answer, Consent, Contact, Organisation, Response
+from storage.staff import create_codes
+from tests.conftest import NOW
+from tests.fake_telegram import FakeTelegram
+from tests.telegram_harness import Running, running_chorus
+from tests.test_privacy import dump
+
+CHAT = 1001
+OTHER = 1002
+
+
+async def responses(run: Running) -> list[Response]:
+    async with run.db.read() as session:
+        return list(await session.scalars(select(Response)))
+
+
+async def answers(run: Running, response_id: str) -> dict[str, object]:
+    async with run.db.read() as session:
+        rows = await session.execute(select(Answer.question_id, Answer.value).where(Answer.response_id == response_id))
+        return {question: value for question, value in rows}
+
+
+async def test_a_resident_completes_the_tsm_survey_with_buttons(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        sent = await run.say(CHAT, "/start tsm", replies=3)
+        assert "takes about 5 minutes" in sent[-2]["text"]
+        assert "Are you happy to take part?" in sent[-1]["text"]
+        await run.press(CHAT, "I agree")
+        await run.press(CHAT, "Very satisfied")
+        await run.press(CHAT, "Yes")  # had a repair
+        await run.press(CHAT, "Fairly satisfied")  # TP02
+        await run.press(CHAT, "Very satisfied")  # TP03
+        for _ in range(4):  # TP04-TP07
+            await run.press(CHAT, "Fairly satisfied")
+        await run.press(CHAT, "Agree")  # TP08
+        await run.press(CHAT, "No")  # no complaint: TP09 skipped
+        await run.press(CHAT, "No")  # no communal areas: TP10 skipped
+        await run.press(CHAT, "Don't know")  # TP11
+        await run.press(CHAT, "Very dissatisfied")  # TP12
+        await run.say(CHAT, "Repairs are quick but nobody tells us anything.")
+        assert "Thank you. Your answers help your landlord" in run.last_text(CHAT)
+        [response] = await responses(run)
+        assert response.status == "completed" and response.participant_key is not None
+        stored = await answers(run, response.id)
+        assert stored["tp01_overall"] == "very_satisfied"
+        assert stored["tp11_neighbourhood"] == "dont_know"
+        assert "tp09_complaints" not in stored and stored["made_complaint"] == "no"
+        assert stored["why_overall"] == "Repairs are quick but nobody tells us anything."
+        async with run.db.read() as session:
+            consent = (await session.scalars(select(Consent))).one()
+        assert consent.decision == "agree" and consent.notice.startswith("your landlord runs this survey")
+        edited = [s for s in run.fake.sent if s["method"] == "editMessageText"]
+        assert edited and edited[0]["text"].endswith("\u2713 I agree") and edited[0]["reply_markup"] is None
+
+
+async def test_a_resident_completes_the_coproduction_survey_by_typing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start coproduction-ideas", replies=3)
+        await run.say(CHAT, "yes")
+        sent = await run.say(CHAT, "1, 3")  # two issues: the priority question follows
+        assert "only work on one of those first" in sent[-1]["text"]
+        await run.say(CHAT, "parks")
+        await run.say(CHAT, "More benches by the canal")
+        await run.say(CHAT, "no")
+        assert "within six weeks" in run.last_text(CHAT)
+        [response] = await responses(run)
+        assert await answers(run, response.id) == {
+            "consent": "agree",
+            "matters_most": ["housing_repairs", "green_spaces"],
+            "priority": "green_spaces",
+            "idea": "More benches by the canal",
+            "get_involved": "no",
+        }
+
+
+async def test_toggles_back_skip_and_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start coproduction-ideas", replies=3)
+        await run.press(CHAT, "I agree")
+        before = len(run.fake.to(CHAT))
+        await run.fake.press(CHAT, run.keyboard_message(CHAT), run.keyboard(CHAT)[2]["callback_data"])
+        await run.fake.press(CHAT, run.keyboard_message(CHAT), run.keyboard(CHAT)[5]["callback_data"])
+        for _ in range(100):
+            labels = [b["text"] for b in run.keyboard(CHAT)]
+            if labels[2].startswith("\u2705") and labels[5].startswith("\u2705"):
+                break
+            await asyncio.sleep(0.02)
+        assert labels[2] == "\u2705 Parks and green spaces" and labels[5] == "\u2705 Cost of living"
+        assert len(run.fake.to(CHAT)) == before, "toggling edits the message rather than sending new ones"
+        await run.press(CHAT, "Done")
+        sent = await run.say(CHAT, "/back")
+        assert "Which of these matter most" in sent[-1]["text"]
+        await run.say(CHAT, "green")
+        await run.say(CHAT, "/skip")  # the idea is optional
+        sent = await run.say(CHAT, "/language pl", replies=2)
+        assert sent[-2]["text"] == "Zmieniono język na Polski."
+        assert "Would you like to help" in sent[-1]["text"], "an English-only survey stays in English"
+        sent = await run.say(CHAT, "/skip")
+        assert sent[-1]["text"] == "To pytanie wymaga odpowiedzi, zanim przejdziemy dalej."
+
+
+async def test_bad_input_gets_a_helpful_reply_and_never_breaks_the_survey(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        sent = await run.say(CHAT, "hello")
+        assert "not answering a survey" in sent[-1]["text"]
+        await run.say(CHAT, "/start tsm", replies=3)
+        sent = await run.say(CHAT, "<b>maybe</b> & more")
+        assert (
+            sent[-1]["text"]
+            == "Sorry, \u201c&lt;b&gt;maybe&lt;/b&gt; &amp; more\u201d is not one of the options. Please choose one of them."
+        )
+        before = len(run.fake.to(CHAT))
+        await run.fake.user_sends_sticker(CHAT)
+        sent = await run.fake.wait_for(CHAT, before + 1)
+        assert "I can only read text" in sent[-1]["text"]
+        sent = await run.say(CHAT, "/frobnicate")
+        assert "I don't know that command" in sent[-1]["text"]
+        await run.fake.user_edits(CHAT, "edited text is ignored")
+        sent = await run.say(CHAT, "/start nosuchsurvey")
+        assert "couldn't find that survey" in sent[-1]["text"]
+        group_before = len(run.fake.to(-500))
+        await run.fake.user_sends(-500, "/start tsm", chat_type="group")
+        sent = await run.fake.wait_for(-500, group_before + 1)
+        assert "private chat" in sent[-1]["text"]
+        sent = await run.say(CHAT, "/start", replies=1)
+        assert "Are you happy to take part?" in sent[-1]["text"], "a plain /start resumes the current question"
+        consent_message, old_button = run.keyboard_message(CHAT), run.keyboard(CHAT)[1]["callback_data"]
+        await run.press(CHAT, "I agree")
+        await run.fake.press(CHAT, consent_message, old_button)  # "I do not agree", on the old message
+        for _ in range(100):
+            if run.fake.callback_answers and run.fake.callback_answers[-1].get("text"):
+                break
+            await asyncio.sleep(0.02)
+        assert "earlier question" in run.fake.callback_answers[-1]["text"]
+        [response] = await responses(run)
+        assert await answers(run, response.id) == {"consent": "agree"}
+        assert not any("parse" in str(s.get("text")) for s in run.fake.sent)
+
+
+async def test_help_stop_and_my_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        sent = await run.say(CHAT, "/help")
+        assert "/forget erases everything" in sent[-1]["text"]
+        await run.say(CHAT, "/start tsm", replies=3)
+        await run.press(CHAT, "I agree")
+        before = len(run.fake.to(CHAT))
+        await run.fake.user_sends(CHAT, "/mydata")
+        sent = await run.fake.wait_for(CHAT, before + 1)
+        document = next(s for s in reversed(run.fake.sent) if s.get("document"))
+        data = json.loads(document["document"]["content"])
+        assert data["contact"]["address"] == str(CHAT)
+        assert data["consents"][0]["decision"] == "agree"
+        sent = await run.say(CHAT, "/stop")
+        assert "won't get any more messages" in sent[-1]["text"]
+        async with run.db.read() as session:
+            contact = (await session.scalars(select(Contact))).one()
+        assert contact.opted_out_at is not None and contact.current_version_id is None
+
+
+async def test_forget_leaves_nothing_that_identifies_the_person(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        await run.press(CHAT, "I agree")
+        await run.press(CHAT, "Very satisfied")
+        sent = await run.say(CHAT, "/forget")
+        assert "Are you sure?" in sent[-1]["text"]
+        sent = await run.press(CHAT, "Yes, erase everything")
+        assert sent[-1]["text"] == "Done. Everything we held about you has been erased."
+        async with run.db.read() as session:
+            assert await session.scalar(select(func.count()).select_from(Contact)) == 0
+            assert await session.scalar(select(func.count()).select_from(Response)) == 0
+            assert await session.scalar(select(func.count()).select_from(Consent)) == 0
+        assert str(CHAT) not in await dump(run.db)
+
+
+async def test_staff_join_with_a_code_and_answer_anonymously(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        sent = await run.say(CHAT, "/start staff-pulse", replies=1)
+        assert "This survey is for staff" in sent[-1]["text"]
+        async with run.db.read() as session:
+            session.add(Organisation(slug="northern-care", name="Northern Care Mutual", created_at=NOW))
+            await session.commit()
+        [code] = await run.db.write(lambda s: create_codes(s, "northern-care", 1, NOW))
+        sent = await run.say(CHAT, f"/start join-{code}")
+        assert sent[-1]["text"].startswith("You're now registered as staff of Northern Care Mutual.")
+        sent = await run.say(OTHER, f"/start join-{code}")
+        assert "already been used" in sent[-1]["text"], "a code works once"
+        sent = await run.say(CHAT, "/start staff-pulse", replies=3)
+        assert "anonymous" in sent[-3]["text"]
+        for reply in ("agree", "strongly agree", "7", "mostly", "agree", "disagree", "9", "Fewer meetings"):
+            await run.say(CHAT, reply)
+        assert "Thank you. The results" in run.last_text(CHAT)
+        [response] = await responses(run)
+        assert (response.participant_key, response.state, response.completed_at) == (None, None, None)
+        assert (await answers(run, response.id))["enps"] == 9
+        async with run.db.read() as session:
+            contact = await session.scalar(select(Contact).where(Contact.address == str(CHAT)))
+            assert contact is not None and contact.role == "staff"
+            assert await session.scalar(select(func.count()).select_from(AnonymousDraft)) == 0
+        exported = await run.say(CHAT, "/mydata")
+        assert exported
+        document = next(s for s in reversed(run.fake.sent) if s.get("document"))
+        assert "Fewer meetings" not in document["document"]["content"].decode()
+
+
+async def test_webhook_needs_the_secret_and_applies_each_update_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, webhook=True) as run:
+        assert run.fake.webhook is not None and run.fake.webhook["url"].endswith("/telegram/webhook")
+        update = {
+            "update_id": 5000,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": CHAT, "type": "private"},
+                "from": run.fake.user(CHAT),
+                "text": "/start tsm",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            },
+        }
+        assert await run.fake.post_webhook(update, None) == 403
+        assert await run.fake.post_webhook(update, "wrong-secret-0123456789") == 403
+        assert await run.fake.post_webhook(update, run.fake.webhook["secret"]) == 200
+        await run.fake.wait_for(CHAT, 3)
+        await run.press(CHAT, "I agree")
+        answer = {
+            "update_id": 5001,
+            "message": {**update["message"], "message_id": 2, "text": "very satisfied", "entities": []},
+        }
+        assert await run.fake.post_webhook(answer, run.fake.webhook["secret"]) == 200
+        await run.fake.wait_for(CHAT, 5)
+        for replayed in (update, answer):
+            assert await run.fake.post_webhook(replayed, run.fake.webhook["secret"]) == 200
+        await asyncio.sleep(0.3)
+        assert len(run.fake.to(CHAT)) == 5, "replayed updates send nothing"
+        [response] = await responses(run)
+        assert await answers(run, response.id) == {"consent": "agree", "tp01_overall": "very_satisfied"}
+
+
+async def test_a_blocked_bot_marks_the_contact_opted_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        run.fake.blocked.add(CHAT)
+        await run.fake.user_sends(CHAT, "/help")
+        for _ in range(200):
+            async with run.db.read() as session:
+                contact = await session.scalar(select(Contact))
+            if contact is not None and contact.opted_out_at is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert contact is not None and contact.opted_out_at is not None
+
+
+async def test_telegrams_rate_limits_are_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    strict = FakeTelegram(chat_rate=1.0, chat_burst=2.0)
+    async with running_chorus(tmp_path, monkeypatch, fake=strict) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        await run.say(CHAT, "yes")
+        assert run.fake.too_many_requests >= 1, "the third message in a burst got a 429"
+        assert "Taking everything into account" in run.last_text(CHAT), "and was sent after retry_after"

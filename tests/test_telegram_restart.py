@@ -1,0 +1,92 @@
+"""A participant keeps their place through a crash: SIGKILL the bot mid-survey and start it again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.admin import import_surveys
+from bot.config import load_settings
+from storage.database import Database
+from storage.models import Answer
+from surveys.templates import template_paths
+from tests.conftest import SECRET
+from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.telegram_harness import free_port
+
+CHAT = 2002
+CHORUS = Path(sys.executable).parent / "chorus"
+
+
+async def start_bot(fake: FakeTelegram, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    calls = fake.calls["getUpdates"]
+    process = subprocess.Popen(
+        [str(CHORUS), "run"], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 30
+    while fake.calls["getUpdates"] == calls:
+        assert process.poll() is None, process.communicate()[1].decode()
+        assert time.monotonic() < deadline, "the bot never started polling"
+        await asyncio.sleep(0.05)
+    return process
+
+
+async def test_sigkill_mid_survey_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeTelegram(chat_rate=1000, chat_burst=1000, overall_rate=10_000, overall_burst=10_000)
+    base_url = await fake.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHORUS_", "TELEGRAM_"))}
+    env |= {
+        "CHORUS_SECRET_KEY": SECRET,
+        "CHORUS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}",
+        "CHORUS_PORT": str(free_port()),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": base_url,
+    }
+    for name, value in env.items():
+        if name.startswith(("CHORUS_", "TELEGRAM_")):
+            monkeypatch.setenv(name, value)
+    await import_surveys(load_settings(None), template_paths())
+    first = await start_bot(fake, env, tmp_path)
+    try:
+        await fake.user_sends(CHAT, "/start tsm")
+        await fake.wait_for(CHAT, 3)
+        for number, reply in enumerate(("yes", "very satisfied", "yes"), start=4):
+            await fake.user_sends(CHAT, reply)
+            sent = await fake.wait_for(CHAT, number)
+        assert "overall repairs service" in sent[-1]["text"]
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    second = await start_bot(fake, env | {"CHORUS_PORT": str(free_port())}, tmp_path)
+    try:
+        before = len(fake.to(CHAT))
+        await fake.user_sends(CHAT, "/start")
+        sent = await fake.wait_for(CHAT, before + 1)
+        assert "overall repairs service" in sent[-1]["text"], "the participant resumes at the same question"
+        await fake.user_sends(CHAT, "fairly satisfied")
+        sent = await fake.wait_for(CHAT, before + 2)
+        assert "time taken to complete your most recent repair" in sent[-1]["text"]
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0
+        await fake.stop()
+    db = Database.open(env["CHORUS_DATABASE_URL"])
+    try:
+        async with db.read() as session:
+            stored = dict((await session.execute(select(Answer.question_id, Answer.value))).all())
+    finally:
+        await db.close()
+    assert stored == {
+        "consent": "agree",
+        "tp01_overall": "very_satisfied",
+        "had_repair": "yes",
+        "tp02_repairs": "fairly_satisfied",
+    }
