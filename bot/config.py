@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite+aiosqlite:///chorus.db", validation_alias="CHORUS_DATABASE_URL")
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field("https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL")
+    telegram_rate_limit: float = Field(30.0, gt=0, le=10_000, validation_alias="TELEGRAM_RATE_LIMIT")
     public_url: str | None = Field(None, validation_alias="CHORUS_PUBLIC_URL")
     webhook_secret: SecretStr | None = Field(None, validation_alias="CHORUS_WEBHOOK_SECRET")
     secret_key: SecretStr = Field(validation_alias="CHORUS_SECRET_KEY")

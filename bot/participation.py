@@ -144,7 +144,7 @@ async def _persist(
             area_id=contact.area_id,
         )
     else:
-        await apply_state(session, place.response_id, state, now)
+        await apply_state(session, place.response_id, state, now, previous=place.state, version_id=version.id)
 
 
 async def _persist_anonymous(session: AsyncSession, place: Place, state: State, channel: str, now: datetime) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import NotFound
 from storage.models import Consent, Contact
+
+SEEN_PRECISION = timedelta(hours=1)
 
 
 async def get_or_create_contact(
@@ -21,7 +23,11 @@ async def get_or_create_contact(
     language: str | None = None,
     role: str = "resident",
 ) -> Contact:
-    """The contact for a chat id or email, created on first contact; `last_seen_at` moves on each call."""
+    """The contact for a chat id or email, created on first contact.
+
+    `last_seen_at` (which retention counts from) moves at most hourly: a write
+    per message for a time nobody needs to the second would be waste.
+    """
     contact = await session.scalar(select(Contact).where(Contact.channel == channel, Contact.address == address))
     if contact is None:
         contact = Contact(
@@ -35,7 +41,7 @@ async def get_or_create_contact(
         )
         session.add(contact)
         await session.flush()
-    else:
+    elif now - contact.last_seen_at > SEEN_PRECISION:
         contact.last_seen_at = now
     return contact
 

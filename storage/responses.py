@@ -11,8 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,18 +71,19 @@ async def start_response(
         )
     )
     await session.flush()
-    await apply_state(session, response_id, state, now)
+    await _insert_answers(session, response_id, version_id, {q: state.answers[q] for q in state.history})
     return response_id
 
 
-async def find_response(session: AsyncSession, participant_key: str, version_id: int) -> Response | None:
-    """The participant's latest response to this version, to resume it."""
-    return await session.scalar(
-        select(Response)
+async def find_response(session: AsyncSession, participant_key: str, version_id: int) -> Row[Any] | None:
+    """The participant's latest response to this version (id, status, state, wave, completion), to resume it."""
+    result = await session.execute(
+        select(Response.id, Response.status, Response.state, Response.wave_id, Response.completed_at)
         .where(Response.participant_key == participant_key, Response.survey_version_id == version_id)
         .order_by(Response.started_at.desc())
         .limit(1)
     )
+    return result.first()
 
 
 async def record_answer(session: AsyncSession, response_id: str, question_id: str, value: AnswerValue) -> None:
@@ -111,24 +113,44 @@ async def _insert_answers(
         raise DuplicateAnswer(f"response {response_id} already has an answer to one of {', '.join(answers)}") from None
 
 
-async def apply_state(session: AsyncSession, response_id: str, state: State, now: datetime) -> None:
-    """Make the stored answers match the engine state: new answers added, answers undone by Back removed."""
-    response = await session.get(Response, response_id)
-    if response is None:
-        raise NotFound(f"no response {response_id}")
-    stored = set(await session.scalars(select(Answer.question_id).where(Answer.response_id == response_id)))
+async def apply_state(
+    session: AsyncSession,
+    response_id: str,
+    state: State,
+    now: datetime,
+    *,
+    previous: State | None = None,
+    version_id: int | None = None,
+) -> None:
+    """Make the stored answers match the engine state: new answers added, answers undone by Back removed.
+
+    The stored answers always match the stored state, so a caller that holds
+    the previous state (and version) saves this function two reads.
+    """
+    if previous is None or version_id is None:
+        found = (
+            await session.execute(select(Response.survey_version_id, Response.state).where(Response.id == response_id))
+        ).first()
+        if found is None:
+            raise NotFound(f"no response {response_id}")
+        version_id = found.survey_version_id
+        previous = State.from_json(found.state) if found.state else None
+    stored = set(previous.answers) if previous else set()
     dropped = stored - set(state.answers)
     if dropped:
         await session.execute(delete(Answer).where(Answer.response_id == response_id, Answer.question_id.in_(dropped)))
     added = {q: state.answers[q] for q in state.history if q not in stored}
     if added:
-        await _insert_answers(session, response_id, response.survey_version_id, added)
-    response.state = state.to_json()
-    response.status = state.status.value
-    response.language = state.language
-    response.updated_at = now
+        await _insert_answers(session, response_id, version_id, added)
+    values: dict[str, object] = {
+        "state": state.to_json(),
+        "status": state.status.value,
+        "language": state.language,
+        "updated_at": now,
+    }
     if state.status is not Status.ANSWERING:
-        response.completed_at = now
+        values["completed_at"] = now
+    await session.execute(update(Response).where(Response.id == response_id).values(**values))
 
 
 async def save_draft(

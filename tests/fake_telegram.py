@@ -129,6 +129,7 @@ class FakeTelegram:
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
+        self._waiters: defaultdict[int, list[asyncio.Future[dict[str, Any]]]] = defaultdict(list)
         self._client: ClientSession | None = None
         self.port = 0
 
@@ -337,9 +338,12 @@ class FakeTelegram:
             "from": self.bot_user(),
             **{k: v for k, v in content.items() if v is not None},
         }
-        if markup:
+        if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup
         self.messages[(chat_id, message["message_id"])] = message
+        for waiter in self._waiters.pop(chat_id, []):
+            if not waiter.done():
+                waiter.set_result(message)
         self.sent.append(
             {
                 "method": "send",
@@ -437,6 +441,12 @@ class FakeTelegram:
             return response.status
 
     # ---- reading what the bot did --------------------------------------------------------------
+
+    def next_message(self, chat_id: int) -> asyncio.Future[dict[str, Any]]:
+        """A future for the next message the bot sends to this chat (benchmarks time replies with it)."""
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiters[chat_id].append(future)
+        return future
 
     def to(self, chat_id: int) -> list[dict[str, Any]]:
         return [m for m in self.sent if m["chat_id"] == chat_id and m["method"] == "send"]

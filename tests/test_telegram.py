@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AnonymousDraft, Answer, Consent, Contact, Organisation, Response
+from storage.models import AnonymousDraft, Answer, Consent, Contact, Organisation, Response, Wave
 from storage.staff import create_codes
 from tests.conftest import NOW
 from tests.fake_telegram import FakeTelegram
@@ -278,3 +279,23 @@ async def test_telegrams_rate_limits_are_honoured(tmp_path: Path, monkeypatch: p
         await run.say(CHAT, "yes")
         assert run.fake.too_many_requests >= 1, "the third message in a burst got a 429"
         assert "Taking everything into account" in run.last_text(CHAT), "and was sent after retry_after"
+
+
+async def test_a_survey_closed_meanwhile_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        await run.press(CHAT, "I agree")
+        [response] = await responses(run)
+
+        async def close(session: AsyncSession) -> None:
+            wave = Wave(
+                survey_version_id=response.survey_version_id, name="2026", audience={}, opened_at=NOW, closed_at=NOW
+            )
+            session.add(wave)
+            await session.flush()
+            await session.execute(update(Response).values(wave_id=wave.id))
+
+        await run.db.write(close)
+        sent = await run.say(CHAT, "very satisfied")
+        assert sent[-1]["text"] == "This survey has closed. Thank you for your interest."
+        assert await answers(run, response.id) == {"consent": "agree"}

@@ -22,12 +22,12 @@ from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, ExtBot
-from telegram.request import HTTPXRequest
 
 from bot import messages as m
 from bot.i18n import languages
 from bot.runtime import Runtime
 from bot.telegram.conversation import CHANNEL, Effects, handle_update
+from bot.telegram.request import AiohttpRequest
 from storage.contacts import opt_out
 from storage.models import Contact
 
@@ -44,9 +44,9 @@ def make_bot(runtime: Runtime) -> ExtBot[int]:
     return ExtBot(
         settings.telegram_bot_token.get_secret_value(),
         base_url=settings.telegram_api_base_url,
-        request=HTTPXRequest(connection_pool_size=64),
-        get_updates_request=HTTPXRequest(read_timeout=POLL_SECONDS + 10),
-        rate_limiter=AIORateLimiter(max_retries=3),
+        request=AiohttpRequest(),
+        get_updates_request=AiohttpRequest(connection_limit=1, read_timeout=POLL_SECONDS + 10),
+        rate_limiter=AIORateLimiter(overall_max_rate=settings.telegram_rate_limit, max_retries=3),
     )
 
 

@@ -1,0 +1,92 @@
+"""The baseline for bench/ingest.py: a survey bot as most are written with python-telegram-bot.
+
+A ConversationHandler with one state per question, PicklePersistence for the
+answers, and PTB's custom-webhook pattern (an aiohttp route that puts updates
+on the application's queue). It answers the same survey as Chorus, keeping its
+state in memory and pickling it on PTB's persistence schedule.
+
+Usage:
+    python bench/baseline_bot.py  # with TOKEN, BASE_URL, PORT and STATE set in the environment
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from aiohttp import web
+from telegram import ReplyKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    PicklePersistence,
+    filters,
+)
+
+QUESTIONS = [f"Question {n}" for n in range(1, 21)]
+SCALE = [["1", "2", "3", "4", "5"]]
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Begin the survey; the first question follows."""
+    assert update.message is not None and context.user_data is not None
+    context.user_data["answers"] = {}
+    await update.message.reply_text(QUESTIONS[0], reply_markup=ReplyKeyboardMarkup(SCALE))
+    return 0
+
+
+async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Keep the answer and ask the next question, or thank the participant at the end."""
+    assert update.message is not None and context.user_data is not None
+    answers = context.user_data.setdefault("answers", {})
+    index = len(answers)
+    answers[index] = update.message.text
+    if index + 1 == len(QUESTIONS):
+        await update.message.reply_text("Thank you for taking part.")
+        return ConversationHandler.END
+    await update.message.reply_text(QUESTIONS[index + 1], reply_markup=ReplyKeyboardMarkup(SCALE))
+    return index + 1
+
+
+async def main() -> None:
+    persistence = PicklePersistence(filepath=os.environ["STATE"])
+    application = (
+        Application.builder()
+        .token(os.environ["TOKEN"])
+        .base_url(os.environ["BASE_URL"])
+        .persistence(persistence)
+        .updater(None)
+        .build()
+    )
+    states = {n: [MessageHandler(filters.Regex("^[1-5]$"), answer)] for n in range(len(QUESTIONS))}
+    application.add_handler(
+        ConversationHandler(
+            entry_points=[CommandHandler("start", start)], states=states, fallbacks=[], name="survey", persistent=True
+        )
+    )
+
+    async def webhook(request: web.Request) -> web.Response:
+        await application.update_queue.put(Update.de_json(await request.json(), application.bot))
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/telegram", webhook)
+    runner = web.AppRunner(app, access_log=None)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with application:
+        await application.bot.set_webhook(f"http://127.0.0.1:{os.environ['PORT']}/telegram")
+        await application.start()
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", int(os.environ["PORT"])).start()
+        await stop.wait()
+        await runner.cleanup()
+        await application.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,228 @@
+"""How fast residents' answers get through the Telegram webhook path, against a plain PTB baseline.
+
+N simulated participants answer bench/survey.yaml (twenty 5-point questions) by
+typing, through a local fake Bot API server that delivers each update by
+webhook and times the bot's reply. Each system runs as its own process:
+
+- chorus:   `chorus run` in webhook mode on SQLite, every answer committed before the reply;
+- baseline: bench/baseline_bot.py, a ConversationHandler with PicklePersistence.
+
+Two phases per system: a closed loop (each participant answers as soon as the
+last reply arrives) for answers/s and bot CPU per answer, then an open loop at
+a fixed offered load for latency from update to reply (p50, p99). Peak RSS is
+the bot process's VmHWM.
+
+Usage:
+    .venv/bin/python bench/ingest.py [--participants 100] [--rate 50] [--systems chorus baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
+
+QUESTIONS = 20
+SECRET = "bench-webhook-secret-0123456789"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Result:
+    system: str
+    answers: int
+    answers_per_second: float
+    cpu_ms_per_answer: float
+    offered_rate: float
+    latency_p50_ms: float
+    latency_p99_ms: float
+    peak_rss_mb: float
+    answers_stored: int | None
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_chorus(base_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    chorus = Path(sys.executable).parent / "chorus"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHORUS_", "TELEGRAM_"))}
+    env |= {
+        "CHORUS_SECRET_KEY": "bench-secret-key-" + "x" * 32,
+        "CHORUS_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+        "CHORUS_PORT": str(port),
+        "CHORUS_LOG_LEVEL": "WARNING",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": base_url,
+        "TELEGRAM_RATE_LIMIT": "10000",
+        "CHORUS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "CHORUS_WEBHOOK_SECRET": SECRET,
+    }
+    subprocess.run(
+        [str(chorus), "survey", "import", str(ROOT / "bench" / "survey.yaml")],
+        env=env,
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+    )
+    return subprocess.Popen([str(chorus), "run"], env=env, cwd=workdir), workdir / "bench.db"
+
+
+def start_baseline(base_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], None]:
+    env = os.environ | {
+        "TOKEN": TOKEN,
+        "BASE_URL": base_url,
+        "PORT": str(free_port()),
+        "STATE": str(workdir / "state.pickle"),
+    }
+    return subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_bot.py")], env=env), None
+
+
+async def wait_for_count(fake: FakeTelegram, chat: int, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(fake.to(chat)) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"chat {chat} is stuck at {len(fake.to(chat))} messages")
+        await asyncio.sleep(0.002)
+
+
+async def begin(fake: FakeTelegram, chats: list[int], replies: int) -> None:
+    async def one(chat: int) -> None:
+        await fake.user_sends(chat, "/start bench")
+        await wait_for_count(fake, chat, replies)
+
+    for start in range(0, len(chats), 20):
+        await asyncio.gather(*(one(chat) for chat in chats[start : start + 20]))
+
+
+async def answer(fake: FakeTelegram, chat: int, n: int) -> float:
+    reply = fake.next_message(chat)
+    sent = time.perf_counter()
+    await fake.user_sends(chat, str(1 + n % 5))
+    await asyncio.wait_for(reply, 60)
+    return time.perf_counter() - sent
+
+
+async def closed_loop(fake: FakeTelegram, chats: list[int]) -> float:
+    async def participant(chat: int) -> None:
+        for n in range(QUESTIONS):
+            await answer(fake, chat, n)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(participant(chat) for chat in chats))
+    return time.perf_counter() - started
+
+
+async def open_loop(fake: FakeTelegram, chats: list[int], rate: float) -> list[float]:
+    """Offer `rate` answers a second in all, each participant answering its next question in turn."""
+    latencies: list[float] = []
+    tasks = []
+    interval = 1 / rate
+    started = time.perf_counter()
+    for n in range(QUESTIONS * len(chats)):
+        chat = chats[n % len(chats)]
+        delay = started + n * interval - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(answer(fake, chat, n // len(chats))))
+        tasks[-1].add_done_callback(lambda t: latencies.append(t.result()))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+async def run_system(system: str, participants: int, rate: float) -> Result:
+    fake = FakeTelegram(overall_rate=1e6, overall_burst=1e6, chat_rate=1e6, chat_burst=1e6)
+    base_url = await fake.start()
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        process, database = (start_chorus if system == "chorus" else start_baseline)(base_url, workdir)
+        try:
+            while fake.webhook is None:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{system} exited with {process.returncode}")
+                await asyncio.sleep(0.05)
+            if system == "baseline":
+                fake.webhook["secret"] = None
+            replies = 2 if system == "chorus" else 1
+            throughput_chats = list(range(100_000, 100_000 + participants))
+            await begin(fake, throughput_chats, replies)
+            cpu_before = cpu_seconds(process.pid)
+            elapsed = await closed_loop(fake, throughput_chats)
+            cpu = cpu_seconds(process.pid) - cpu_before
+            total = participants * QUESTIONS
+            latency_chats = list(range(200_000, 200_000 + int(rate)))
+            await begin(fake, latency_chats, replies)
+            latencies = sorted(await open_loop(fake, latency_chats, rate))
+            rss = peak_rss_mb(process.pid)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+            await fake.stop()
+        stored = count_answers(database) if database else None
+    return Result(
+        system=system,
+        answers=total,
+        answers_per_second=round(total / elapsed, 1),
+        cpu_ms_per_answer=round(cpu / total * 1000, 2),
+        offered_rate=rate,
+        latency_p50_ms=round(statistics.median(latencies) * 1000, 1),
+        latency_p99_ms=round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        peak_rss_mb=round(rss, 1),
+        answers_stored=stored,
+    )
+
+
+def count_answers(database: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        return int(connection.execute("SELECT count(*) FROM answer").fetchone()[0])
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--participants", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=50.0, help="offered answers per second in the latency phase")
+    parser.add_argument("--systems", nargs="+", default=["chorus", "baseline"], choices=["chorus", "baseline"])
+    args = parser.parse_args()
+    results = [await run_system(system, args.participants, args.rate) for system in args.systems]
+    for result in results:
+        print(json.dumps(asdict(result)))
+    if len(results) == 2:
+        chorus, baseline = results
+        print(f"chorus / baseline answers per second: {chorus.answers_per_second / baseline.answers_per_second:.2f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,76 @@
+"""Rendering engine outputs for Telegram: escaped text, keyboards within Telegram's limits, long text split."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.telegram.callbacks import MAX_BYTES, AnswerButton, ForgetButton, LanguageButton, decode, encode
+from bot.telegram.render import LIMIT, render, split
+from surveys.engine import start
+from tests.conftest import survey_of
+from tests.fake_telegram import html_error
+
+SURVEY = survey_of(
+    """
+    id: render
+    title: Render
+    questions:
+      - {id: q, type: select_one, label: "Is 3 < 5 & <b>bold</b>?", hint: "<i>hint</i>", choices: [{value: a, label: "<A>"}, {value: b, label: B}]}
+      - {id: nps, type: rating, label: "Recommend?"}
+    """
+)
+
+
+def test_participant_visible_words_never_become_markup() -> None:
+    _, outputs = start(SURVEY)
+    [message] = render(SURVEY, outputs, "en")
+    assert message.text == "<b>Is 3 &lt; 5 &amp; &lt;b&gt;bold&lt;/b&gt;?</b>\n<i>&lt;i&gt;hint&lt;/i&gt;</i>"
+    assert html_error(message.text) is None
+    assert message.keyboard is not None
+    labels = [button.text for row in message.keyboard.inline_keyboard for button in row]
+    assert labels == ["<A>", "B", "Skip"]
+
+
+LONG_TEXT = st.lists(st.text(min_size=1, max_size=300).filter(str.strip), min_size=1, max_size=120).map(
+    lambda words: " \n ".join(words)
+)
+
+
+@given(st.one_of(st.text(min_size=1, max_size=9_000), LONG_TEXT))
+def test_split_keeps_every_part_within_the_limit_and_loses_nothing_but_breaks(text: str) -> None:
+    parts = split(text)
+    assert all(len(part) <= LIMIT for part in parts)
+    assert re.sub(r"\s", "", "".join(parts)) == re.sub(r"\s", "", text)
+    if len(text) > LIMIT and text.strip():
+        assert len(parts) >= 2
+
+
+@given(
+    st.one_of(
+        st.builds(
+            AnswerButton,
+            st.text("0123456789abcdef", min_size=16, max_size=16),
+            st.integers(0, 9999),
+            st.sampled_from("ptdbs"),
+            st.integers(-1, 999),
+        ),
+        st.builds(LanguageButton, st.sampled_from(["en", "pl", "ur", "zh-hant"])),
+        st.builds(ForgetButton, st.booleans()),
+    )
+)
+def test_callback_data_fits_telegrams_64_bytes_and_round_trips(button: object) -> None:
+    data = encode(button)  # type: ignore[arg-type]
+    assert len(data.encode()) <= MAX_BYTES
+    decoded = decode(data)
+    if isinstance(button, AnswerButton):
+        assert decoded == AnswerButton(button.version[:8], button.position, button.action, button.choice)
+    else:
+        assert decoded == button
+
+
+def test_foreign_callback_data_is_not_understood() -> None:
+    assert decode("something else") is None
+    assert decode("a|x|notanumber|p|1") is None
