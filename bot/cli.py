@@ -14,8 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from rich.progress import Progress
 
+from analysis.errors import AnalysisError
 from bot import admin
+from bot.analyse_csv import analyse_csv, count_rows
 from bot.config import load_settings
 from bot.errors import ChorusError
 from bot.preview import preview
@@ -31,7 +34,7 @@ def _reported() -> Iterator[None]:
     """Turn Chorus's own errors into their message and exit status 2."""
     try:
         yield
-    except (ChorusError, SurveyError, StorageError) as error:
+    except (ChorusError, SurveyError, StorageError, AnalysisError) as error:
         click.echo(str(error), err=True)
         sys.exit(2)
 
@@ -206,6 +209,24 @@ def invite(organisation: str, count: int) -> None:
     with _reported():
         for line in asyncio.run(admin.invite_staff(load_settings(), organisation, count)):
             click.echo(line)
+
+
+@cli.command(name="analyse")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--text-column", required=True, help="The column holding the free text.")
+@click.option("--question-column", help="The column holding the question each text answered.")
+@click.option("--codebook", default="council-housing", show_default=True, help="A built-in codebook or a YAML file.")
+@click.option("--output", required=True, type=click.Path(path_type=Path), help="The CSV file to write.")
+def analyse_command(source: Path, text_column: str, question_column: str | None, codebook: str, output: Path) -> None:
+    """Add sentiment, polarity and themes to every row of a CSV file."""
+    with _reported():
+        total = count_rows(source) if source.is_file() else 0
+        with Progress(transient=True) as bar:
+            task = bar.add_task("Analysing", total=total)
+            written = analyse_csv(
+                source, output, text_column, question_column, codebook, lambda n: bar.advance(task, n)
+            )
+        click.echo(f"Wrote {written} rows to {output}.")
 
 
 def main() -> None:
