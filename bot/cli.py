@@ -18,7 +18,7 @@ from rich.progress import Progress
 
 from analysis.errors import AnalysisError
 from bot import admin
-from bot.analyse_csv import analyse_csv, count_rows
+from bot.analyse_csv import analyse_csv, count_rows, learn_from_csv, themer
 from bot.config import load_settings
 from bot.errors import ChorusError
 from bot.preview import preview
@@ -211,22 +211,64 @@ def invite(organisation: str, count: int) -> None:
             click.echo(line)
 
 
+MODELS = click.option(
+    "--models-dir",
+    type=click.Path(path_type=Path),
+    default="models",
+    show_default=True,
+    envvar="CHORUS_MODELS_DIR",
+    help="Where learnt theme models are kept.",
+)
+
+
 @cli.command(name="analyse")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--text-column", required=True, help="The column holding the free text.")
 @click.option("--question-column", help="The column holding the question each text answered.")
-@click.option("--codebook", default="council-housing", show_default=True, help="A built-in codebook or a YAML file.")
+@click.option(
+    "--codebook", default="council-housing", show_default=True, help="A codebook (built-in or YAML) or a learnt model."
+)
 @click.option("--output", required=True, type=click.Path(path_type=Path), help="The CSV file to write.")
-def analyse_command(source: Path, text_column: str, question_column: str | None, codebook: str, output: Path) -> None:
+@MODELS
+def analyse_command(
+    source: Path, text_column: str, question_column: str | None, codebook: str, output: Path, models_dir: Path
+) -> None:
     """Add sentiment, polarity and themes to every row of a CSV file."""
     with _reported():
+        themes = themer(codebook, models_dir)
         total = count_rows(source) if source.is_file() else 0
         with Progress(transient=True) as bar:
             task = bar.add_task("Analysing", total=total)
-            written = analyse_csv(
-                source, output, text_column, question_column, codebook, lambda n: bar.advance(task, n)
-            )
+            written = analyse_csv(source, output, text_column, question_column, themes, lambda n: bar.advance(task, n))
         click.echo(f"Wrote {written} rows to {output}.")
+
+
+@cli.group(name="themes")
+def themes_group() -> None:
+    """Themes learnt from an analyst's coding."""
+
+
+@themes_group.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--text-column", required=True, help="The column holding the free text.")
+@click.option("--themes-column", required=True, help="The column holding the coded themes, separated by ;.")
+@click.option("--name", required=True, help="The name to use it by: chorus analyse --codebook NAME.")
+@click.option("--codebook", help="A codebook whose rule-based themes the learnt ones add to.")
+@MODELS
+def learn(
+    source: Path, text_column: str, themes_column: str, name: str, codebook: str | None, models_dir: Path
+) -> None:
+    """Learn themes from coded answers; prints each theme's cross-validated precision, recall and F1."""
+    with _reported():
+        with Progress(transient=True) as bar:
+            bar.add_task("Learning (5-fold cross-validation)", total=None)
+            stored = learn_from_csv(source, text_column, themes_column, name, models_dir, codebook)
+        click.echo(f"Learnt '{name}' from {stored.source}. Cross-validated, per theme:")
+        click.echo(f"  {'theme':<32} {'precision':>9} {'recall':>7} {'F1':>6} {'coded':>6}")
+        for score in stored.themes.scores:
+            click.echo(
+                f"  {score.theme:<32} {score.precision:>9.3f} {score.recall:>7.3f} {score.f1:>6.3f} {score.support:>6}"
+            )
 
 
 def main() -> None:

@@ -1,0 +1,113 @@
+"""Themes learnt from an analyst's coding, with cross-validated scores, and used by chorus analyse."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from analysis.errors import InputError
+from analysis.learnt import learn_themes, micro_macro_f1
+from bot.cli import cli
+
+CODED = [
+    ("The bins were not emptied for weeks", "cleanliness"),
+    ("Rubbish piled up by the stairs", "cleanliness"),
+    ("Litter everywhere in the courtyard", "cleanliness"),
+    ("Fly-tipping behind the garages again", "cleanliness"),
+    ("The boiler broke and nobody came", "repairs"),
+    ("Heating has not worked since October", "repairs"),
+    ("Leaking tap still not repaired", "repairs"),
+    ("Window frame rotten and draughty", "repairs"),
+    ("The bins were overflowing and the lift broke", "cleanliness;repairs"),
+    ("Rubbish in the broken lift", "cleanliness;repairs"),
+    ("Lovely neighbours", ""),
+    ("Nice place to live", ""),
+] * 3
+
+
+def test_several_themes_per_answer_with_scores_per_theme() -> None:
+    model = learn_themes([t for t, _ in CODED], [tuple(x for x in c.split(";") if x) for t, c in CODED], folds=3)
+    assert model.themes == ("cleanliness", "repairs")
+    assert [s.theme for s in model.scores] == ["cleanliness", "repairs"]
+    assert all(0 <= s.precision <= 1 and 0 <= s.recall <= 1 and s.support > 0 for s in model.scores)
+    predicted = model.predict(
+        [
+            "rubbish and litter by the bins",
+            "the heating and boiler broke",
+            "rubbish and litter by the bins and the boiler and heating broke",
+        ]
+    )
+    assert predicted[0] == ("cleanliness",) and predicted[1] == ("repairs",)
+    assert set(predicted[2]) == {"cleanliness", "repairs"}
+
+
+def test_micro_and_macro_f1() -> None:
+    truth = [("a",), ("a", "b"), ("b",), ()]
+    assert micro_macro_f1(truth, truth, ["a", "b"]) == (1.0, 1.0)
+    assert micro_macro_f1(truth, [(), (), (), ()], ["a", "b"]) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("coded", "message"),
+    [
+        ([("a",), ("a",), ("a",), ("b",)], "too few for: b"),
+        ([("a",)] * 4, "at least two themes"),
+    ],
+)
+def test_too_little_coding_is_a_clear_error(coded: list[tuple[str, ...]], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        learn_themes(["some text"] * len(coded), coded)
+
+
+def test_learn_then_analyse_from_the_command_line(tmp_path: Path) -> None:
+    coded = tmp_path / "coded.csv"
+    with coded.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["answer", "codes"])
+        writer.writerows(CODED)
+    runner = CliRunner()
+    learnt = runner.invoke(
+        cli,
+        [
+            "themes",
+            "learn",
+            str(coded),
+            "--text-column",
+            "answer",
+            "--themes-column",
+            "codes",
+            "--name",
+            "estate",
+            "--codebook",
+            "council-housing",
+            "--models-dir",
+            str(tmp_path / "models"),
+        ],
+    )
+    assert learnt.exit_code == 0, learnt.output
+    assert "Learnt 'estate' from coded.csv, 36 coded answers" in learnt.output
+    assert "cleanliness" in learnt.output and "precision" in learnt.output
+    source = tmp_path / "new.csv"
+    source.write_text("text\nThe bins are overflowing with rubbish\nDamp in the bedroom\n")
+    result = runner.invoke(
+        cli,
+        [
+            "analyse",
+            str(source),
+            "--text-column",
+            "text",
+            "--codebook",
+            "estate",
+            "--models-dir",
+            str(tmp_path / "models"),
+            "--output",
+            str(tmp_path / "out.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert "cleanliness" in rows[0]["themes"].split(";"), "the learnt theme"
+    assert "damp and mould" in rows[1]["themes"].split(";"), "the codebook's rule-based theme"
