@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import analysis_worker
 from bot.admin import prepare_database, purge
 from bot.config import Settings
 from bot.errors import StartupError
@@ -60,6 +61,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await runner.setup()
             scheduler = start_jobs(runtime)
             starting = asyncio.create_task(telegram.start()) if telegram else None
+            analysing = asyncio.create_task(analysis_worker.run(runtime))
             try:
                 await _listen(runner, settings)
                 logger.info("Chorus is serving on http://%s:%s (health check: /healthz)", settings.host, settings.port)
@@ -69,6 +71,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 logger.info("Stopping")
             finally:
                 scheduler.shutdown(wait=False)
+                analysing.cancel()
+                await asyncio.gather(analysing, return_exceptions=True)
                 await runner.cleanup()
                 if starting is not None:
                     starting.cancel()

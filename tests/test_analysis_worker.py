@@ -1,0 +1,98 @@
+"""Free-text answers are analysed after they are stored, once per model version, on both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import analysis_worker
+from bot.config import load_settings
+from bot.runtime import Runtime
+from storage.catalogue import import_survey
+from storage.contacts import get_or_create_contact
+from storage.database import Database
+from storage.models import TextAnalysis
+from storage.responses import release_anonymous, start_response
+from storage.text_analysis import Result, store
+from surveys.engine import start, step
+from surveys.inputs import Reply
+from tests.conftest import NOW, SECRET, survey_of
+
+RESIDENTS = survey_of(
+    "id: r\ntitle: R\nquestions:\n  - {id: better, type: text, label: 'What could we improve?'}\n  - {id: other, type: text, label: 'Anything else?'}\n"
+)
+STAFF = survey_of(
+    "id: s\ntitle: S\naudience: staff\nquestions:\n  - {id: change, type: text, label: 'What is one thing we should change?'}\n"
+)
+
+
+def answered(survey: Any, *replies: str) -> Any:
+    state, _ = start(survey)
+    for reply in replies:
+        state, _ = step(survey, state, Reply(reply))
+    return state
+
+
+@pytest.fixture
+def runtime(db: Database, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+    monkeypatch.setenv("CHORUS_SECRET_KEY", SECRET)
+    return Runtime(load_settings(None), db, clock=lambda: NOW)
+
+
+async def populate(db: Database) -> None:
+    async def work(session: Any) -> None:
+        residents = (await import_survey(session, RESIDENTS, NOW)).version_id
+        staff = (await import_survey(session, STAFF, NOW)).version_id
+        state = answered(RESIDENTS, "Nothing, all good", "Black mould in the bathroom, still not fixed")
+        await start_response(session, version_id=residents, participant_key="k1", channel="web", state=state, now=NOW)
+        contact = await get_or_create_contact(session, channel="telegram", address="9", now=NOW, role="staff")
+        await release_anonymous(
+            session,
+            contact_id=contact.id,
+            version_id=staff,
+            channel="telegram",
+            state=answered(STAFF, "Too much workload and my manager never listens"),
+            now=NOW,
+        )
+
+    await db.write(work)
+
+
+async def results(db: Database) -> dict[str, tuple[str, list[str]]]:
+    async with db.read() as session:
+        rows = await session.execute(select(TextAnalysis.question_id, TextAnalysis.sentiment, TextAnalysis.themes))
+        return {question: (sentiment, themes) for question, sentiment, themes in rows}
+
+
+async def test_answers_are_analysed_once_with_the_right_codebook(db: Database, runtime: Runtime) -> None:
+    await populate(db)
+    assert await analysis_worker.analyse_pending(runtime) == 3
+    assert await results(db) == {
+        "better": ("positive", []),
+        "other": ("negative", ["repairs and maintenance", "damp and mould"]),
+        "change": ("negative", ["workload", "leadership", "voice and influence"]),
+    }
+    assert await analysis_worker.analyse_pending(runtime) == 0, "nothing is analysed twice"
+
+
+async def test_a_new_model_version_reanalyses_everything(
+    db: Database, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await populate(db)
+    await analysis_worker.analyse_pending(runtime)
+    monkeypatch.setattr(analysis_worker, "model_version", lambda: "rules-2:test")
+    assert await analysis_worker.analyse_pending(runtime) == 3
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(TextAnalysis)) == 6
+
+
+async def test_batches_drain_a_backlog(db: Database, runtime: Runtime) -> None:
+    await populate(db)
+    assert [await analysis_worker.analyse_pending(runtime, batch_size=2) for _ in range(3)] == [2, 1, 0]
+
+
+async def test_a_result_for_an_answer_taken_back_meanwhile_is_dropped(db: Database) -> None:
+    stored = await db.write(lambda s: store(s, [Result("gone", "q", "neutral", 0.0, ())], "v", NOW))
+    assert stored == 0
