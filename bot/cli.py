@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -23,6 +24,7 @@ from bot.config import load_settings
 from bot.errors import ChorusError
 from bot.preview import preview
 from bot.service import serve
+from bot.summary import build_summary, to_html, to_json, to_markdown
 from storage.errors import StorageError
 from surveys.document import to_yaml
 from surveys.errors import SurveyError, SurveyInvalid
@@ -269,6 +271,20 @@ def learn(
             click.echo(
                 f"  {score.theme:<32} {score.precision:>9.3f} {score.recall:>7.3f} {score.f1:>6.3f} {score.support:>6}"
             )
+
+
+@cli.command(name="summary")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, e.g. 2026-11-23.")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, e.g. 2026-11-29.")
+@click.option("--survey", help="Only this survey (its id, e.g. tsm).")
+@click.option("--format", "form", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+def summary_command(start: datetime, end: datetime, survey: str | None, form: str) -> None:
+    """Print what people said in a period: numbers with intervals, themes and quotes, small groups suppressed."""
+    with _reported():
+        if end < start:
+            raise click.BadParameter("--to is before --from")
+        result = asyncio.run(build_summary(load_settings(), start.date(), end.date(), survey))
+        click.echo({"md": to_markdown, "html": to_html, "json": to_json}[form](result), nl=False)
 
 
 def main() -> None:

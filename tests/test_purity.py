@@ -59,3 +59,10 @@ def test_surveys_touches_no_network_database_or_clock(path: Path) -> None:
 def test_nothing_imports_bot(package: str) -> None:
     for path in python_files(package):
         assert "bot" not in imported_roots(path), path
+
+
+def test_storage_and_analysis_do_not_import_each_other() -> None:
+    for path in python_files("storage"):
+        assert "analysis" not in imported_roots(path), path
+    for path in python_files("analysis"):
+        assert "storage" not in imported_roots(path), path

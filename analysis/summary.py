@@ -1,0 +1,186 @@
+"""The weekly summary: what people said in a period, with every number that leaves Chorus suppressed as needed.
+
+Pure: storage gathers counts and analysed texts as plain records (the
+protocols below say what they must hold), this turns them into a Summary, and
+bot/ renders it. Small groups show no numbers and no
+quotes, and no total gives them away (analysis.privacy).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from analysis.metrics import NOT_VALID, SATISFIED, TSM_QUESTIONS, Change, NetPromoter, Proportion, change, nps, wilson
+from analysis.privacy import Table, may_quote, suppress
+from analysis.redaction import redact
+
+QUOTES_PER_THEME = 3
+
+
+class ChoiceCounts(Protocol):
+    """How often each value was given to one question in a period (storage gathers these)."""
+
+    @property
+    def question_id(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+
+
+class TextResult(Protocol):
+    """Analysed free text: `count` answers with this sentiment and these themes; a quote (count 0) has its text."""
+
+    @property
+    def count(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def sentiment(self) -> str: ...
+    @property
+    def themes(self) -> tuple[str, ...]: ...
+
+
+class SurveyPeriod(Protocol):
+    """Everything gathered for one survey in one period."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def responses(self) -> int: ...
+    @property
+    def questions(self) -> Sequence[ChoiceCounts]: ...
+    @property
+    def texts(self) -> Sequence[TextResult]: ...
+    @property
+    def breakdowns(self) -> Mapping[str, Mapping[str, int]]: ...
+
+
+@dataclass(frozen=True)
+class QuestionSummary:
+    question_id: str
+    label: str
+    distribution: Table
+    satisfied: Proportion | None = None
+    change: Change | None = None
+    net_promoter: NetPromoter | None = None
+
+
+@dataclass(frozen=True)
+class ThemeSummary:
+    theme: str
+    mentions: int | None
+    negative: int | None
+    quotes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SurveySummary:
+    slug: str
+    title: str
+    responses: int | None
+    suppressed: bool
+    questions: tuple[QuestionSummary, ...] = ()
+    sentiment: Table | None = None
+    themes: tuple[ThemeSummary, ...] = ()
+    breakdowns: Mapping[str, Table] = field(default_factory=dict)
+    tenant_satisfaction: Mapping[str, Proportion] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Summary:
+    start: str
+    end: str
+    minimum_group: int
+    surveys: tuple[SurveySummary, ...]
+    actions: tuple[Mapping[str, Any], ...] = ()
+
+
+def _satisfied(counts: Mapping[str, int]) -> Proportion:
+    valid = {value: n for value, n in counts.items() if value not in NOT_VALID}
+    return wilson(sum(n for value, n in valid.items() if value in SATISFIED), sum(valid.values()))
+
+
+def _question(current: ChoiceCounts, previous: ChoiceCounts | None, minimum: int) -> QuestionSummary:
+    table = suppress({current.labels.get(v, v): n for v, n in current.counts.items()}, minimum)
+    if table.total is None:
+        return QuestionSummary(current.question_id, current.label, table)
+    if current.kind == "likert":
+        now = _satisfied(current.counts)
+        before = _satisfied(previous.counts) if previous else None
+        moved = change(before, now) if before is not None and before.total >= minimum else None
+        return QuestionSummary(current.question_id, current.label, table, satisfied=now, change=moved)
+    if current.kind == "rating" and set(current.counts) <= {str(n) for n in range(11)}:
+        ratings = [int(value) for value, n in current.counts.items() for _ in range(n)]
+        return QuestionSummary(current.question_id, current.label, table, net_promoter=nps(ratings))
+    return QuestionSummary(current.question_id, current.label, table)
+
+
+def _themes(texts: Sequence[TextResult], minimum: int) -> tuple[ThemeSummary, ...]:
+    mentions: Counter[str] = Counter()
+    negative: Counter[str] = Counter()
+    for text in texts:
+        for theme in text.themes:
+            mentions[theme] += text.count
+            negative[theme] += text.count if text.sentiment == "negative" else 0
+    summaries = []
+    for theme, count in mentions.most_common():
+        shown = may_quote(count, minimum)
+        quoted = (redact(t.text) for t in texts if t.text and theme in t.themes)
+        quotes = tuple(quoted)[:QUOTES_PER_THEME] if shown else ()
+        summaries.append(ThemeSummary(theme, count if shown else None, negative[theme] if shown else None, quotes))
+    return tuple(summaries)
+
+
+def summarise_survey(current: SurveyPeriod, previous: SurveyPeriod | None, minimum: int) -> SurveySummary:
+    """One survey's section: nothing at all when fewer than `minimum` people responded."""
+    if current.responses < minimum:
+        return SurveySummary(current.slug, current.title, None, suppressed=True)
+    earlier = {q.question_id: q for q in (previous.questions if previous else ())}
+    questions = tuple(_question(q, earlier.get(q.question_id), minimum) for q in current.questions)
+    feelings: Counter[str] = Counter()
+    for text in current.texts:
+        feelings[text.sentiment] += text.count
+    sentiment = suppress(feelings, minimum) if current.texts else None
+    breakdowns = {name: suppress(dict(counts), minimum) for name, counts in current.breakdowns.items()}
+    measures = {}
+    if {q.question_id for q in current.questions} & set(TSM_QUESTIONS.values()):
+        by_id = {q.question_id: q for q in current.questions}
+        measures = {
+            measure: _satisfied(by_id[question].counts)
+            for measure, question in TSM_QUESTIONS.items()
+            if question in by_id and _satisfied(by_id[question].counts).total >= minimum
+        }
+    return SurveySummary(
+        current.slug,
+        current.title,
+        current.responses,
+        suppressed=False,
+        questions=questions,
+        sentiment=sentiment,
+        themes=_themes(current.texts, minimum),
+        breakdowns=breakdowns,
+        tenant_satisfaction=measures,
+    )
+
+
+def summarise(
+    start: str,
+    end: str,
+    current: Sequence[SurveyPeriod],
+    previous: Sequence[SurveyPeriod],
+    minimum: int,
+    actions: Sequence[Mapping[str, Any]] = (),
+) -> Summary:
+    before = {p.slug: p for p in previous}
+    surveys = tuple(summarise_survey(period, before.get(period.slug), minimum) for period in current)
+    return Summary(start, end, minimum, surveys, tuple(actions))

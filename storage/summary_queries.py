@@ -1,0 +1,223 @@
+"""Gathers a period's answers for the summary with SQL aggregation: counts per value, not every answer row.
+
+A period is a set of ISO weeks (every response records its week; anonymous ones
+record nothing finer), so a weekly summary reads grouped counts and the analysed
+free text, whatever the number of responses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.catalogue import load_version
+from storage.models import Action, Answer, Area, Response, SurveyVersion, TextAnalysis
+from storage.models import Survey as SurveyRow
+from surveys.model import Kind
+
+QUOTES = 3
+
+
+@dataclass(frozen=True)
+class ChoiceCounts:
+    question_id: str
+    label: str
+    kind: str
+    counts: dict[str, int]
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """Analysed free text: `count` answers with this sentiment and these themes, or (count 0) one quote."""
+
+    question_id: str
+    text: str
+    sentiment: str
+    themes: tuple[str, ...]
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class SurveyPeriod:
+    slug: str
+    title: str
+    responses: int
+    questions: list[ChoiceCounts]
+    texts: list[TextResult]
+    breakdowns: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def weeks(start: date, end: date) -> list[str]:
+    """ISO weeks touching [start, end], e.g. 2026-11-23..2026-11-29 -> ['2026-W48']."""
+    found: dict[str, None] = {}
+    day = start
+    while day <= end:
+        year, week, _ = day.isocalendar()
+        found[f"{year}-W{week:02d}"] = None
+        day += timedelta(days=1)
+    return list(found)
+
+
+def _key(value: Any) -> str:
+    if isinstance(value, list):
+        return json.dumps(value)
+    return str(value)
+
+
+async def gather(
+    session: AsyncSession, start: date, end: date, model_version: str, survey: str | None = None
+) -> list[SurveyPeriod]:
+    """Completed responses in the weeks of [start, end], per survey, with counts, breakdowns and analysed texts."""
+    period = weeks(start, end)
+    completed = (Response.status == "completed") & Response.period.in_(period)
+    scope = select(Response.survey_version_id).where(completed)
+    if survey:
+        scope = (
+            scope.join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
+            .join(SurveyRow, SurveyRow.id == SurveyVersion.survey_id)
+            .where(SurveyRow.slug == survey)
+        )
+    version_ids = sorted(set(await session.scalars(scope.distinct())))
+    periods = []
+    for version_id in version_ids:
+        periods.append(await _version_period(session, version_id, completed, model_version))
+    return _merge_by_survey(periods)
+
+
+async def _version_period(session: AsyncSession, version_id: int, completed: Any, model_version: str) -> SurveyPeriod:
+    _, survey = await load_version(session, version_id)
+    in_version = completed & (Response.survey_version_id == version_id)
+    responses = await session.scalar(select(func.count()).select_from(Response).where(in_version)) or 0
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = await session.execute(
+        select(Answer.question_id, Answer.value, func.count())
+        .join(Response, Response.id == Answer.response_id)
+        .where(in_version, Answer.text.is_(None))
+        .group_by(Answer.question_id, Answer.value)
+    )
+    for question_id, value, count in rows:
+        if value is not None:
+            for item in value if isinstance(value, list) else [value]:
+                counts[question_id][_key(item)] = counts[question_id].get(_key(item), 0) + count
+    questions = []
+    for step in survey.steps:
+        question = step.question
+        if question.id in counts and question.kind is not Kind.TEXT:
+            labels = {c.value: c.label.get(survey.default_language, survey.default_language) for c in question.choices}
+            questions.append(
+                ChoiceCounts(
+                    question.id,
+                    question.label.get(survey.default_language, survey.default_language),
+                    question.kind.value,
+                    counts[question.id],
+                    labels,
+                )
+            )
+    texts = await _texts(session, in_version, model_version)
+    breakdowns = {
+        "channel": dict(
+            (
+                await session.execute(
+                    select(Response.channel, func.count()).where(in_version).group_by(Response.channel)
+                )
+            ).all()
+        ),
+        "area": {
+            (slug or "unknown"): count
+            for slug, count in await session.execute(
+                select(Area.slug, func.count())
+                .select_from(Response)
+                .outerjoin(Area, Area.id == Response.area_id)
+                .where(in_version)
+                .group_by(Area.slug)
+            )
+        },
+    }
+    title = survey.title.get(survey.default_language, survey.default_language)
+    return SurveyPeriod(survey.id, title, responses, questions, texts, breakdowns)
+
+
+async def _texts(session: AsyncSession, in_version: Any, model_version: str) -> list[TextResult]:
+    """Analysed free text as counts per (sentiment, themes) plus a few quotes per theme, not every comment."""
+    analysed = (
+        select(TextAnalysis.sentiment, TextAnalysis.themes, func.count())
+        .join(Response, Response.id == TextAnalysis.response_id)
+        .where(in_version, TextAnalysis.model_version == model_version)
+        .group_by(TextAnalysis.sentiment, TextAnalysis.themes)
+    )
+    texts: list[TextResult] = []
+    seen: set[str] = set()
+    for sentiment, themes, count in await session.execute(analysed):
+        texts.append(TextResult("", "", sentiment, tuple(themes), count))
+        seen.update(themes)
+    quotes: list[TextResult] = []
+    for theme in sorted(seen):
+        rows = await session.execute(
+            select(Answer.question_id, Answer.text, TextAnalysis.sentiment, TextAnalysis.themes)
+            .join(Response, Response.id == Answer.response_id)
+            .join(
+                TextAnalysis,
+                (TextAnalysis.response_id == Answer.response_id) & (TextAnalysis.question_id == Answer.question_id),
+            )
+            .where(
+                in_version,
+                TextAnalysis.model_version == model_version,
+                cast(TextAnalysis.themes, String).contains(json.dumps(theme)),
+            )
+            .limit(QUOTES)
+        )
+        quotes += [TextResult(q, text or "", sentiment, tuple(found), 0) for q, text, sentiment, found in rows]
+    return texts + quotes
+
+
+def _merge_by_survey(periods: list[SurveyPeriod]) -> list[SurveyPeriod]:
+    """Versions of one survey count together: a wording fix does not split its numbers."""
+    merged: dict[str, SurveyPeriod] = {}
+    for period in periods:
+        if period.slug not in merged:
+            merged[period.slug] = period
+            continue
+        first = merged[period.slug]
+        questions = {q.question_id: q for q in first.questions}
+        for question in period.questions:
+            if question.question_id in questions:
+                old = questions[question.question_id]
+                total = {k: old.counts.get(k, 0) + question.counts.get(k, 0) for k in {*old.counts, *question.counts}}
+                questions[question.question_id] = ChoiceCounts(
+                    old.question_id, old.label, old.kind, total, {**old.labels, **question.labels}
+                )
+            else:
+                questions[question.question_id] = question
+        breakdowns = {
+            name: {
+                k: first.breakdowns.get(name, {}).get(k, 0) + period.breakdowns.get(name, {}).get(k, 0)
+                for k in {*first.breakdowns.get(name, {}), *period.breakdowns.get(name, {})}
+            }
+            for name in {*first.breakdowns, *period.breakdowns}
+        }
+        merged[period.slug] = SurveyPeriod(
+            first.slug,
+            first.title,
+            first.responses + period.responses,
+            list(questions.values()),
+            [*first.texts, *period.texts],
+            breakdowns,
+        )
+    return list(merged.values())
+
+
+async def actions(session: AsyncSession, start: date, end: date) -> list[dict[str, Any]]:
+    """ "You said, we did" recorded in the period."""
+    rows = await session.scalars(select(Action).order_by(Action.created_at))
+    return [
+        {"theme": a.theme, "you_said": a.you_said, "we_did": a.we_did, "status": a.status}
+        for a in rows
+        if start <= a.created_at.date() <= end
+    ]
