@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from analysis.emerging import Emerging, emerging, uncoded
 from analysis.metrics import NOT_VALID, SATISFIED, TSM_QUESTIONS, Change, NetPromoter, Proportion, change, nps, wilson
 from analysis.privacy import Table, may_quote, suppress
 from analysis.redaction import redact
@@ -94,6 +95,9 @@ class SurveySummary:
     themes: tuple[ThemeSummary, ...] = ()
     breakdowns: Mapping[str, Table] = field(default_factory=dict)
     tenant_satisfaction: Mapping[str, Proportion] = field(default_factory=dict)
+    emerging: tuple[Emerging, ...] = ()
+    uncoded: int | None = None
+    uncoded_phrases: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,8 +145,17 @@ def _themes(texts: Sequence[TextResult], minimum: int) -> tuple[ThemeSummary, ..
     return tuple(summaries)
 
 
-def summarise_survey(current: SurveyPeriod, previous: SurveyPeriod | None, minimum: int) -> SurveySummary:
-    """One survey's section: nothing at all when fewer than `minimum` people responded."""
+Sample = Sequence[tuple[str, tuple[str, ...]]]
+
+
+def summarise_survey(
+    current: SurveyPeriod, previous: SurveyPeriod | None, minimum: int, sample: Sample = (), sample_before: Sample = ()
+) -> SurveySummary:
+    """One survey's section: nothing at all when fewer than `minimum` people responded.
+
+    `sample` and `sample_before` are comments with their themes from this period
+    and the weeks before it, for emerging phrases and what no theme covered.
+    """
     if current.responses < minimum:
         return SurveySummary(current.slug, current.title, None, suppressed=True)
     earlier = {q.question_id: q for q in (previous.questions if previous else ())}
@@ -170,7 +183,15 @@ def summarise_survey(current: SurveyPeriod, previous: SurveyPeriod | None, minim
         themes=_themes(current.texts, minimum),
         breakdowns=breakdowns,
         tenant_satisfaction=measures,
+        emerging=emerging([redact(text) for text, _ in sample], [[redact(text) for text, _ in sample_before]], minimum),
+        uncoded=_uncoded_count(current.texts, minimum),
+        uncoded_phrases=uncoded([(redact(text), themes) for text, themes in sample], minimum)[1],
     )
+
+
+def _uncoded_count(texts: Sequence[TextResult], minimum: int) -> int | None:
+    count = sum(text.count for text in texts if not text.themes)
+    return count if not 0 < count < minimum else None
 
 
 def summarise(
@@ -180,7 +201,15 @@ def summarise(
     previous: Sequence[SurveyPeriod],
     minimum: int,
     actions: Sequence[Mapping[str, Any]] = (),
+    samples: Mapping[str, Sample] | None = None,
+    samples_before: Mapping[str, Sample] | None = None,
 ) -> Summary:
     before = {p.slug: p for p in previous}
-    surveys = tuple(summarise_survey(period, before.get(period.slug), minimum) for period in current)
+    now, earlier = samples or {}, samples_before or {}
+    surveys = tuple(
+        summarise_survey(
+            period, before.get(period.slug), minimum, now.get(period.slug, ()), earlier.get(period.slug, ())
+        )
+        for period in current
+    )
     return Summary(start, end, minimum, surveys, tuple(actions))

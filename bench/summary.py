@@ -26,12 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.summary import summarise  # noqa: E402
 from bot.analysis_worker import model_version  # noqa: E402
+from bot.summary import summary_for  # noqa: E402
 from storage.catalogue import import_survey  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.summary_queries import gather  # noqa: E402
 from surveys.loader import load_survey  # noqa: E402
 from surveys.templates import TEMPLATES  # noqa: E402
 from tests.conftest import NOW  # noqa: E402
@@ -102,9 +101,7 @@ async def main() -> None:
         for _ in range(3):
             started = time.perf_counter()
             async with db.read() as session:
-                week = await gather(session, date(2026, 11, 23), date(2026, 11, 29), model_version())
-                previous = await gather(session, date(2026, 11, 16), date(2026, 11, 22), model_version())
-            summary = summarise("2026-11-23", "2026-11-29", week, previous, minimum=10)
+                summary = await summary_for(session, date(2026, 11, 23), date(2026, 11, 29), None, minimum=10)
             timings.append(time.perf_counter() - started)
         await db.close()
     print(

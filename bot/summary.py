@@ -12,6 +12,8 @@ from datetime import date, timedelta
 from html import escape
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from analysis.privacy import Table
 from analysis.summary import Summary, SurveySummary, summarise
 from bot.admin import prepare_database
@@ -25,15 +27,25 @@ HIDDEN = "fewer than {minimum}"
 
 async def build_summary(settings: Settings, start: date, end: date, survey: str | None = None) -> Summary:
     """The summary of [start, end], compared with the period of the same length before it."""
-    days = timedelta(days=(end - start).days + 1)
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
-        version = model_version()
         async with runtime.db.read() as session:
-            current = await summary_queries.gather(session, start, end, version, survey)
-            previous = await summary_queries.gather(session, start - days, start - timedelta(days=1), version, survey)
-            actions = await summary_queries.actions(session, start, end)
-    return summarise(start.isoformat(), end.isoformat(), current, previous, settings.min_group_size, actions)
+            return await summary_for(session, start, end, survey, settings.min_group_size)
+
+
+async def summary_for(session: AsyncSession, start: date, end: date, survey: str | None, minimum: int) -> Summary:
+    """Gather [start, end], the period of the same length before it and the four weeks before, then summarise."""
+    days = timedelta(days=(end - start).days + 1)
+    version = model_version()
+    current = await summary_queries.gather(session, start, end, version, survey)
+    previous = await summary_queries.gather(session, start - days, start - timedelta(days=1), version, survey)
+    actions = await summary_queries.actions(session, start, end)
+    slugs = [period.slug for period in current]
+    samples = await summary_queries.text_samples(session, start, end, version, slugs)
+    before = await summary_queries.text_samples(
+        session, start - timedelta(weeks=4), start - timedelta(days=1), version, slugs
+    )
+    return summarise(start.isoformat(), end.isoformat(), current, previous, minimum, actions, samples, before)
 
 
 def _number(value: int | None, minimum: int) -> str:
@@ -103,6 +115,19 @@ def _survey_markdown(survey: SurveySummary, minimum: int) -> list[str]:
             )
             lines += [f"  > {quote}" for quote in theme.quotes]
         lines.append("")
+    if survey.emerging:
+        lines += ["### New or growing this period", ""]
+        lines += [
+            f'- "{e.phrase}": {e.comments:,} comments ({e.share_now:.0%} of comments, was {e.share_before:.0%})'
+            for e in survey.emerging
+        ]
+        lines.append("")
+    if survey.uncoded is not None and survey.uncoded:
+        phrases = (
+            ", ".join(f'"{phrase}" ({n})' for phrase, n in survey.uncoded_phrases)
+            or "no phrase said often enough to show"
+        )
+        lines += [f"{survey.uncoded:,} comments matched no theme; common among them: {phrases}.", ""]
     for name, table in survey.breakdowns.items():
         lines += [f"### By {name}", "", *_table_lines(table, minimum), ""]
     return lines

@@ -22,6 +22,7 @@ from storage.models import Survey as SurveyRow
 from surveys.model import Kind
 
 QUOTES = 3
+SAMPLE = 2000
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,33 @@ def _merge_by_survey(periods: list[SurveyPeriod]) -> list[SurveyPeriod]:
             breakdowns,
         )
     return list(merged.values())
+
+
+async def text_samples(
+    session: AsyncSession, start: date, end: date, model_version: str, slugs: list[str], limit: int = SAMPLE
+) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """Up to `limit` analysed comments for each survey in the weeks of [start, end], with their themes."""
+    samples: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for slug in slugs:
+        query = (
+            select(Answer.text, TextAnalysis.themes)
+            .join(Response, Response.id == Answer.response_id)
+            .join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
+            .join(SurveyRow, SurveyRow.id == SurveyVersion.survey_id)
+            .join(
+                TextAnalysis,
+                (TextAnalysis.response_id == Answer.response_id) & (TextAnalysis.question_id == Answer.question_id),
+            )
+            .where(
+                SurveyRow.slug == slug,
+                Response.status == "completed",
+                Response.period.in_(weeks(start, end)),
+                TextAnalysis.model_version == model_version,
+            )
+            .limit(limit)
+        )
+        samples[slug] = [(text or "", tuple(themes)) for text, themes in await session.execute(query)]
+    return samples
 
 
 async def actions(session: AsyncSession, start: date, end: date) -> list[dict[str, Any]]:
