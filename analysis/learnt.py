@@ -22,10 +22,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import FunctionTransformer, MultiLabelBinarizer
 
 from analysis.errors import InputError
+from analysis.sentiment import analyse, frame_of, textblob_only
 
 THRESHOLD = 0.5
 MIN_EXAMPLES_PER_THEME = 3
@@ -115,3 +116,78 @@ def micro_macro_f1(
     micro = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     macro = sum(score.f1 for score in per_theme) / len(per_theme)
     return round(micro, 3), round(macro, 3)
+
+
+SENTIMENTS = ("positive", "neutral", "negative")
+
+
+def _frame_text(text: str, question: str | None) -> str:
+    """The question's frame travels with the text, so "more staff" under "what could we improve?" learns apart."""
+    return f"frame{frame_of(question).value} {text}"
+
+
+def _polarities(texts: Sequence[str]) -> np.ndarray:
+    rows = []
+    for framed in texts:
+        frame, _, text = framed.partition(" ")
+        question = {"frameimprove": "What could we improve?", "framegood": "What was good?"}.get(frame)
+        rows.append([textblob_only(text).polarity, analyse(text, question).polarity])
+    return np.array(rows)
+
+
+@dataclass
+class LearntSentiment:
+    """A sentiment classifier learnt from coded answers, TextBlob's and the rules' polarity among its features."""
+
+    pipeline: Any
+    accuracy: float
+    macro_f1: float
+    examples: int
+
+    def predict(self, texts: Sequence[str], questions: Sequence[str | None]) -> list[str]:
+        if not texts:
+            return []
+        return [
+            str(label)
+            for label in self.pipeline.predict([_frame_text(t, q) for t, q in zip(texts, questions, strict=True)])
+        ]
+
+
+def learn_sentiment(
+    texts: Sequence[str], labels: Sequence[str], questions: Sequence[str | None], folds: int = 5
+) -> LearntSentiment:
+    """Learn positive/neutral/negative from coded answers; accuracy and macro-F1 come from cross-validation."""
+    unknown = sorted(set(labels) - set(SENTIMENTS))
+    if unknown:
+        raise InputError(f"sentiment must be positive, neutral or negative, not {', '.join(unknown)}")
+    if len(set(labels)) < 2 or min(list(labels).count(label) for label in set(labels)) < MIN_EXAMPLES_PER_THEME:
+        raise InputError(f"code at least two sentiments, each on {MIN_EXAMPLES_PER_THEME} or more answers")
+    framed = [_frame_text(t, q) for t, q in zip(texts, questions, strict=True)]
+    pipeline = Pipeline(
+        [
+            (
+                "features",
+                FeatureUnion(
+                    [
+                        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+                        ("polarity", FunctionTransformer(_polarities)),
+                    ]
+                ),
+            ),
+            ("sentiment", LogisticRegression(max_iter=1000, class_weight="balanced", C=4.0)),
+        ]
+    )
+    splitter = KFold(n_splits=min(folds, len(texts)), shuffle=True, random_state=0)
+    predicted = cross_val_predict(pipeline, framed, list(labels), cv=splitter)
+    pairs = list(zip(labels, predicted, strict=True))
+    accuracy = sum(g == p for g, p in pairs) / len(pairs)
+    present = [label for label in SENTIMENTS if label in labels or label in predicted]
+    f1s = []
+    for label in present:
+        tp = sum(g == label and p == label for g, p in pairs)
+        fp = sum(g != label and p == label for g, p in pairs)
+        fn = sum(g == label and p != label for g, p in pairs)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return LearntSentiment(
+        pipeline.fit(framed, list(labels)), round(accuracy, 3), round(sum(f1s) / len(f1s), 3), len(texts)
+    )

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.learnt import learn_themes, micro_macro_f1  # noqa: E402
+from analysis.learnt import learn_sentiment, learn_themes, micro_macro_f1  # noqa: E402
 from analysis.sentiment import _analyse, analyse, textblob_only  # noqa: E402
 from analysis.themes import load_codebook, themes_of  # noqa: E402
 
@@ -105,6 +105,22 @@ def main() -> None:
             result[name] = scores([(str(gold(row)), predict(row)) for row in labelled])
         print(json.dumps(result))
     print(json.dumps(themes_held_out(rows)))
+    print(json.dumps(sentiment_held_out(rows)))
+
+
+def sentiment_held_out(rows: list[dict[str, str]]) -> dict[str, object]:
+    """Sentiment learnt from Trust A's coding (its two neutral comments left out), scored on Trust C."""
+    train = [row for row in rows if row["organization"] == "Trust A" and gold(row) in ("positive", "negative")]
+    test = [row for row in rows if row["organization"] == "Trust C" and gold(row)]
+    model = learn_sentiment(
+        [r["feedback"] for r in train], [str(gold(r)) for r in train], [QUESTIONS[r["question"]] for r in train]
+    )
+    predicted = model.predict([r["feedback"] for r in test], [QUESTIONS[r["question"]] for r in test])
+    return {
+        "sentiment": "learnt on Trust A",
+        "cross_validated": {"accuracy": model.accuracy, "macro_f1": model.macro_f1},
+        "held_out_trust_c": scores([(str(gold(r)), p) for r, p in zip(test, predicted, strict=True)]),
+    }
 
 
 def themes_held_out(rows: list[dict[str, str]]) -> dict[str, object]:

@@ -11,14 +11,14 @@ from itertools import islice
 from pathlib import Path
 
 from analysis.errors import InputError
-from analysis.learnt import learn_themes
-from analysis.sentiment import analyse
+from analysis.learnt import learn_sentiment, learn_themes
+from analysis.sentiment import Sentiment, analyse
 from analysis.themes import load_codebook, themes_of
 from bot.learnt_store import StoredModel, describe, load_model, now_text, save_model
 
 ADDED = ("sentiment", "polarity", "themes")
 BATCH = 1000
-Themer = Callable[[list[str]], list[tuple[str, ...]]]
+Analyser = Callable[[list[str], list[str | None]], list[tuple[Sentiment, tuple[str, ...]]]]
 
 
 def count_rows(path: Path) -> int:
@@ -26,24 +26,32 @@ def count_rows(path: Path) -> int:
         return max(sum(1 for _ in csv.reader(file)) - 1, 0)
 
 
-def themer(codebook_or_model: str, models_dir: Path) -> Themer:
-    """A built-in or file codebook; or a learnt model, whose themes add to its base codebook's."""
+def analyser(codebook_or_model: str, models_dir: Path) -> Analyser:
+    """Rules and a codebook (built-in or a file); or a learnt model, whose themes add to its base codebook's
+    and whose learnt sentiment, if it has one, gives the label."""
     stored = load_model(models_dir, codebook_or_model)
-    if stored is None:
-        codebook = load_codebook(codebook_or_model)
-        return lambda texts: [themes_of(text, codebook) for text in texts]
-    base = load_codebook(stored.codebook) if stored.codebook else None
+    base = (
+        load_codebook(codebook_or_model)
+        if stored is None
+        else (load_codebook(stored.codebook) if stored.codebook else None)
+    )
 
-    def combined(texts: list[str]) -> list[tuple[str, ...]]:
-        learnt = stored.themes.predict(texts)
-        if base is None:
-            return learnt
-        return [tuple(dict.fromkeys((*themes_of(text, base), *more))) for text, more in zip(texts, learnt, strict=True)]
+    def run(texts: list[str], questions: list[str | None]) -> list[tuple[Sentiment, tuple[str, ...]]]:
+        sentiments = [analyse(text, question) for text, question in zip(texts, questions, strict=True)]
+        themes = [themes_of(text, base) if base else () for text in texts]
+        if stored is not None:
+            learnt = stored.themes.predict(texts)
+            themes = [tuple(dict.fromkeys((*rules, *more))) for rules, more in zip(themes, learnt, strict=True)]
+            if stored.sentiment is not None:
+                labels = stored.sentiment.predict(texts, questions)
+                sentiments = [Sentiment(label, s.polarity) for label, s in zip(labels, sentiments, strict=True)]
+        return list(zip(sentiments, themes, strict=True))
 
-    return combined
+    return run
 
 
 def _rows(source: Path, required: list[str | None]) -> Iterator[tuple[list[str], Iterator[dict[str, str]]]]:
+    """Opens the file and checks its columns; the rows come one at a time, each checked for stray values."""
     try:
         with source.open(encoding="utf-8-sig", newline="") as infile:
             reader = csv.DictReader(infile)
@@ -53,9 +61,18 @@ def _rows(source: Path, required: list[str | None]) -> Iterator[tuple[list[str],
                     raise InputError(
                         f"{source.name}: no column '{wanted}'; its columns are {', '.join(columns) or 'none'}"
                     )
-            yield columns, iter(reader)
+            yield columns, _checked(reader, source)
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise InputError(f"{source.name}: cannot read this as a UTF-8 CSV file: {error}") from None
+
+
+def _checked(reader: csv.DictReader[str], source: Path) -> Iterator[dict[str, str]]:
+    for row in reader:
+        if None in row:
+            raise InputError(
+                f"{source.name}: line {reader.line_num}: more values than columns; put text with commas in quotes"
+            )
+        yield row
 
 
 def analyse_csv(
@@ -63,10 +80,31 @@ def analyse_csv(
     target: Path,
     text_column: str,
     question_column: str | None,
-    themes: Themer,
+    analyse_batch: Analyser,
     progress: Callable[[int], None] = lambda _: None,
 ) -> int:
-    """Copy every row and add sentiment, polarity and themes (separated by ;); returns the rows written."""
+    """Copy every row and add sentiment, polarity and themes (separated by ;); returns the rows written.
+
+    The output appears only when every row is done: a bad row leaves no half-written file behind.
+    """
+    written = 0
+    partial = target.with_name(target.name + ".partial")
+    try:
+        written = _analyse_into(source, partial, text_column, question_column, analyse_batch, progress)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return written
+
+
+def _analyse_into(
+    source: Path,
+    target: Path,
+    text_column: str,
+    question_column: str | None,
+    analyse_batch: Analyser,
+    progress: Callable[[int], None],
+) -> int:
     written = 0
     for columns, rows in _rows(source, [text_column, question_column]):
         with target.open("w", encoding="utf-8", newline="") as outfile:
@@ -74,8 +112,8 @@ def analyse_csv(
             writer.writeheader()
             while batch := list(islice(rows, BATCH)):
                 texts = [row.get(text_column) or "" for row in batch]
-                for row, text, found in zip(batch, texts, themes(texts), strict=True):
-                    sentiment = analyse(text, row.get(question_column) if question_column else None)
+                questions = [row.get(question_column) if question_column else None for row in batch]
+                for row, (sentiment, found) in zip(batch, analyse_batch(texts, questions), strict=True):
                     row.update(sentiment=sentiment.label, polarity=f"{sentiment.polarity:.3f}", themes=";".join(found))
                     writer.writerow(row)
                 written += len(batch)
@@ -84,19 +122,33 @@ def analyse_csv(
 
 
 def learn_from_csv(
-    source: Path, text_column: str, themes_column: str, name: str, models_dir: Path, codebook: str | None
+    source: Path,
+    text_column: str,
+    themes_column: str,
+    name: str,
+    models_dir: Path,
+    codebook: str | None,
+    question_column: str | None = None,
+    sentiment_column: str | None = None,
 ) -> StoredModel:
-    """Learn themes from coded rows (themes separated by ;) and store the model under `name`."""
+    """Learn themes (separated by ;), and sentiment when coded, from rows and store the model under `name`."""
     texts: list[str] = []
     coded: list[tuple[str, ...]] = []
-    for _, rows in _rows(source, [text_column, themes_column]):
+    questions: list[str | None] = []
+    feelings: list[str] = []
+    for _, rows in _rows(source, [text_column, themes_column, question_column, sentiment_column]):
         for row in rows:
             text = (row.get(text_column) or "").strip()
             if text:
                 texts.append(text)
                 coded.append(tuple(t.strip() for t in (row.get(themes_column) or "").split(";") if t.strip()))
+                questions.append(row.get(question_column) if question_column else None)
+                feelings.append((row.get(sentiment_column) or "").strip().lower() if sentiment_column else "")
     if codebook:
         load_codebook(codebook)
-    stored = StoredModel(name, learn_themes(texts, coded), codebook, now_text(), describe(source, len(texts)))
+    sentiment = learn_sentiment(texts, feelings, questions) if sentiment_column else None
+    stored = StoredModel(
+        name, learn_themes(texts, coded), codebook, now_text(), describe(source, len(texts)), sentiment
+    )
     save_model(models_dir, stored)
     return stored

@@ -19,7 +19,7 @@ from rich.progress import Progress
 
 from analysis.errors import AnalysisError
 from bot import admin
-from bot.analyse_csv import analyse_csv, count_rows, learn_from_csv, themer
+from bot.analyse_csv import analyse_csv, analyser, count_rows, learn_from_csv
 from bot.config import load_settings
 from bot.errors import ChorusError
 from bot.preview import preview
@@ -237,11 +237,11 @@ def analyse_command(
 ) -> None:
     """Add sentiment, polarity and themes to every row of a CSV file."""
     with _reported():
-        themes = themer(codebook, models_dir)
+        run = analyser(codebook, models_dir)
         total = count_rows(source) if source.is_file() else 0
         with Progress(transient=True) as bar:
             task = bar.add_task("Analysing", total=total)
-            written = analyse_csv(source, output, text_column, question_column, themes, lambda n: bar.advance(task, n))
+            written = analyse_csv(source, output, text_column, question_column, run, lambda n: bar.advance(task, n))
         click.echo(f"Wrote {written} rows to {output}.")
 
 
@@ -255,22 +255,36 @@ def themes_group() -> None:
 @click.option("--text-column", required=True, help="The column holding the free text.")
 @click.option("--themes-column", required=True, help="The column holding the coded themes, separated by ;.")
 @click.option("--name", required=True, help="The name to use it by: chorus analyse --codebook NAME.")
+@click.option("--question-column", help="The column holding the question each text answered.")
+@click.option("--sentiment-column", help="The column holding coded sentiment (positive, neutral or negative).")
 @click.option("--codebook", help="A codebook whose rule-based themes the learnt ones add to.")
 @MODELS
 def learn(
-    source: Path, text_column: str, themes_column: str, name: str, codebook: str | None, models_dir: Path
+    source: Path,
+    text_column: str,
+    themes_column: str,
+    name: str,
+    question_column: str | None,
+    sentiment_column: str | None,
+    codebook: str | None,
+    models_dir: Path,
 ) -> None:
-    """Learn themes from coded answers; prints each theme's cross-validated precision, recall and F1."""
+    """Learn themes (and sentiment) from coded answers; prints each theme's cross-validated precision, recall and F1."""
     with _reported():
         with Progress(transient=True) as bar:
             bar.add_task("Learning (5-fold cross-validation)", total=None)
-            stored = learn_from_csv(source, text_column, themes_column, name, models_dir, codebook)
+            stored = learn_from_csv(
+                source, text_column, themes_column, name, models_dir, codebook, question_column, sentiment_column
+            )
         click.echo(f"Learnt '{name}' from {stored.source}. Cross-validated, per theme:")
         click.echo(f"  {'theme':<32} {'precision':>9} {'recall':>7} {'F1':>6} {'coded':>6}")
         for score in stored.themes.scores:
             click.echo(
                 f"  {score.theme:<32} {score.precision:>9.3f} {score.recall:>7.3f} {score.f1:>6.3f} {score.support:>6}"
             )
+        if stored.sentiment is not None:
+            accuracy, macro = stored.sentiment.accuracy, stored.sentiment.macro_f1
+            click.echo(f"Sentiment, cross-validated: accuracy {accuracy:.3f}, macro-F1 {macro:.3f}.")
 
 
 @cli.command(name="summary")

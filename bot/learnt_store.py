@@ -13,7 +13,7 @@ from typing import Any
 import joblib
 
 from analysis.errors import InputError
-from analysis.learnt import LearntThemes
+from analysis.learnt import LearntSentiment, LearntThemes
 
 FORMAT = 1
 
@@ -25,6 +25,7 @@ class StoredModel:
     codebook: str | None
     trained_at: str
     source: str
+    sentiment: LearntSentiment | None = None
 
 
 def model_path(models_dir: Path, name: str) -> Path:

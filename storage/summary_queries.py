@@ -17,7 +17,7 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.catalogue import load_version
-from storage.models import Action, Answer, Area, Response, SurveyVersion, TextAnalysis
+from storage.models import Action, Answer, Area, Organisation, Response, Service, SurveyVersion, TextAnalysis
 from storage.models import Survey as SurveyRow
 from surveys.model import Kind
 
@@ -123,23 +123,12 @@ async def _version_period(session: AsyncSession, version_id: int, completed: Any
             )
     texts = await _texts(session, in_version, model_version)
     breakdowns = {
-        "channel": dict(
-            (
-                await session.execute(
-                    select(Response.channel, func.count()).where(in_version).group_by(Response.channel)
-                )
-            ).all()
+        "channel": await _counts(session, Response.channel, in_version),
+        "area": await _counts(session, Area.slug, in_version, (Area, Area.id == Response.area_id)),
+        "service": await _counts(session, Service.slug, in_version, (Service, Service.id == Response.service_id)),
+        "organisation": await _counts(
+            session, Organisation.slug, in_version, (Organisation, Organisation.id == Response.organisation_id)
         ),
-        "area": {
-            (slug or "unknown"): count
-            for slug, count in await session.execute(
-                select(Area.slug, func.count())
-                .select_from(Response)
-                .outerjoin(Area, Area.id == Response.area_id)
-                .where(in_version)
-                .group_by(Area.slug)
-            )
-        },
     }
     title = survey.title.get(survey.default_language, survey.default_language)
     return SurveyPeriod(survey.id, title, responses, questions, texts, breakdowns)
@@ -176,6 +165,17 @@ async def _texts(session: AsyncSession, in_version: Any, model_version: str) -> 
         )
         quotes += [TextResult(q, text or "", sentiment, tuple(found), 0) for q, text, sentiment, found in rows]
     return texts + quotes
+
+
+async def _counts(
+    session: AsyncSession, column: Any, where: Any, join: tuple[Any, Any] | None = None
+) -> dict[str, int]:
+    """Responses per value of one column, e.g. per area slug; responses without one count as "unknown"."""
+    query = select(column, func.count()).select_from(Response)
+    if join is not None:
+        query = query.outerjoin(*join)
+    rows = await session.execute(query.where(where).group_by(column))
+    return {(value or "unknown"): count for value, count in rows}
 
 
 def _merge_by_survey(periods: list[SurveyPeriod]) -> list[SurveyPeriod]:

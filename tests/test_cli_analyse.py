@@ -51,3 +51,14 @@ def test_a_missing_column_or_file_is_one_line(tmp_path: Path) -> None:
         cli, ["analyse", str(tmp_path / "nope.csv"), "--text-column", "x", "--output", str(tmp_path / "o.csv")]
     )
     assert missing.exit_code == 2 and "nope.csv: cannot read this as a UTF-8 CSV file" in missing.stderr
+
+
+def test_a_row_with_stray_values_names_its_line(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n1,fine\n2,bins, and more\n")
+    result = CliRunner().invoke(
+        cli, ["analyse", str(source), "--text-column", "text", "--output", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "in.csv: line 3: more values than columns; put text with commas in quotes"
+    assert list(tmp_path.iterdir()) == [source], "no half-written output"

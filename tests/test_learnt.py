@@ -111,3 +111,46 @@ def test_learn_then_analyse_from_the_command_line(tmp_path: Path) -> None:
     rows = list(csv.DictReader((tmp_path / "out.csv").open()))
     assert "cleanliness" in rows[0]["themes"].split(";"), "the learnt theme"
     assert "damp and mould" in rows[1]["themes"].split(";"), "the codebook's rule-based theme"
+
+
+def test_sentiment_learnt_with_the_themes_gives_the_label(tmp_path: Path) -> None:
+    coded = tmp_path / "coded.csv"
+    with coded.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["answer", "codes", "feeling", "asked"])
+        for text, codes in CODED:
+            feeling = "positive" if text in ("Lovely neighbours", "Nice place to live") else "negative"
+            writer.writerow([text, codes, feeling, "Anything else?"])
+    runner = CliRunner()
+    args = ["themes", "learn", str(coded), "--text-column", "answer", "--themes-column", "codes", "--name", "felt"]
+    learnt = runner.invoke(
+        cli, [*args, "--sentiment-column", "feeling", "--question-column", "asked", "--models-dir", str(tmp_path / "m")]
+    )
+    assert learnt.exit_code == 0, learnt.output
+    assert "Sentiment, cross-validated: accuracy" in learnt.output
+    source = tmp_path / "new.csv"
+    source.write_text('text\nLovely neighbours here\n"Bins overflowing, boiler broken"\n')
+    result = runner.invoke(
+        cli,
+        [
+            "analyse",
+            str(source),
+            "--text-column",
+            "text",
+            "--codebook",
+            "felt",
+            "--models-dir",
+            str(tmp_path / "m"),
+            "--output",
+            str(tmp_path / "out.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert [row["sentiment"] for row in csv.DictReader((tmp_path / "out.csv").open())] == ["positive", "negative"]
+
+
+def test_learnt_sentiment_refuses_unknown_labels() -> None:
+    from analysis.learnt import learn_sentiment
+
+    with pytest.raises(InputError, match="not happy"):
+        learn_sentiment(["a", "b", "c"], ["happy", "positive", "negative"], [None, None, None])

@@ -34,3 +34,31 @@ def test_published_numbers_are_the_true_ones(counts: dict[str, int], minimum: in
 
 def test_quotes_need_a_group_of_the_minimum_size() -> None:
     assert not may_quote(9, 10) and may_quote(10, 10)
+
+
+@given(COUNTS, COUNTS, st.integers(2, 15))
+def test_two_tables_of_the_same_people_reveal_no_hidden_cell(
+    by_area: dict[str, int], by_channel: dict[str, int], minimum: int
+) -> None:
+    """Publish the same people by area and by channel: every hidden cell still has more than one possible value."""
+    total = sum(by_area.values())
+    channel_total = sum(by_channel.values())
+    if channel_total == 0 or total == 0:
+        return
+    scaled = dict(by_channel)
+    key = next(iter(scaled))
+    scaled[key] += total - channel_total
+    if scaled[key] < 0:
+        return
+    for table, truth in ((suppress(by_area, minimum), by_area), (suppress(scaled, minimum), scaled)):
+        hidden = [k for k, v in table.cells.items() if v is None]
+        known_total = table.total
+        if known_total is None or not hidden:
+            continue
+        hidden_mass = known_total - sum(v for v in table.cells.values() if v is not None)
+        assert hidden_mass == sum(truth[k] for k in hidden)
+        for cell in hidden:
+            others = [k for k in hidden if k != cell]
+            # with the other hidden cells free (0 or more), this cell can be anything from 0 to the hidden mass
+            low, high = 0, hidden_mass
+            assert others and high - low >= minimum, f"{cell} would be pinned down"
