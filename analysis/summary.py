@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from analysis.emerging import Emerging, emerging, uncoded
 from analysis.metrics import NOT_VALID, SATISFIED, TSM_QUESTIONS, Change, NetPromoter, Proportion, change, nps, wilson
-from analysis.privacy import Table, may_quote, suppress
+from analysis.privacy import Table, is_small, may_quote, suppress
 from analysis.redaction import redact
 
 QUOTES_PER_THEME = 3
@@ -64,6 +64,8 @@ class SurveyPeriod(Protocol):
     def texts(self) -> Sequence[TextResult]: ...
     @property
     def breakdowns(self) -> Mapping[str, Mapping[str, int]]: ...
+    @property
+    def waves(self) -> Mapping[str, tuple[int, int]]: ...
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class SurveySummary:
     emerging: tuple[Emerging, ...] = ()
     uncoded: int | None = None
     uncoded_phrases: tuple[tuple[str, int], ...] = ()
+    response_rates: Mapping[str, Proportion | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,17 @@ def summarise_survey(
         emerging=emerging([redact(text) for text, _ in sample], [[redact(text) for text, _ in sample_before]], minimum),
         uncoded=_uncoded_count(current.texts, minimum),
         uncoded_phrases=uncoded([(redact(text), themes) for text, themes in sample], minimum)[1],
+        response_rates={
+            name: _rate(invited, completed, minimum) for name, (invited, completed) in current.waves.items()
+        },
     )
+
+
+def _rate(invited: int, completed: int, minimum: int) -> Proportion | None:
+    """A wave's response rate; hidden when those who answered, or those who did not, are a small group."""
+    if is_small(completed, minimum) or is_small(invited - completed, minimum) or invited == 0:
+        return None
+    return wilson(completed, invited)
 
 
 def _uncoded_count(texts: Sequence[TextResult], minimum: int) -> int | None:

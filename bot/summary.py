@@ -115,6 +115,12 @@ def _survey_markdown(survey: SurveySummary, minimum: int) -> list[str]:
             )
             lines += [f"  > {quote}" for quote in theme.quotes]
         lines.append("")
+    for wave, rate in survey.response_rates.items():
+        if rate is None:
+            lines += [f"Wave {wave}: response rate hidden (too few people answered, or too few did not).", ""]
+        else:
+            shown = f"{_percent(rate.percent)} ({rate.successes:,} of {rate.total:,}; 95% interval {_percent(rate.low)}-{_percent(rate.high)})"
+            lines += [f"Wave {wave}: response rate {shown}.", ""]
     if survey.emerging:
         lines += ["### New or growing this period", ""]
         lines += [

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.catalogue import load_version
-from storage.models import Action, Answer, Area, Organisation, Response, Service, SurveyVersion, TextAnalysis
+from storage.models import (
+    Action,
+    Answer,
+    Area,
+    Invitation,
+    Organisation,
+    Response,
+    Service,
+    SurveyVersion,
+    TextAnalysis,
+    Wave,
+)
 from storage.models import Survey as SurveyRow
 from surveys.model import Kind
 
@@ -53,6 +64,7 @@ class SurveyPeriod:
     questions: list[ChoiceCounts]
     texts: list[TextResult]
     breakdowns: dict[str, dict[str, int]] = field(default_factory=dict)
+    waves: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def weeks(start: date, end: date) -> list[str]:
@@ -89,7 +101,8 @@ async def gather(
     periods = []
     for version_id in version_ids:
         periods.append(await _version_period(session, version_id, completed, model_version))
-    return _merge_by_survey(periods)
+    rates = await wave_rates(session, start, end)
+    return [replace(period, waves=rates.get(period.slug, {})) for period in _merge_by_survey(periods)]
 
 
 async def _version_period(session: AsyncSession, version_id: int, completed: Any, model_version: str) -> SurveyPeriod:
@@ -132,6 +145,33 @@ async def _version_period(session: AsyncSession, version_id: int, completed: Any
     }
     title = survey.title.get(survey.default_language, survey.default_language)
     return SurveyPeriod(survey.id, title, responses, questions, texts, breakdowns)
+
+
+async def wave_rates(session: AsyncSession, start: date, end: date) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per survey, per wave open during [start, end]: invitations sent and completed."""
+    opened_by = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+    closed_from = datetime.combine(start, time.min, tzinfo=UTC)
+    rows = await session.execute(
+        select(
+            SurveyRow.slug,
+            Wave.name,
+            func.count(Invitation.id),
+            func.count(Invitation.completed_at),
+        )
+        .join(SurveyVersion, SurveyVersion.id == Wave.survey_version_id)
+        .join(SurveyRow, SurveyRow.id == SurveyVersion.survey_id)
+        .join(Invitation, Invitation.wave_id == Wave.id)
+        .where(
+            Wave.opened_at < opened_by,
+            (Wave.closed_at.is_(None)) | (Wave.closed_at >= closed_from),
+            Invitation.sent_at.is_not(None),
+        )
+        .group_by(SurveyRow.slug, Wave.name)
+    )
+    rates: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for slug, name, invited, completed in rows:
+        rates[slug][name] = (invited, completed)
+    return dict(rates)
 
 
 async def _texts(session: AsyncSession, in_version: Any, model_version: str) -> list[TextResult]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from analysis.summary import summarise
 from bot import analysis_worker
@@ -17,6 +18,7 @@ from bot.config import load_settings
 from bot.runtime import Runtime
 from storage.catalogue import import_survey
 from storage.database import Database
+from storage.models import SurveyVersion
 from storage.responses import start_response
 from storage.summary_queries import ChoiceCounts, SurveyPeriod, TextResult, gather, weeks
 from surveys.engine import start, step
@@ -170,3 +172,30 @@ def test_chorus_summary_prints_markdown_html_and_json(tmp_path: Path, monkeypatc
     assert json.loads(as_json.output)["surveys"][0]["responses"] == 12
     backwards = runner.invoke(cli, ["summary", "--from", "2026-11-29", "--to", "2026-11-23"])
     assert backwards.exit_code == 2
+
+
+async def test_response_rates_per_wave(db: Database) -> None:
+    from datetime import UTC, datetime
+
+    from storage.contacts import get_or_create_contact
+    from storage.models import Invitation, Wave
+
+    await populate_tsm(db, 12)
+
+    async def waves(session: Any) -> None:
+        version = await session.scalar(select(SurveyVersion.id))
+        for name, invited, completed in (("October", 30, 12), ("Small", 12, 3)):
+            wave = Wave(survey_version_id=version, name=name, audience={}, opened_at=datetime(2026, 11, 1, tzinfo=UTC))
+            session.add(wave)
+            await session.flush()
+            for n in range(invited):
+                contact = await get_or_create_contact(session, channel="telegram", address=f"{name}{n}", now=NOW)
+                session.add(Invitation(wave_id=wave.id, contact_id=contact.id, sent_at=NOW, completed_at=NOW if n < completed else None))
+
+    await db.write(waves)
+    async with db.read() as session:
+        [tsm] = await gather(session, date(2026, 11, 23), date(2026, 11, 29), analysis_worker.model_version())
+    assert tsm.waves == {"October": (30, 12), "Small": (12, 3)}
+    rates = summarise("a", "b", [tsm], [], minimum=10).surveys[0].response_rates
+    assert rates["October"] is not None and rates["October"].percent == pytest.approx(40.0)
+    assert rates["Small"] is None, "3 answered: a small group"
