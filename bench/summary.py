@@ -2,8 +2,10 @@
 
 Fills a fresh SQLite database (migrated as usual) with N completed Tenant
 Satisfaction Measures responses in one ISO week: every question answered as the
-template asks it, one free-text answer each, and its stored analysis. Then times
-gathering and summarising that week, the work behind `chorus summary`.
+template asks it, one free-text answer each, its stored analysis, and the running
+tallies storage keeps as responses complete. Then times `chorus summary`'s work:
+gathering that week, the week before and the four weeks before (for emerging
+phrases), and summarising.
 
 Usage:
     .venv/bin/python bench/summary.py [--responses 100000]
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -47,6 +50,7 @@ COMMENTS = [
 def populate(path: Path, version_id: int, responses: int) -> None:
     rng = random.Random(1)
     version = model_version()
+    tallies: Counter[tuple[str, str]] = Counter()
     with sqlite3.connect(path) as connection:
         for start in range(0, responses, 10_000):
             response_rows, answer_rows, analysis_rows = [], [], []
@@ -67,6 +71,7 @@ def populate(path: Path, version_id: int, responses: int) -> None:
                 }
                 answers |= {"tp11_neighbourhood": rng.choice(SAT), "tp12_antisocial_behaviour": rng.choice(SAT)}
                 answer_rows += [(rid, q, json.dumps(v), None) for q, v in answers.items()]
+                tallies.update(answers.items())
                 text, sentiment, themes = rng.choice(COMMENTS)
                 answer_rows.append((rid, "why_overall", json.dumps(text), text))
                 analysis_rows.append(
@@ -83,6 +88,10 @@ def populate(path: Path, version_id: int, responses: int) -> None:
                 "INSERT INTO text_analysis (response_id, question_id, model_version, sentiment, polarity, themes, analysed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 analysis_rows,
             )
+        connection.executemany(
+            "INSERT INTO answer_tally (survey_version_id, period, question_id, value, count) VALUES (?, '2026-W48', ?, ?, ?)",
+            [(version_id, question, value, count) for (question, value), count in tallies.items()],
+        )
 
 
 async def main() -> None:

@@ -200,6 +200,23 @@ class Answer(Base):
     text: Mapped[str | None] = mapped_column(Text)
 
 
+class AnswerTally(Base):
+    """Running counts of each choice answer per version and week, kept as responses complete.
+
+    The weekly summary reads these instead of grouping every answer, so its cost
+    does not grow with the number of responses.
+    """
+
+    __tablename__ = "answer_tally"
+    survey_version_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_version.id", ondelete="CASCADE"), primary_key=True
+    )
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class AnonymousDraft(Base):
     """An anonymous survey in progress: personal side, deleted the moment the answers are released keyless."""
 

@@ -30,6 +30,7 @@ from storage.models import (
     Survey,
     SurveyVersion,
 )
+from storage.tallies import uncount
 
 Scrub = Callable[[str], str | None]
 RECEIPT_DAYS = 30
@@ -70,7 +71,9 @@ async def forget(
         .join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
         .where(Response.participant_key == key)
     )
-    kept = [response_id for response_id, keep in rows if keep]
+    found = list(rows)
+    kept = [response_id for response_id, keep in found if keep]
+    await uncount(session, [response_id for response_id, keep in found if not keep])
     removed = await session.execute(delete(Response).where(Response.participant_key == key, Response.id.not_in(kept)))
     await _deidentify(session, kept, scrub)
     unlinked = await session.execute(

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.catalogue import load_version
 from storage.errors import DuplicateAnswer, NotFound, StorageError, UnknownQuestion
 from storage.models import AnonymousDraft, Answer, Invitation, Response
+from storage.tallies import count_completed
 from surveys.model import Kind
 from surveys.state import AnswerValue, State, Status
 
@@ -72,6 +73,8 @@ async def start_response(
     )
     await session.flush()
     await _insert_answers(session, response_id, version_id, {q: state.answers[q] for q in state.history})
+    if state.status is Status.COMPLETED:
+        await count_completed(session, version_id, week_of(now), state.answers)
     return response_id
 
 
@@ -151,6 +154,9 @@ async def apply_state(
     if state.status is not Status.ANSWERING:
         values["completed_at"] = now
     await session.execute(update(Response).where(Response.id == response_id).values(**values))
+    if state.status is Status.COMPLETED and (previous is None or previous.status is not Status.COMPLETED):
+        period = await session.scalar(select(Response.period).where(Response.id == response_id))
+        await count_completed(session, version_id, str(period), state.answers)
 
 
 async def save_draft(
@@ -230,6 +236,8 @@ async def release_anonymous(
     )
     await session.flush()
     await _insert_answers(session, response_id, version_id, {q: state.answers[q] for q in state.history})
+    if state.status is Status.COMPLETED:
+        await count_completed(session, version_id, week_of(now), state.answers)
     await session.execute(
         delete(AnonymousDraft).where(
             AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id

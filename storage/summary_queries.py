@@ -20,6 +20,7 @@ from storage.catalogue import load_version
 from storage.models import (
     Action,
     Answer,
+    AnswerTally,
     Area,
     Invitation,
     Organisation,
@@ -78,12 +79,6 @@ def weeks(start: date, end: date) -> list[str]:
     return list(found)
 
 
-def _key(value: Any) -> str:
-    if isinstance(value, list):
-        return json.dumps(value)
-    return str(value)
-
-
 async def gather(
     session: AsyncSession, start: date, end: date, model_version: str, survey: str | None = None
 ) -> list[SurveyPeriod]:
@@ -100,26 +95,25 @@ async def gather(
     version_ids = sorted(set(await session.scalars(scope.distinct())))
     periods = []
     for version_id in version_ids:
-        periods.append(await _version_period(session, version_id, completed, model_version))
+        periods.append(await _version_period(session, version_id, completed, period, model_version))
     rates = await wave_rates(session, start, end)
     return [replace(period, waves=rates.get(period.slug, {})) for period in _merge_by_survey(periods)]
 
 
-async def _version_period(session: AsyncSession, version_id: int, completed: Any, model_version: str) -> SurveyPeriod:
+async def _version_period(
+    session: AsyncSession, version_id: int, completed: Any, period: list[str], model_version: str
+) -> SurveyPeriod:
     _, survey = await load_version(session, version_id)
     in_version = completed & (Response.survey_version_id == version_id)
     responses = await session.scalar(select(func.count()).select_from(Response).where(in_version)) or 0
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     rows = await session.execute(
-        select(Answer.question_id, Answer.value, func.count())
-        .join(Response, Response.id == Answer.response_id)
-        .where(in_version, Answer.text.is_(None))
-        .group_by(Answer.question_id, Answer.value)
+        select(AnswerTally.question_id, AnswerTally.value, func.sum(AnswerTally.count))
+        .where(AnswerTally.survey_version_id == version_id, AnswerTally.period.in_(period), AnswerTally.count > 0)
+        .group_by(AnswerTally.question_id, AnswerTally.value)
     )
     for question_id, value, count in rows:
-        if value is not None:
-            for item in value if isinstance(value, list) else [value]:
-                counts[question_id][_key(item)] = counts[question_id].get(_key(item), 0) + count
+        counts[question_id][value] = int(count)
     questions = []
     for step in survey.steps:
         question = step.question

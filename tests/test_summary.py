@@ -190,7 +190,11 @@ async def test_response_rates_per_wave(db: Database) -> None:
             await session.flush()
             for n in range(invited):
                 contact = await get_or_create_contact(session, channel="telegram", address=f"{name}{n}", now=NOW)
-                session.add(Invitation(wave_id=wave.id, contact_id=contact.id, sent_at=NOW, completed_at=NOW if n < completed else None))
+                session.add(
+                    Invitation(
+                        wave_id=wave.id, contact_id=contact.id, sent_at=NOW, completed_at=NOW if n < completed else None
+                    )
+                )
 
     await db.write(waves)
     async with db.read() as session:

@@ -1,0 +1,78 @@
+"""Running tallies of choice answers per survey version and week, changed in the same transaction as the answers.
+
+A response adds its choice answers when it completes; erasing a completed
+response takes them away again. Free text is not tallied: the summary reads
+its analysis instead.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.catalogue import load_version
+from storage.models import Answer, AnswerTally, Response
+from surveys.model import Kind
+from surveys.state import AnswerValue
+
+Key = tuple[int, str, str, str]
+
+
+def _items(value: AnswerValue) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, tuple | list):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+async def count_completed(
+    session: AsyncSession, version_id: int, period: str, answers: Mapping[str, AnswerValue]
+) -> None:
+    """Add a just-completed response's choice answers to the tallies."""
+    _, survey = await load_version(session, version_id)
+    counts: Counter[Key] = Counter()
+    for question_id, value in answers.items():
+        question = survey.question(question_id)
+        if question is not None and question.kind is not Kind.TEXT:
+            for item in _items(value):
+                counts[(version_id, period, question_id, item)] += 1
+    await _apply(session, counts)
+
+
+async def uncount(session: AsyncSession, response_ids: Iterable[str]) -> None:
+    """Take completed responses' choice answers out of the tallies, before they are deleted."""
+    ids = list(response_ids)
+    if not ids:
+        return
+    rows = await session.execute(
+        select(Response.survey_version_id, Response.period, Answer.question_id, Answer.value)
+        .join(Response, Response.id == Answer.response_id)
+        .where(Answer.response_id.in_(ids), Response.status == "completed", Answer.text.is_(None))
+    )
+    counts: Counter[Key] = Counter()
+    for version_id, period, question_id, value in rows:
+        for item in _items(value):
+            counts[(version_id, period, question_id, item)] -= 1
+    await _apply(session, counts)
+    await session.execute(delete(AnswerTally).where(AnswerTally.count <= 0))
+
+
+async def _apply(session: AsyncSession, counts: Counter[Key]) -> None:
+    if not counts:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    rows = [
+        {"survey_version_id": v, "period": p, "question_id": q, "value": value[:200], "count": n}
+        for (v, p, q, value), n in counts.items()
+    ]
+    statement = dialect.insert(AnswerTally).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["survey_version_id", "period", "question_id", "value"],
+        set_={"count": AnswerTally.count + statement.excluded.count},
+    )
+    await session.execute(statement)
