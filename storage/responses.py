@@ -52,30 +52,44 @@ async def start_response(
     version, _ = await load_version(session, version_id)
     if version.anonymous:
         raise StorageError("an anonymous survey's answers are kept as a draft until released, never under a key")
-    response_id = uuid.uuid4().hex
-    session.add(
-        Response(
-            id=response_id,
-            survey_version_id=version_id,
-            wave_id=wave_id,
-            participant_key=participant_key,
-            channel=channel,
-            organisation_id=organisation_id,
-            area_id=area_id,
-            service_id=service_id,
-            language=state.language,
-            status=state.status.value,
-            state=state.to_json(),
-            period=week_of(now),
-            started_at=now,
-            updated_at=now,
-        )
+    named = Response(
+        participant_key=participant_key,
+        service_id=service_id,
+        state=state.to_json(),
+        started_at=now,
+        updated_at=now,
+        completed_at=now if state.status is not Status.ANSWERING else None,
     )
+    return await _store_response(session, named, version_id, state, now, channel, wave_id, organisation_id, area_id)
+
+
+async def _store_response(
+    session: AsyncSession,
+    response: Response,
+    version_id: int,
+    state: State,
+    now: datetime,
+    channel: str,
+    wave_id: int | None,
+    organisation_id: int | None,
+    area_id: int | None,
+) -> str:
+    """Insert a response with its answers, and tally them if it is already complete."""
+    response.id = uuid.uuid4().hex
+    response.survey_version_id = version_id
+    response.channel = channel
+    response.wave_id = wave_id
+    response.organisation_id = organisation_id
+    response.area_id = area_id
+    response.language = state.language
+    response.status = state.status.value
+    response.period = week_of(now)
+    session.add(response)
     await session.flush()
-    await _insert_answers(session, response_id, version_id, {q: state.answers[q] for q in state.history})
+    await _insert_answers(session, response.id, version_id, {q: state.answers[q] for q in state.history})
     if state.status is Status.COMPLETED:
-        await count_completed(session, version_id, week_of(now), state.answers)
-    return response_id
+        await count_completed(session, version_id, response.period, state.answers)
+    return response.id
 
 
 async def find_response(session: AsyncSession, participant_key: str, version_id: int) -> Row[Any] | None:
@@ -218,26 +232,10 @@ async def release_anonymous(
     version, _ = await load_version(session, version_id)
     if not version.anonymous:
         raise StorageError("only an anonymous survey's answers are released without a participant key")
-    response_id = uuid.uuid4().hex
-    session.add(
-        Response(
-            id=response_id,
-            survey_version_id=version_id,
-            wave_id=wave_id,
-            participant_key=None,
-            channel=channel,
-            organisation_id=organisation_id,
-            area_id=area_id,
-            language=state.language,
-            status=state.status.value,
-            state=None,
-            period=week_of(now),
-        )
+    keyless = Response(participant_key=None, state=None)
+    response_id = await _store_response(
+        session, keyless, version_id, state, now, channel, wave_id, organisation_id, area_id
     )
-    await session.flush()
-    await _insert_answers(session, response_id, version_id, {q: state.answers[q] for q in state.history})
-    if state.status is Status.COMPLETED:
-        await count_completed(session, version_id, week_of(now), state.answers)
     await session.execute(
         delete(AnonymousDraft).where(
             AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
