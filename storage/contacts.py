@@ -27,8 +27,13 @@ async def get_or_create_contact(
 
     `last_seen_at` (which retention counts from) moves at most hourly: a write
     per message for a time nobody needs to the second would be waste.
+
+    The row is locked for the rest of the transaction (FOR UPDATE on PostgreSQL;
+    SQLite has one writer anyway), so two workers handling the same person's
+    messages take turns instead of both answering from the same state.
     """
-    contact = await session.scalar(select(Contact).where(Contact.channel == channel, Contact.address == address))
+    query = select(Contact).where(Contact.channel == channel, Contact.address == address)
+    contact = await session.scalar(query.with_for_update())
     if contact is None:
         contact = Contact(
             channel=channel,
