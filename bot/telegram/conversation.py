@@ -61,6 +61,7 @@ class Inbound:
     callback_id: str | None = None
     callback_data: str | None = None
     message_id: int | None = None
+    private: bool = True
 
 
 def read_update(update: Update) -> Inbound | None:
@@ -84,7 +85,7 @@ def read_update(update: Update) -> Inbound | None:
         return None
     language = message.from_user.language_code if message.from_user else None
     if message.chat.type != "private":
-        return Inbound(update.update_id, message.chat.id, language, text=None, message_id=-1)
+        return Inbound(update.update_id, message.chat.id, language, private=False)
     return Inbound(update.update_id, message.chat.id, language, text=message.text, message_id=message.message_id)
 
 
@@ -93,7 +94,7 @@ async def handle_update(runtime: Runtime, update: Update) -> Effects | None:
     inbound = read_update(update)
     if inbound is None:
         return None
-    if inbound.message_id == -1:
+    if not inbound.private:
         logger.info("update %s comes from a group chat; only private chats are served", inbound.update_id)
         return Effects(inbound.chat_id, messages(html(m.say(_language(inbound.language_code), m.PRIVATE_ONLY))))
     try:
