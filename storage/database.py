@@ -31,6 +31,7 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 WRITE_ATTEMPTS = 8
+GROUP_COMMIT = 64
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
@@ -48,6 +49,10 @@ def _sqlite_pragmas(engine: Engine, begin: str) -> None:
         connection.exec_driver_sql(begin)
 
 
+async def _in_turn(session: AsyncSession, works: list[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Any]:
+    return [await work(session) for work in works]
+
+
 def _retryable(error: DBAPIError) -> bool:
     if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
         return True
@@ -63,6 +68,8 @@ class Database:
         self._write_sessions = async_sessionmaker(writer, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(reader, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._queue: list[tuple[Callable[[AsyncSession], Awaitable[Any]], asyncio.Future[Any]]] = []
+        self._draining = False
 
     @classmethod
     def open(cls, url: str, pool_size: int = 10, schema: str | None = None) -> Database:
@@ -80,7 +87,54 @@ class Database:
         return cls(url, engine, engine)
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run `work` in one transaction and commit it; retried whole if the database was busy."""
+        """Run `work` in one transaction and commit it; retried whole if the database was busy.
+
+        On SQLite, writes that arrive while another is running wait in a queue and
+        then commit together (group commit): each work runs in turn in one
+        transaction, and each caller hears back only after that commit. If any of
+        them fails, the batch is rolled back and every work runs again on its own.
+        """
+        if self._write_lock is None:
+            return await self._write_alone(work)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((work, future))
+        if not self._draining:
+            self._draining = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future  # type: ignore[no-any-return]
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:GROUP_COMMIT], self._queue[GROUP_COMMIT:]
+                await self._write_batch(batch)
+        finally:
+            self._draining = False
+
+    async def _write_batch(
+        self, batch: list[tuple[Callable[[AsyncSession], Awaitable[Any]], asyncio.Future[Any]]]
+    ) -> None:
+        if len(batch) > 1:
+            try:
+                results = await self._write_alone(lambda session: _in_turn(session, [work for work, _ in batch]))
+            except Exception:
+                logger.debug("a write in a group of %s failed; running each on its own", len(batch))
+            else:
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+                return
+        for work, future in batch:
+            try:
+                result = await self._write_alone(work)
+            except Exception as error:
+                if not future.done():
+                    future.set_exception(error)
+            else:
+                if not future.done():
+                    future.set_result(result)
+
+    async def _write_alone(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 if self._write_lock is None:

@@ -99,3 +99,22 @@ async def test_two_processes_writing_one_sqlite_file_never_see_a_lock_error(tmp_
 
 async def _receipt(session: object, key: str) -> None:
     session.add(InboundReceipt(key=key, received_at=NOW))  # type: ignore[attr-defined]
+
+
+async def test_writes_that_arrive_together_commit_together_and_one_failure_spoils_none(db: Database) -> None:
+    """Group commit: each caller gets its own result or its own error, and only the failed write is missing."""
+
+    async def add(session: object, key: str, fail: bool) -> str:
+        session.add(InboundReceipt(key=key, received_at=NOW))  # type: ignore[attr-defined]
+        if fail:
+            raise ValueError(f"refused {key}")
+        return key
+
+    results = await asyncio.gather(
+        *(db.write(lambda s, n=n: add(s, f"k{n}", fail=n == 7)) for n in range(20)), return_exceptions=True
+    )
+    assert next(r for r in results if isinstance(r, Exception)).args == ("refused k7",)
+    assert [r for r in results if not isinstance(r, Exception)] == [f"k{n}" for n in range(20) if n != 7]
+    async with db.read() as session:
+        stored = set(await session.scalars(select(InboundReceipt.key)))
+    assert stored == {f"k{n}" for n in range(20) if n != 7}
