@@ -116,3 +116,13 @@ def test_the_coproduction_survey_asks_priority_only_among_several() -> None:
     assert isinstance(outputs[-1], AskQuestion) and outputs[-1].question_id == "idea"
     _, outputs = step(survey, state, Pick(("safety", "transport")))
     assert isinstance(outputs[-1], AskQuestion) and outputs[-1].question_id == "priority"
+
+
+def test_the_readme_example_survey_is_valid(tmp_path: Path) -> None:
+    readme = (TEMPLATES.parent.parent / "README.md").read_text()
+    example = readme.split("A small example:\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.yaml"
+    path.write_text(example)
+    loaded = check_survey(path)
+    assert loaded.survey.id == "repairs-pulse"
+    assert loaded.survey.question("satisfied") is not None
