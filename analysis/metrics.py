@@ -83,8 +83,13 @@ def distribution(answers: Iterable[str | None], scale: Sequence[str]) -> dict[st
 
 def satisfied(answers: Iterable[str | None]) -> Proportion:
     """Top two boxes among valid answers: "don't know" and unanswered are left out of the denominator."""
-    valid = [answer for answer in answers if answer is not None and answer not in NOT_VALID]
-    return wilson(sum(answer in SATISFIED for answer in valid), len(valid))
+    return satisfied_counts(Counter(answer for answer in answers if answer is not None))
+
+
+def satisfied_counts(counts: Mapping[str, int]) -> Proportion:
+    """The same from counts per answer, e.g. {"very_satisfied": 8, "neither": 4, "dont_know": 1} -> 8 of 12."""
+    valid = {value: n for value, n in counts.items() if value not in NOT_VALID}
+    return wilson(sum(n for value, n in valid.items() if value in SATISFIED), sum(valid.values()))
 
 
 def nps(ratings: Iterable[int | None]) -> NetPromoter:
@@ -123,8 +128,16 @@ def tenant_satisfaction_measures(responses: Iterable[Mapping[str, object]]) -> d
     Filtered questions count only those who were asked (said yes to the filter);
     "don't know" is left out of the denominator. One response per tenant: the caller keeps the latest.
     """
-    rows = list(responses)
+    counts: dict[str, Counter[str]] = {question: Counter() for question in TSM_QUESTIONS.values()}
+    for row in responses:
+        for question, tally in counts.items():
+            if row.get(question) is not None:
+                tally[str(row[question])] += 1
+    return measures_from_counts(counts)
+
+
+def measures_from_counts(counts: Mapping[str, Mapping[str, int]]) -> dict[str, Proportion]:
+    """TP01-TP12 from counts per answer of each TSM question (as the weekly summary gathers them)."""
     return {
-        measure: satisfied(str(row[question]) if row.get(question) is not None else None for row in rows)
-        for measure, question in TSM_QUESTIONS.items()
+        measure: satisfied_counts(counts[question]) for measure, question in TSM_QUESTIONS.items() if question in counts
     }

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from analysis.emerging import Emerging, emerging, uncoded
-from analysis.metrics import NOT_VALID, SATISFIED, TSM_QUESTIONS, Change, NetPromoter, Proportion, change, nps, wilson
+from analysis.metrics import (
+    Change,
+    NetPromoter,
+    Proportion,
+    change,
+    measures_from_counts,
+    nps,
+    satisfied_counts,
+    wilson,
+)
 from analysis.privacy import Table, is_small, may_quote, suppress
 from analysis.redaction import redact
 
@@ -112,18 +121,13 @@ class Summary:
     actions: tuple[Mapping[str, Any], ...] = ()
 
 
-def _satisfied(counts: Mapping[str, int]) -> Proportion:
-    valid = {value: n for value, n in counts.items() if value not in NOT_VALID}
-    return wilson(sum(n for value, n in valid.items() if value in SATISFIED), sum(valid.values()))
-
-
 def _question(current: ChoiceCounts, previous: ChoiceCounts | None, minimum: int) -> QuestionSummary:
     table = suppress({current.labels.get(v, v): n for v, n in current.counts.items()}, minimum)
     if table.total is None:
         return QuestionSummary(current.question_id, current.label, table)
     if current.kind == "likert":
-        now = _satisfied(current.counts)
-        before = _satisfied(previous.counts) if previous else None
+        now = satisfied_counts(current.counts)
+        before = satisfied_counts(previous.counts) if previous else None
         moved = change(before, now) if before is not None and before.total >= minimum else None
         return QuestionSummary(current.question_id, current.label, table, satisfied=now, change=moved)
     if current.kind == "rating" and set(current.counts) <= {str(n) for n in range(11)}:
@@ -168,14 +172,8 @@ def summarise_survey(
         feelings[text.sentiment] += text.count
     sentiment = suppress(feelings, minimum) if current.texts else None
     breakdowns = {name: suppress(dict(counts), minimum) for name, counts in current.breakdowns.items()}
-    measures = {}
-    if {q.question_id for q in current.questions} & set(TSM_QUESTIONS.values()):
-        by_id = {q.question_id: q for q in current.questions}
-        measures = {
-            measure: _satisfied(by_id[question].counts)
-            for measure, question in TSM_QUESTIONS.items()
-            if question in by_id and _satisfied(by_id[question].counts).total >= minimum
-        }
+    measured = measures_from_counts({q.question_id: q.counts for q in current.questions})
+    measures = {measure: p for measure, p in measured.items() if p.total >= minimum}
     return SurveySummary(
         current.slug,
         current.title,

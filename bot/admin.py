@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +23,23 @@ from surveys.loader import load_survey
 logger = logging.getLogger(__name__)
 
 
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """A database that cannot be reached or opened is one line naming the setting, not a driver traceback."""
+    try:
+        yield
+    except (DBAPIError, OSError) as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise DatabaseUnavailable(f"CHORUS_DATABASE_URL: cannot open the database: {reason}") from None
+
+
 async def prepare_database(runtime: Runtime) -> None:
     """Bring an embedded SQLite database up to date; on PostgreSQL only check (operators run `chorus db upgrade`)."""
-    try:
+    with _reachable():
         if runtime.db.is_sqlite:
             await migrate.upgrade(runtime.db)
         elif not await migrate.is_current(runtime.db):
             raise StorageError("CHORUS_DATABASE_URL: the database schema is not up to date; run `chorus db upgrade`")
-    except (DBAPIError, OSError) as error:
-        raise DatabaseUnavailable(f"CHORUS_DATABASE_URL: cannot open the database: {_reason(error)}") from None
-
-
-def _reason(error: Exception) -> str:
-    original = getattr(error, "orig", None) or error
-    return str(original).splitlines()[0]
 
 
 async def database_ok(runtime: Runtime) -> bool:
@@ -49,11 +54,9 @@ async def database_ok(runtime: Runtime) -> bool:
 async def upgrade_database(settings: Settings) -> set[str]:
     """Apply the migrations; returns the revision the database is now at."""
     async with open_runtime(settings) as runtime:
-        try:
+        with _reachable():
             await migrate.upgrade(runtime.db)
             return await migrate.current_revisions(runtime.db)
-        except (DBAPIError, OSError) as error:
-            raise DatabaseUnavailable(f"CHORUS_DATABASE_URL: cannot open the database: {_reason(error)}") from None
 
 
 async def import_surveys(settings: Settings, paths: list[Path]) -> list[catalogue.Imported]:

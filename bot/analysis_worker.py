@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from functools import cache
 
 from analysis.sentiment import MODEL_VERSION, analyse
 from analysis.themes import CODEBOOKS, load_codebook, themes_of
@@ -25,8 +26,12 @@ CODEBOOK_FOR = {"staff": "staff-mutual"}
 DEFAULT_CODEBOOK = "council-housing"
 
 
+@cache
 def model_version() -> str:
-    """e.g. 'rules-1:3f9c2e1b': the sentiment rules and a digest of the codebooks in use."""
+    """e.g. 'rules-1:3f9c2e1b': the sentiment rules and a digest of the codebooks in use.
+
+    Read once per process, like the codebooks themselves: a changed codebook takes effect on restart.
+    """
     digest = hashlib.sha256()
     for name in sorted({DEFAULT_CODEBOOK, *CODEBOOK_FOR.values()}):
         digest.update((CODEBOOKS / f"{name}.yaml").read_bytes())

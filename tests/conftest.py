@@ -105,3 +105,11 @@ async def db(empty_db: Database) -> Database:
     """A migrated, empty database on each engine."""
     await upgrade(empty_db)
     return empty_db
+
+
+# A survey and its version as raw SQL rows, for tests that fill an older schema before migrating it.
+RAW_SURVEY_VERSION = (
+    "INSERT INTO survey (id, slug, title, created_at) VALUES (1, 's', 'S', '2026-01-01 00:00:00')",
+    "INSERT INTO survey_version (id, survey_id, version, number, document, anonymous, keep_anonymised, created_at) "
+    "VALUES (1, 1, 'v', 1, '{}', false, false, '2026-01-01 00:00:00')",
+)

@@ -28,6 +28,17 @@ CODED = [
 ] * 3
 
 
+def analyse_with(tmp_path: Path, content: str, model: str, models_dir: Path) -> list[dict[str, str]]:
+    """Run chorus analyse on a small CSV with a learnt model and return the rows it wrote."""
+    source = tmp_path / "new.csv"
+    source.write_text(content)
+    output = tmp_path / "out.csv"
+    args = ["analyse", str(source), "--text-column", "text", "--codebook", model, "--models-dir", str(models_dir)]
+    result = CliRunner().invoke(cli, [*args, "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    return list(csv.DictReader(output.open()))
+
+
 def test_several_themes_per_answer_with_scores_per_theme() -> None:
     model = learn_themes([t for t, _ in CODED], [tuple(x for x in c.split(";") if x) for t, c in CODED], folds=3)
     assert model.themes == ("cleanliness", "repairs")
@@ -90,25 +101,9 @@ def test_learn_then_analyse_from_the_command_line(tmp_path: Path) -> None:
     assert learnt.exit_code == 0, learnt.output
     assert "Learnt 'estate' from coded.csv, 36 coded answers" in learnt.output
     assert "cleanliness" in learnt.output and "precision" in learnt.output
-    source = tmp_path / "new.csv"
-    source.write_text("text\nThe bins are overflowing with rubbish\nDamp in the bedroom\n")
-    result = runner.invoke(
-        cli,
-        [
-            "analyse",
-            str(source),
-            "--text-column",
-            "text",
-            "--codebook",
-            "estate",
-            "--models-dir",
-            str(tmp_path / "models"),
-            "--output",
-            str(tmp_path / "out.csv"),
-        ],
+    rows = analyse_with(
+        tmp_path, "text\nThe bins are overflowing with rubbish\nDamp in the bedroom\n", "estate", tmp_path / "models"
     )
-    assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
     assert "cleanliness" in rows[0]["themes"].split(";"), "the learnt theme"
     assert "damp and mould" in rows[1]["themes"].split(";"), "the codebook's rule-based theme"
 
@@ -128,25 +123,10 @@ def test_sentiment_learnt_with_the_themes_gives_the_label(tmp_path: Path) -> Non
     )
     assert learnt.exit_code == 0, learnt.output
     assert "Sentiment, cross-validated: accuracy" in learnt.output
-    source = tmp_path / "new.csv"
-    source.write_text('text\nLovely neighbours here\n"Bins overflowing, boiler broken"\n')
-    result = runner.invoke(
-        cli,
-        [
-            "analyse",
-            str(source),
-            "--text-column",
-            "text",
-            "--codebook",
-            "felt",
-            "--models-dir",
-            str(tmp_path / "m"),
-            "--output",
-            str(tmp_path / "out.csv"),
-        ],
+    rows = analyse_with(
+        tmp_path, 'text\nLovely neighbours here\n"Bins overflowing, boiler broken"\n', "felt", tmp_path / "m"
     )
-    assert result.exit_code == 0, result.output
-    assert [row["sentiment"] for row in csv.DictReader((tmp_path / "out.csv").open())] == ["positive", "negative"]
+    assert [row["sentiment"] for row in rows] == ["positive", "negative"]
 
 
 def test_learnt_sentiment_refuses_unknown_labels() -> None:

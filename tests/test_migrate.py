@@ -12,6 +12,7 @@ from storage.database import Database
 from storage.errors import SchemaTooNew
 from storage.migrate import current_revisions, downgrade, head_revisions, is_current, upgrade
 from storage.models import Base
+from tests.conftest import RAW_SURVEY_VERSION
 
 
 def table_names(connection: Connection) -> set[str]:
@@ -57,9 +58,7 @@ async def test_upgrading_keeps_existing_rows(empty_db: Database) -> None:
     when = "'2026-01-01 00:00:00'"
     async with empty_db.writer.begin() as connection:
         for statement in (
-            f"INSERT INTO survey (id, slug, title, created_at) VALUES (1, 's', 'S', {when})",
-            "INSERT INTO survey_version (id, survey_id, version, number, document, anonymous, keep_anonymised, created_at) "
-            f"VALUES (1, 1, 'v', 1, '{{}}', false, false, {when})",
+            *RAW_SURVEY_VERSION,
             f"INSERT INTO contact (id, channel, address, role, created_at, last_seen_at) VALUES (1, 'telegram', '42', 'resident', {when}, {when})",
             "INSERT INTO consent (id, contact_id, survey_version_id, question_id, language, notice, decision, recorded_at) "
             f"VALUES (1, 1, 1, 'consent', 'en', 'Notice', 'agree', {when})",

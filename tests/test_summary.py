@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,10 @@ from bot.cli import cli
 from bot.config import load_settings
 from bot.runtime import Runtime
 from storage.catalogue import import_survey
+from storage.contacts import get_or_create_contact
 from storage.database import Database
-from storage.models import SurveyVersion
+from storage.migrate import upgrade
+from storage.models import Invitation, SurveyVersion, Wave
 from storage.responses import start_response
 from storage.summary_queries import ChoiceCounts, SurveyPeriod, TextResult, gather, weeks
 from surveys.engine import start, step
@@ -140,16 +144,12 @@ async def test_gathering_a_week_from_the_database(db: Database, monkeypatch: pyt
 
 
 def test_chorus_summary_prints_markdown_html_and_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-
     url = f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
     monkeypatch.setenv("CHORUS_SECRET_KEY", SECRET)
     monkeypatch.setenv("CHORUS_DATABASE_URL", url)
 
     async def setup() -> None:
         db = Database.open(url)
-        from storage.migrate import upgrade
-
         await upgrade(db)
         await populate_tsm(db, 12)
         await analysis_worker.analyse_pending(Runtime(load_settings(None), db, clock=lambda: NOW))
@@ -167,19 +167,12 @@ def test_chorus_summary_prints_markdown_html_and_json(tmp_path: Path, monkeypatc
     as_json = runner.invoke(
         cli, ["summary", "--from", "2026-11-23", "--to", "2026-11-29", "--format", "json", "--survey", "tsm"]
     )
-    import json
-
     assert json.loads(as_json.output)["surveys"][0]["responses"] == 12
     backwards = runner.invoke(cli, ["summary", "--from", "2026-11-29", "--to", "2026-11-23"])
     assert backwards.exit_code == 2
 
 
 async def test_response_rates_per_wave(db: Database) -> None:
-    from datetime import UTC, datetime
-
-    from storage.contacts import get_or_create_contact
-    from storage.models import Invitation, Wave
-
     await populate_tsm(db, 12)
 
     async def waves(session: Any) -> None:

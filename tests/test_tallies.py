@@ -16,7 +16,7 @@ from storage.privacy import forget
 from storage.responses import apply_state, release_anonymous, start_response
 from surveys.engine import start, step
 from surveys.inputs import Pick, Reply
-from tests.conftest import NOW, SECRET, survey_of
+from tests.conftest import NOW, RAW_SURVEY_VERSION, SECRET, survey_of
 
 SURVEY = survey_of(
     """
@@ -115,12 +115,9 @@ async def test_tallies_follow_completion_and_erasure(db: Database) -> None:
 
 async def test_the_migration_tallies_responses_completed_before_it(empty_db: Database) -> None:
     await upgrade(empty_db, "0002")
-    when = "'2026-11-28 10:00:00'"
     async with empty_db.writer.begin() as connection:
         for statement in (
-            f"INSERT INTO survey (id, slug, title, created_at) VALUES (1, 's', 'S', {when})",
-            "INSERT INTO survey_version (id, survey_id, version, number, document, anonymous, keep_anonymised, created_at) "
-            f"VALUES (1, 1, 'v', 1, '{{}}', false, false, {when})",
+            *RAW_SURVEY_VERSION,
             "INSERT INTO response (id, survey_version_id, channel, language, status, period) VALUES ('r1', 1, 'web', 'en', 'completed', '2026-W48')",
             "INSERT INTO response (id, survey_version_id, channel, language, status, period) VALUES ('r2', 1, 'web', 'en', 'answering', '2026-W48')",
             "INSERT INTO answer (response_id, question_id, value) VALUES ('r1', 'sat', '\"neither\"'), ('r1', 'many', '[\"a\", \"b\"]'), ('r2', 'sat', '\"neither\"')",
