@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import NotFound
 from storage.models import Consent, Contact
+from storage.outbox import cancel_queued
 
 SEEN_PRECISION = timedelta(hours=1)
 
@@ -83,8 +84,9 @@ async def record_consent(
     )
 
 
-async def opt_out(session: AsyncSession, contact_id: int, now: datetime) -> None:
-    """No more messages to this contact, from this moment."""
+async def opt_out(session: AsyncSession, contact_id: int, now: datetime, reason: str = "opted out") -> None:
+    """No more messages to this contact, from this moment: whatever was still queued for them is cancelled."""
     contact = await get_contact(session, contact_id)
     if contact.opted_out_at is None:
         contact.opted_out_at = now
+    await cancel_queued(session, contact.channel, [contact.address], reason)

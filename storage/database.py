@@ -60,8 +60,9 @@ def _retryable(error: DBAPIError) -> bool:
 
 
 class Database:
-    def __init__(self, url: str, writer: AsyncEngine, reader: AsyncEngine) -> None:
+    def __init__(self, url: str, writer: AsyncEngine, reader: AsyncEngine, schema: str | None = None) -> None:
         self.url = url
+        self.schema = schema
         self.writer = writer
         self.reader = reader
         self.is_sqlite = writer.dialect.name == "sqlite"
@@ -84,7 +85,7 @@ class Database:
         engine = create_async_engine(
             url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=connect_args
         )
-        return cls(url, engine, engine)
+        return cls(url, engine, engine, schema)
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in one transaction and commit it; retried whole if the database was busy.

@@ -86,6 +86,7 @@ class Contact(Base):
     role: Mapped[str] = mapped_column(String(16), default="resident")
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id", ondelete="SET NULL"))
     opted_out_at: Mapped[datetime | None]
     current_version_id: Mapped[int | None] = mapped_column(ForeignKey("survey_version.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
@@ -142,19 +143,26 @@ class Consent(Base):
 
 
 class Wave(Base):
+    """A run of one survey version for an audience; closing it stops its reminders."""
+
     __tablename__ = "wave"
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id", ondelete="RESTRICT"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(200))
     audience: Mapped[dict[str, Any]]
+    reminders_max: Mapped[int] = mapped_column(Integer, default=2)
+    reminder_every_days: Mapped[int] = mapped_column(Integer, default=3)
     opened_at: Mapped[datetime]
     closes_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 
 
 class Invitation(Base):
-    """Wave x contact. For anonymous surveys the only record that a person took part, to the day."""
+    """Wave x contact. For anonymous surveys the only record that a person took part, to the day.
+
+    `sent_at` is when the invite was queued in the outbox (the outbox row says when it went).
+    """
 
     __tablename__ = "invitation"
     __table_args__ = (UniqueConstraint("wave_id", "contact_id"),)
@@ -257,11 +265,19 @@ class InboundReceipt(Base):
 
 
 class Outbox(Base):
+    """One outgoing message. Status: queued, sending (claimed by the sender), sent, failed or cancelled.
+
+    `kind` says why it was queued (reply, invite, reminder, summary, erasure); an
+    erasure confirmation is deleted as it is claimed, so nothing of the person stays.
+    """
+
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(255), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="reply")
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]]
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="queued")
@@ -270,6 +286,15 @@ class Outbox(Base):
     not_before: Mapped[datetime]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class ScheduledRun(Base):
+    """A scheduled job's slot that has run (a wave opened, a summary sent): the key that makes it run once."""
+
+    __tablename__ = "scheduled_run"
+    job: Mapped[str] = mapped_column(String(128), primary_key=True)
+    slot: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ran_at: Mapped[datetime]
 
 
 class User(Base):

@@ -1,14 +1,31 @@
-"""The outbox: every outgoing message is a row committed with the decision that caused it."""
+"""The outbox: every outgoing message is a row committed with the decision that caused it.
+
+One sender drains it. It claims due rows (status `sending`, committed before
+anything goes out), sends them, then settles them: `sent`, back to `queued` for
+a later retry, `failed` for good, or `cancelled` when the person opted out.
+A row marked sent is never claimed again, so after a crash only the rows that
+were `sending` at that moment can go out twice: `recover` puts them back.
+
+A person's messages go out in the order they were queued: a row is not claimed
+while an earlier row to the same address waits for a retry.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import Outbox
 from storage.upsert import insert_once
+
+QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
+ERASURE = "erasure"
 
 
 async def enqueue(
@@ -20,6 +37,8 @@ async def enqueue(
     dedupe_key: str,
     now: datetime,
     not_before: datetime | None = None,
+    kind: str = "reply",
+    invitation_id: int | None = None,
 ) -> bool:
     """Queue a message unless one with the same dedupe key exists; True when queued by this call."""
     return await insert_once(
@@ -27,10 +46,144 @@ async def enqueue(
         Outbox,
         channel=channel,
         address=address,
+        kind=kind,
+        invitation_id=invitation_id,
         payload=payload,
         dedupe_key=dedupe_key,
-        status="queued",
+        status=QUEUED,
         attempts=0,
         not_before=not_before or now,
         created_at=now,
     )
+
+
+@dataclass(frozen=True)
+class Message:
+    """A claimed row, as the sender needs it."""
+
+    id: int
+    channel: str
+    address: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    invitation_id: int | None = None
+
+
+async def claim(session: AsyncSession, now: datetime, limit: int) -> list[Message]:
+    """Take up to `limit` due rows, oldest first, and mark them sending; erasure confirmations are deleted as taken."""
+    earlier = aliased(Outbox)
+    waiting_before = exists().where(
+        earlier.channel == Outbox.channel,
+        earlier.address == Outbox.address,
+        earlier.status == QUEUED,
+        earlier.id < Outbox.id,
+        earlier.not_before > now,
+    )
+    query = (
+        select(
+            Outbox.id,
+            Outbox.channel,
+            Outbox.address,
+            Outbox.kind,
+            Outbox.payload,
+            Outbox.attempts,
+            Outbox.invitation_id,
+        )
+        .where(Outbox.status == QUEUED, Outbox.not_before <= now, ~waiting_before)
+        .order_by(Outbox.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Outbox)
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return []
+    taken = [Message(r.id, r.channel, r.address, r.kind, r.payload, r.attempts + 1, r.invitation_id) for r in rows]
+    erasures = [m.id for m in taken if m.kind == ERASURE]
+    others = [m.id for m in taken if m.kind != ERASURE]
+    if erasures:
+        await session.execute(delete(Outbox).where(Outbox.id.in_(erasures)))
+    if others:
+        await session.execute(
+            update(Outbox).where(Outbox.id.in_(others)).values(status=SENDING, attempts=Outbox.attempts + 1)
+        )
+    return taken
+
+
+@dataclass
+class Settlement:
+    """What became of a batch of claimed rows, written back in one transaction."""
+
+    sent: list[int] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+    retries: list[tuple[int, datetime, str]] = field(default_factory=list)
+    failures: list[tuple[int, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.sent or self.released or self.retries or self.failures)
+
+
+async def settle(session: AsyncSession, now: datetime, settlement: Settlement) -> None:
+    """Record outcomes. A sent row keeps no payload: what was said to a person is not kept once it has gone."""
+    if settlement.sent:
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(settlement.sent), Outbox.status == SENDING)
+            .values(status=SENT, sent_at=now, payload={}, last_error=None)
+        )
+    if settlement.released:
+        await session.execute(
+            update(Outbox).where(Outbox.id.in_(settlement.released), Outbox.status == SENDING).values(status=QUEUED)
+        )
+    for row_id, not_before, error in settlement.retries:
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == SENDING)
+            .values(status=QUEUED, not_before=not_before, last_error=error[:500])
+        )
+    for row_id, error in settlement.failures:
+        await session.execute(
+            update(Outbox).where(Outbox.id == row_id, Outbox.status == SENDING).values(status=FAILED, last_error=error)
+        )
+
+
+async def recover(session: AsyncSession) -> int:
+    """Put back rows a previous sender claimed but never settled (it crashed or lost the lead); returns how many."""
+    result = await session.execute(update(Outbox).where(Outbox.status == SENDING).values(status=QUEUED))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def cancel_queued(session: AsyncSession, channel: str, addresses: Iterable[str], reason: str) -> int:
+    """Cancel everything still waiting to go to these addresses (an opt-out is honoured at once)."""
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.channel == channel, Outbox.address.in_(list(addresses)), Outbox.status == QUEUED)
+        .values(status=CANCELLED, last_error=reason)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    counts: dict[str, int]
+    sent_last_minute: int
+    oldest_queued: datetime | None
+
+    @property
+    def rate(self) -> float:
+        """Messages sent per second over the last minute."""
+        return self.sent_last_minute / 60
+
+
+async def outbox_status(session: AsyncSession, now: datetime) -> OutboxStatus:
+    counts = {status: 0 for status in (QUEUED, SENDING, SENT, FAILED, CANCELLED)}
+    for status, count in await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)):
+        counts[status] = int(count)
+    recent = await session.scalar(
+        select(func.count()).select_from(Outbox).where(Outbox.sent_at >= now - timedelta(minutes=1))
+    )
+    oldest = await session.scalar(
+        select(Outbox.created_at).where(Outbox.status == QUEUED).order_by(Outbox.created_at).limit(1)
+    )
+    return OutboxStatus(counts, int(recent or 0), oldest)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
@@ -21,6 +21,7 @@ from storage.catalogue import load_version
 from storage.errors import DuplicateAnswer, NotFound, StorageError, UnknownQuestion
 from storage.models import AnonymousDraft, Answer, Invitation, Response
 from storage.tallies import count_completed
+from storage.waves import day_of
 from surveys.model import Kind
 from surveys.state import AnswerValue, State, Status
 
@@ -29,10 +30,6 @@ def week_of(now: datetime) -> str:
     """The ISO week a response belongs to, e.g. 2026-11-28 -> '2026-W48'."""
     year, week, _ = now.isocalendar()
     return f"{year}-W{week:02d}"
-
-
-def _day_of(now: datetime) -> datetime:
-    return datetime(now.year, now.month, now.day, tzinfo=UTC)
 
 
 async def start_response(
@@ -244,5 +241,5 @@ async def release_anonymous(
     if invitation_id is not None:
         invitation = await session.get(Invitation, invitation_id)
         if invitation is not None:
-            invitation.completed_at = _day_of(now)
+            invitation.completed_at = day_of(now)
     return response_id

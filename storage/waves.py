@@ -1,0 +1,277 @@
+"""Waves and invitations: who is asked to take part in a run of a survey, and how far each has got.
+
+The audience of a wave is the contacts who can be reached for it: they agreed
+to a Chorus consent notice (or joined as staff with their organisation's code),
+have not opted out, match the wave's areas, services or organisations, and were
+not invited to the same survey within the cool-off period.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import NotFound
+from storage.models import (
+    Area,
+    Consent,
+    Contact,
+    Invitation,
+    Organisation,
+    ScheduledRun,
+    Service,
+    Survey,
+    SurveyVersion,
+    Wave,
+)
+from storage.upsert import insert_once
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a wave is for: slugs of areas, services and organisations (empty: any), and the role."""
+
+    role: str = "resident"
+    areas: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    organisations: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "areas": list(self.areas),
+            "services": list(self.services),
+            "organisations": list(self.organisations),
+        }
+
+
+@dataclass(frozen=True)
+class Invitee:
+    invitation_id: int
+    contact_id: int
+    channel: str
+    address: str
+    language: str | None
+
+
+async def _ids(session: AsyncSession, model: Any, slugs: tuple[str, ...], what: str) -> list[int]:
+    found: dict[str, int] = dict(
+        (await session.execute(select(model.slug, model.id).where(model.slug.in_(slugs)))).all()
+    )
+    missing = [slug for slug in slugs if slug not in found]
+    if missing:
+        raise NotFound(f"no {what} called {', '.join(missing)}")
+    return list(found.values())
+
+
+async def select_audience(
+    session: AsyncSession, audience: Audience, survey_id: int, *, cool_off_since: datetime
+) -> list[Contact]:
+    """The contacts a new wave of this survey would invite, oldest first."""
+    consented = exists().where(Consent.contact_id == Contact.id, Consent.decision == "agree")
+    recently = (
+        exists()
+        .where(Invitation.contact_id == Contact.id, Invitation.sent_at >= cool_off_since)
+        .where(Invitation.wave_id == Wave.id, Wave.survey_version_id == SurveyVersion.id)
+        .where(SurveyVersion.survey_id == survey_id)
+    )
+    query = select(Contact).where(
+        Contact.opted_out_at.is_(None),
+        Contact.role == audience.role,
+        or_(consented, Contact.role == "staff"),
+        ~recently,
+    )
+    if audience.areas:
+        query = query.where(Contact.area_id.in_(await _ids(session, Area, audience.areas, "area")))
+    if audience.services:
+        query = query.where(Contact.service_id.in_(await _ids(session, Service, audience.services, "service")))
+    if audience.organisations:
+        organisations = await _ids(session, Organisation, audience.organisations, "organisation")
+        query = query.where(Contact.organisation_id.in_(organisations))
+    return list(await session.scalars(query.order_by(Contact.id)))
+
+
+async def create_wave(
+    session: AsyncSession,
+    *,
+    version_id: int,
+    name: str,
+    audience: Audience,
+    now: datetime,
+    reminders_max: int,
+    reminder_every_days: int,
+    organisation_id: int | None = None,
+) -> Wave:
+    wave = Wave(
+        survey_version_id=version_id,
+        organisation_id=organisation_id,
+        name=name,
+        audience=audience.to_json(),
+        reminders_max=reminders_max,
+        reminder_every_days=reminder_every_days,
+        opened_at=now,
+    )
+    session.add(wave)
+    await session.flush()
+    return wave
+
+
+async def invite(session: AsyncSession, wave_id: int, contacts: list[Contact], now: datetime) -> list[Invitee]:
+    """One invitation per contact, in one statement; returns them with where to reach each person."""
+    if not contacts:
+        return []
+    rows = [
+        {"wave_id": wave_id, "contact_id": c.id, "token": secrets.token_urlsafe(16), "sent_at": now} for c in contacts
+    ]
+    await session.execute(insert(Invitation), rows)
+    ids = dict(
+        (await session.execute(select(Invitation.contact_id, Invitation.id).where(Invitation.wave_id == wave_id))).all()
+    )
+    return [Invitee(ids[c.id], c.id, c.channel, c.address, c.language) for c in contacts]
+
+
+async def close_wave(session: AsyncSession, wave_id: int, now: datetime) -> Wave:
+    wave = await session.get(Wave, wave_id)
+    if wave is None:
+        raise NotFound(f"no wave {wave_id}; `chorus wave list` shows them")
+    if wave.closed_at is None:
+        wave.closed_at = now
+    return wave
+
+
+async def claim_slot(session: AsyncSession, job: str, slot: str, now: datetime) -> bool:
+    """Record that a scheduled job's slot ran, in the caller's transaction; False when it already had."""
+    return await insert_once(session, ScheduledRun, job=job, slot=slot, ran_at=now)
+
+
+@dataclass(frozen=True)
+class WaveListing:
+    id: int
+    survey: str
+    name: str
+    opened_at: datetime
+    closed_at: datetime | None
+    invited: int
+    started: int
+    completed: int
+    reminded: int
+
+
+async def list_waves(session: AsyncSession) -> list[WaveListing]:
+    rows = await session.execute(
+        select(
+            Wave.id,
+            Survey.slug,
+            Wave.name,
+            Wave.opened_at,
+            Wave.closed_at,
+            func.count(Invitation.id),
+            func.count(Invitation.started_at),
+            func.count(Invitation.completed_at),
+            func.count(Invitation.last_reminded_at),
+        )
+        .join(SurveyVersion, SurveyVersion.id == Wave.survey_version_id)
+        .join(Survey, Survey.id == SurveyVersion.survey_id)
+        .outerjoin(Invitation, Invitation.wave_id == Wave.id)
+        .group_by(Wave.id, Survey.slug, Wave.name, Wave.opened_at, Wave.closed_at)
+        .order_by(Wave.id)
+    )
+    return [WaveListing(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An invitation that has not been completed, in an open wave, to a contact who can still be reached."""
+
+    invitation_id: int
+    wave_id: int
+    version_id: int
+    contact_id: int
+    channel: str
+    address: str
+    language: str | None
+    invited_at: datetime
+    reminders_sent: int
+    last_reminded_at: datetime | None
+    started: bool
+    reminders_max: int
+    reminder_every_days: int
+
+
+async def pending_invitations(session: AsyncSession) -> list[Pending]:
+    rows = await session.execute(
+        select(
+            Invitation.id.label("invitation_id"),
+            Wave.id.label("wave_id"),
+            Wave.survey_version_id.label("version_id"),
+            Contact.id.label("contact_id"),
+            Contact.channel,
+            Contact.address,
+            Contact.language,
+            Invitation.sent_at.label("invited_at"),
+            Invitation.reminders_sent,
+            Invitation.last_reminded_at,
+            Invitation.started_at.is_not(None).label("started"),
+            Wave.reminders_max,
+            Wave.reminder_every_days,
+        )
+        .join(Wave, Wave.id == Invitation.wave_id)
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .where(
+            Wave.closed_at.is_(None),
+            Invitation.completed_at.is_(None),
+            Invitation.sent_at.is_not(None),
+            Invitation.reminders_sent < Wave.reminders_max,
+            Contact.opted_out_at.is_(None),
+        )
+        .order_by(Invitation.id)
+    )
+    return [Pending(**row._asdict()) for row in rows]
+
+
+async def mark_reminded(session: AsyncSession, invitation_ids: list[int], now: datetime) -> None:
+    if invitation_ids:
+        await session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_(invitation_ids))
+            .values(reminders_sent=Invitation.reminders_sent + 1, last_reminded_at=now)
+        )
+
+
+def day_of(now: datetime) -> datetime:
+    """Invitations of anonymous surveys keep times only to the day, so they cannot be matched to answers."""
+    return datetime(now.year, now.month, now.day, tzinfo=UTC)
+
+
+async def open_invitation(session: AsyncSession, contact_id: int, version_id: int) -> Invitation | None:
+    """The contact's invitation to this version in a wave still open, if any."""
+    return await session.scalar(
+        select(Invitation)
+        .join(Wave, Wave.id == Invitation.wave_id)
+        .where(Invitation.contact_id == contact_id, Wave.survey_version_id == version_id, Wave.closed_at.is_(None))
+        .order_by(Invitation.id.desc())
+        .limit(1)
+    )
+
+
+async def mark_started(session: AsyncSession, invitation_id: int, now: datetime) -> None:
+    await session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation_id, Invitation.started_at.is_(None))
+        .values(started_at=day_of(now))
+    )
+
+
+async def mark_completed(session: AsyncSession, contact_id: int, version_id: int, now: datetime) -> None:
+    """The contact finished this version: their invitations to it are done (to the day)."""
+    waves = select(Wave.id).where(Wave.survey_version_id == version_id)
+    await session.execute(
+        update(Invitation)
+        .where(Invitation.contact_id == contact_id, Invitation.wave_id.in_(waves), Invitation.completed_at.is_(None))
+        .values(completed_at=day_of(now))
+    )
