@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.schedule import QuietHours
 
 TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{20,}")
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field("https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL")
     telegram_rate_limit: float = Field(30.0, gt=0, le=10_000, validation_alias="TELEGRAM_RATE_LIMIT")
+    telegram_chat_rate_limit: float = Field(1.0, gt=0, le=10_000, validation_alias="TELEGRAM_CHAT_RATE_LIMIT")
+    telegram_chat_burst: int = Field(3, ge=1, le=10_000, validation_alias="TELEGRAM_CHAT_BURST")
+    telegram_group_rate_per_minute: float = Field(20.0, gt=0, le=10_000, validation_alias="TELEGRAM_GROUP_RATE_LIMIT")
     public_url: str | None = Field(None, validation_alias="CHORUS_PUBLIC_URL")
     webhook_secret: SecretStr | None = Field(None, validation_alias="CHORUS_WEBHOOK_SECRET")
     secret_key: SecretStr = Field(validation_alias="CHORUS_SECRET_KEY")
@@ -38,6 +42,8 @@ class Settings(BaseSettings):
     min_group_size: int = Field(10, ge=2, le=1000, validation_alias="CHORUS_MIN_GROUP_SIZE")
     retention_days: int = Field(730, ge=30, le=3650, validation_alias="CHORUS_RETENTION_DAYS")
     log_level: str = Field("INFO", validation_alias="CHORUS_LOG_LEVEL")
+    quiet_hours: str = Field("21:00-09:00", validation_alias="CHORUS_QUIET_HOURS")
+    invite_cool_off_days: int = Field(14, ge=0, le=365, validation_alias="CHORUS_INVITE_COOL_OFF_DAYS")
 
     @field_validator("database_url")
     @classmethod
@@ -81,6 +87,12 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"'{value}' is not a time zone such as Europe/London") from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        QuietHours.parse(value)
         return value
 
     @field_validator("log_level")

@@ -15,3 +15,19 @@ class ConfigError(ChorusError):
 
 class StartupError(ChorusError):
     """The service could not start, e.g. its port is taken."""
+
+
+class SendFailed(ChorusError):
+    """A channel did not take a message. It knows whether trying again can help and how long to wait first."""
+
+    def __init__(
+        self, reason: str, *, retryable: bool, retry_after: float | None = None, unreachable: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.unreachable = unreachable
+
+
+class WaveError(ChorusError):
+    """A wave cannot be opened or closed as asked: no such survey, wave or audience."""

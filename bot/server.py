@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.admin import database_ok
+from bot.metrics import metrics
 from bot.runtime import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -21,4 +22,5 @@ def build_app(runtime: Runtime) -> web.Application:
     app = web.Application()
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     return app

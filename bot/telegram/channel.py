@@ -1,9 +1,10 @@
-"""The Telegram channel inside `chorus run`: polling or webhook in, replies out, one chat at a time.
+"""The Telegram channel inside `chorus run`: polling or webhook in, one chat at a time; replies go by the outbox.
 
 Usage (bot/service.py does this when TELEGRAM_BOT_TOKEN is set):
-    channel = TelegramChannel(runtime)
-    await channel.start(app)        # webhook when CHORUS_PUBLIC_URL is set, long polling otherwise
-    ...
+    channel = TelegramChannel(runtime, on_queued=sender.wake)
+    channel.routes(app)
+    await channel.start()           # webhook when CHORUS_PUBLIC_URL is set, long polling otherwise
+    ...                             # the outbox sender sends through channel.transport
     await channel.stop()
 """
 
@@ -12,24 +13,21 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from weakref import WeakValueDictionary
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import BotCommand, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.error import NetworkError, TimedOut
+from telegram.ext import ExtBot
 
 from bot import messages as m
 from bot.i18n import languages
 from bot.runtime import Runtime
-from bot.telegram.conversation import CHANNEL, Effects, handle_update
+from bot.telegram import outgoing
+from bot.telegram.conversation import handle_update
 from bot.telegram.request import AiohttpRequest
-from storage.contacts import opt_out
-from storage.models import Contact
 
 logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -38,7 +36,7 @@ POLL_SECONDS = 25
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
-def make_bot(runtime: Runtime) -> ExtBot[int]:
+def make_bot(runtime: Runtime) -> ExtBot[None]:
     settings = runtime.settings
     assert settings.telegram_bot_token is not None
     return ExtBot(
@@ -46,13 +44,13 @@ def make_bot(runtime: Runtime) -> ExtBot[int]:
         base_url=settings.telegram_api_base_url,
         request=AiohttpRequest(),
         get_updates_request=AiohttpRequest(connection_limit=1, read_timeout=POLL_SECONDS + 10),
-        rate_limiter=AIORateLimiter(overall_max_rate=settings.telegram_rate_limit, max_retries=3),
     )
 
 
 class TelegramChannel:
-    def __init__(self, runtime: Runtime, bot: ExtBot[int] | None = None) -> None:
+    def __init__(self, runtime: Runtime, on_queued: Callable[[], None], bot: ExtBot[None] | None = None) -> None:
         self.runtime = runtime
+        self.on_queued = on_queued
         self.bot = bot or make_bot(runtime)
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -163,11 +161,11 @@ class TelegramChannel:
         return lock
 
     async def process(self, update: Update, committed: asyncio.Future[None] | None = None) -> None:
-        """Apply one update, then send its replies; never raises for one bad update."""
+        """Apply one update and wake the sender for its replies; never raises for one bad update."""
         chat = update.effective_chat
         async with self._lock(chat.id if chat else 0):
             try:
-                effects = await handle_update(self.runtime, update)
+                queued = await handle_update(self.runtime, update)
             except Exception as error:
                 if committed is not None and not committed.done():
                     committed.set_exception(error)
@@ -176,42 +174,9 @@ class TelegramChannel:
                 return
             if committed is not None and not committed.done():
                 committed.set_result(None)
-            if effects is not None:
-                await self.deliver(effects)
+            if queued:
+                self.on_queued()
 
-    async def deliver(self, effects: Effects) -> None:
-        chat_id = effects.chat_id
-        try:
-            if effects.callback_id is not None:
-                await self.bot.answer_callback_query(effects.callback_id, text=effects.callback_text)
-            if effects.edit is not None:
-                message_id, text, markup = effects.edit
-                await self._edit(chat_id, message_id, text, markup)
-            for outgoing in effects.send:
-                await self.bot.send_message(
-                    chat_id, outgoing.text, parse_mode=ParseMode.HTML, reply_markup=outgoing.keyboard
-                )
-            if effects.document is not None:
-                filename, content, caption = effects.document
-                await self.bot.send_document(chat_id, content, filename=filename, caption=caption)
-        except Forbidden:
-            logger.info("chat %s has blocked the bot; marking the contact opted out", chat_id)
-            await self._opt_out(chat_id)
-        except TelegramError:
-            logger.exception("could not send to chat %s", chat_id)
-
-    async def _edit(self, chat_id: int, message_id: int, text: str, markup: object) -> None:
-        try:
-            await self.bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)  # type: ignore[arg-type]
-        except BadRequest as error:
-            logger.info("could not edit message %s in chat %s: %s", message_id, chat_id, error)
-
-    async def _opt_out(self, chat_id: int) -> None:
-        async def work(session: AsyncSession) -> None:
-            contact_id = await session.scalar(
-                select(Contact.id).where(Contact.channel == CHANNEL, Contact.address == str(chat_id))
-            )
-            if contact_id is not None:
-                await opt_out(session, contact_id, self.runtime.clock())
-
-        await self.runtime.db.write(work)
+    async def transport(self, address: str, payload: dict[str, Any]) -> None:
+        """The outbox sender's way out to Telegram."""
+        await outgoing.send(self.bot, address, payload)

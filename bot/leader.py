@@ -1,0 +1,120 @@
+"""Which process leads: the one that runs the scheduler and the outbox sender. Every process serves requests.
+
+On PostgreSQL the leader holds a session advisory lock on a connection of its
+own; when the process dies its connection closes, the server frees the lock,
+and a follower (trying every CHECK_SECONDS) takes over. On SQLite an exclusive
+flock on a file beside the database does the same for processes on one machine.
+
+Usage:
+    async with Leadership(runtime.db) as leadership:
+        await leadership.acquired()      # waits until this process leads
+        await leadership.lost()          # returns if the lead is lost (the database connection broke)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import zlib
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.database import Database
+
+logger = logging.getLogger(__name__)
+CHECK_SECONDS = 1.0
+
+
+def lock_key(db: Database) -> int:
+    """A stable 32-bit key per database and schema, so test schemas in one database do not share a leader."""
+    return zlib.crc32(f"chorus-leader:{db.schema or ''}".encode()) & 0x7FFFFFFF
+
+
+class Leadership:
+    def __init__(self, db: Database, check_seconds: float = CHECK_SECONDS) -> None:
+        self.db = db
+        self.check_seconds = check_seconds
+        self._connection: AsyncConnection | None = None
+        self._file: IO[bytes] | None = None
+
+    async def __aenter__(self) -> Leadership:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.release()
+
+    async def acquired(self) -> None:
+        """Return once this process holds the lead."""
+        while not await self._try():
+            await asyncio.sleep(self.check_seconds)
+        logger.info("this process now leads: it runs the scheduler and the outbox sender")
+
+    async def lost(self) -> None:
+        """Return when the lead is lost; on SQLite a held flock is never lost while the process lives."""
+        while True:
+            await asyncio.sleep(self.check_seconds)
+            if self._connection is None:
+                continue
+            try:
+                await self._connection.execute(text("SELECT 1"))
+            except Exception as error:
+                logger.warning("lost the database connection that held the lead (%s)", error)
+                await self.release()
+                return
+
+    async def _try(self) -> bool:
+        if self.db.is_sqlite:
+            return self._try_file()
+        try:
+            connection = await self.db.writer.connect()
+        except Exception as error:
+            logger.warning("cannot reach the database to take the lead (%s)", error)
+            return False
+        key = lock_key(self.db)
+        try:
+            held = bool(await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+            await connection.commit()
+        except Exception:
+            await connection.close()
+            raise
+        if held:
+            self._connection = connection
+        else:
+            await connection.close()
+        return held
+
+    def _try_file(self) -> bool:
+        database = make_url(self.db.url).database or "chorus.db"
+        path = Path(f"{database}.leader")
+        handle = path.open("ab")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n".encode())
+        handle.flush()
+        self._file = handle
+        return True
+
+    async def release(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            try:
+                await connection.invalidate()  # closed, not pooled: a pooled connection would keep the lock
+                await connection.close()
+            except Exception:
+                logger.debug("the leader's connection was already gone")
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,247 @@
+"""The one sender that drains the outbox, within the platform's limits, in each person's order.
+
+It runs only in the process that holds the lead (bot/leader.py). It claims a
+window of due rows, hands each address's rows to one worker (so a person's
+messages arrive in order, while different people are served side by side),
+keeps under the send limits, and writes the outcomes back in batches:
+
+- sent: never claimed again;
+- 429: everything pauses for `retry_after`, then the same message is tried again;
+- network trouble: back to the queue with exponential backoff, up to MAX_ATTEMPTS;
+- blocked (403): the contact is opted out and nothing more is sent to them;
+- refused (400): failed for good, with Telegram's reason kept.
+
+At most WINDOW rows are claimed and unsettled at any moment, which bounds what
+a crash can send twice.
+
+Usage (bot/service.py does this in the leader):
+    sender = OutboxSender(runtime, {"telegram": transport}, limits)
+    task = asyncio.create_task(sender.run())
+    sender.wake()       # after committing new rows, so they go out at once
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import metrics
+from bot.errors import SendFailed
+from bot.rate_limit import SendLimits
+from bot.runtime import Runtime
+from storage.contacts import opt_out
+from storage.models import Contact
+from storage.outbox import Message, Settlement, claim, recover, settle
+
+logger = logging.getLogger(__name__)
+Transport = Callable[[str, dict[str, Any]], Awaitable[None]]
+WINDOW = 64
+POLL_SECONDS = 0.5
+MAX_ATTEMPTS = 8
+MAX_PAUSES = 20
+
+
+def backoff(attempts: int) -> timedelta:
+    """2, 4, 8 … seconds after each failed try, at most ten minutes."""
+    return timedelta(seconds=min(2**attempts, 600))
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        runtime: Runtime,
+        transports: dict[str, Transport],
+        limits: SendLimits,
+        *,
+        counted: Callable[[dict[str, Any]], bool] = lambda _payload: True,
+        window: int = WINDOW,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self.runtime = runtime
+        self.transports = transports
+        self.limits = limits
+        self.counted = counted
+        self.window = window
+        self.poll_seconds = poll_seconds
+        self.rate = metrics.SendRate()
+        self._wakeup = asyncio.Event()
+        self._queues: dict[tuple[str, str], deque[Message]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
+        self._pending = Settlement()
+        self._unreachable: set[tuple[str, str]] = set()
+        self._settled = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def in_flight(self) -> int:
+        return sum(len(queue) for queue in self._queues.values())
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Drain the outbox until cancelled; on cancel, settle what was sent so it is not sent again."""
+        recovered = await self.runtime.db.write(recover)
+        if recovered:
+            logger.warning("outbox: %s messages were in flight when the last sender stopped; queued again", recovered)
+        self._flusher = asyncio.create_task(self._flush_forever())
+        try:
+            while True:
+                room = self.window - self.in_flight
+                claimed = await self._claim(room) if room > 0 else []
+                if len(claimed) < room or room <= 0:
+                    await self._idle()
+                    self._wakeup.clear()
+                self.rate.update()
+        finally:
+            for worker in list(self._workers):
+                worker.cancel()
+            await asyncio.gather(*self._workers, return_exceptions=True)
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+            await self._flush()
+
+    async def _idle(self) -> None:
+        """Wait for a wake-up or the poll interval.
+
+        asyncio.timeout, not wait_for: on Python 3.11 a cancel that lands as
+        wait_for times out becomes a TimeoutError, which would swallow the
+        stop signal and leave the sender running forever.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.poll_seconds):
+                await self._wakeup.wait()
+
+    async def _claim(self, room: int) -> list[Message]:
+        now = self.runtime.clock()
+        claimed = await self.runtime.db.write(lambda session: claim(session, now, room))
+        for message in claimed:
+            key = (message.channel, message.address)
+            queue = self._queues.get(key)
+            if queue is None:
+                queue = self._queues[key] = deque()
+                worker = asyncio.create_task(self._work(key, queue))
+                self._workers.add(worker)
+                worker.add_done_callback(self._workers.discard)
+            queue.append(message)
+        return claimed
+
+    async def _work(self, key: tuple[str, str], queue: deque[Message]) -> None:
+        """Send one address's messages in order; stop early when one must wait or the person is unreachable."""
+        try:
+            while queue:
+                if not await self._deliver(queue[0]):
+                    queue.popleft()
+                    self._pending.released += [m.id for m in queue]
+                    queue.clear()
+                    break
+                queue.popleft()
+        finally:
+            self._queues.pop(key, None)
+            self._settled.set()
+            self.wake()
+
+    async def _deliver(self, message: Message) -> bool:
+        """Send one message, pausing for 429s; False when the rest of this address's messages must wait."""
+        transport = self.transports.get(message.channel)
+        if transport is None:
+            self._fail(message, f"no transport for channel {message.channel}", "no-transport")
+            return True
+        for _ in range(MAX_PAUSES):
+            if self.counted(message.payload):
+                await self._acquire(message.address)
+            try:
+                await transport(message.address, message.payload)
+            except SendFailed as error:
+                if error.retry_after is not None:
+                    metrics.TOO_MANY.inc()
+                    logger.info("outbox %s: %s; pausing all sends", message.id, error)
+                    self.limits.pause(error.retry_after)
+                    continue
+                return self._failed(message, error)
+            self._pending.sent.append(message.id)
+            metrics.SENT.labels(message.channel).inc()
+            self.rate.sent()
+            self._settled.set()
+            return True
+        return self._failed(message, SendFailed("still rate-limited after many pauses", retryable=True))
+
+    def _failed(self, message: Message, error: SendFailed) -> bool:
+        if error.unreachable:
+            self._fail(message, str(error), "unreachable")
+            self._unreachable.add((message.channel, message.address))
+            return False
+        if error.retryable and message.attempts < MAX_ATTEMPTS:
+            not_before = self.runtime.clock() + backoff(message.attempts)
+            logger.info("outbox %s (attempt %s): %s; retrying at %s", message.id, message.attempts, error, not_before)
+            self._pending.retries.append((message.id, not_before, str(error)))
+            metrics.RETRIED.labels(message.channel).inc()
+            return False
+        self._fail(message, str(error), "refused" if not error.retryable else "gave-up")
+        return True
+
+    def _fail(self, message: Message, reason: str, label: str) -> None:
+        logger.warning(
+            "outbox %s (%s, invitation %s) failed: %s", message.id, message.kind, message.invitation_id, reason
+        )
+        self._pending.failures.append((message.id, reason))
+        metrics.FAILED.labels(message.channel, label).inc()
+        self._settled.set()
+
+    async def _acquire(self, address: str) -> None:
+        while (wait := self.limits.take(address)) > 0:
+            await asyncio.sleep(wait)
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._settled.wait()
+            self._settled.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Write back every outcome so far in one transaction; kept for the next try if the database is busy."""
+        settlement, self._pending = self._pending, Settlement()
+        unreachable, self._unreachable = self._unreachable, set()
+        if not settlement and not unreachable:
+            return
+        now = self.runtime.clock()
+
+        async def work(session: AsyncSession) -> None:
+            await settle(session, now, settlement)
+            for channel, address in unreachable:
+                await _opt_out_address(session, channel, address, now)
+
+        try:
+            await self.runtime.db.write(work)
+        except Exception:
+            logger.exception(
+                "outbox: could not record %s outcomes; keeping them for the next try", len(settlement.sent)
+            )
+            self._pending = _merged(settlement, self._pending)
+            self._unreachable |= unreachable
+            await asyncio.sleep(1)
+            self._settled.set()
+
+
+async def _opt_out_address(session: AsyncSession, channel: str, address: str, now: Any) -> None:
+    contact_id = await session.scalar(select(Contact.id).where(Contact.channel == channel, Contact.address == address))
+    if contact_id is not None:
+        logger.info("contact %s cannot be reached (blocked the bot); opted out", contact_id)
+        await opt_out(session, contact_id, now, reason="blocked the bot")
+
+
+def _merged(first: Settlement, second: Settlement) -> Settlement:
+    return Settlement(
+        first.sent + second.sent,
+        first.released + second.released,
+        first.retries + second.retries,
+        first.failures + second.failures,
+    )
