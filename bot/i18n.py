@@ -38,3 +38,9 @@ def _catalog(language: str) -> dict[str, str]:
 
 def translate(language: str, message: str) -> str:
     return _catalog(language).get(message, message)
+
+
+def supported(code: str | None) -> str:
+    """The language Chorus speaks to someone whose app is set to `code`, e.g. 'pl-PL' -> 'pl', 'fr' -> 'en'."""
+    short = (code or "en").split("-")[0].lower()
+    return short if short in languages() else "en"

@@ -69,6 +69,21 @@ CLOSED = "This survey has closed. Thank you for your interest."
 STAFF_JOINED = "You're now registered as staff of {organisation}. Your answers to staff surveys are anonymous."
 STAFF_CODE_INVALID = "That staff code isn't valid or has already been used. Please ask for a new one."
 STAFF_ONLY = "This survey is for staff. Please join first with the link from your organisation."
+INVITE = (
+    "{organisation} would like to hear from you in \u201c{survey}\u201d. It takes a few minutes, one question "
+    "at a time. Press the button to begin, or send /stop to get no more messages."
+)
+REMINDER = (
+    "A reminder: {organisation} would still like to hear from you in \u201c{survey}\u201d. Press the button "
+    "to begin, or send /stop to get no more messages."
+)
+REMINDER_STARTED = (
+    "You started \u201c{survey}\u201d but haven't finished it yet. Press the button to continue where you "
+    "left off, or send /stop to get no more messages."
+)
+START_SURVEY = "Start the survey"
+CONTINUE_SURVEY = "Continue where I left off"
+ALREADY_DONE = "You've already answered this survey. Thank you for taking part."
 PRIVATE_ONLY = "Please talk to me in a private chat, so your answers stay private."
 COMMANDS: dict[str, str] = {
     "start": "Start or resume a survey",

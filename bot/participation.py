@@ -16,12 +16,14 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from storage.catalogue import VersionInfo, load_version
 from storage.contacts import record_consent
 from storage.keys import participant_key
 from storage.models import AnonymousDraft, Contact, Response, SurveyVersion, Wave
 from storage.models import Survey as SurveyRow
 from storage.responses import apply_state, find_response, load_draft, release_anonymous, save_draft, start_response
+from storage.waves import mark_completed, mark_started, open_invitation
 from surveys.engine import prompt, start, step
 from surveys.inputs import Input
 from surveys.model import Kind, Survey
@@ -39,6 +41,7 @@ class Place:
     state: State
     response_id: str | None
     closed: bool = False
+    wave_id: int | None = None
 
 
 async def latest_version(session: AsyncSession, slug: str) -> int | None:
@@ -73,20 +76,23 @@ async def _place(session: AsyncSession, secret_key: str, contact: Contact, versi
     closed = False
     if response.wave_id is not None:
         closed = (await session.scalar(select(Wave.closed_at).where(Wave.id == response.wave_id))) is not None
-    return Place(contact, version, survey, State.from_json(response.state), response.id, closed)
+    return Place(contact, version, survey, State.from_json(response.state), response.id, closed, response.wave_id)
 
 
 async def begin(
     session: AsyncSession, secret_key: str, contact: Contact, version_id: int, channel: str, now: datetime
 ) -> tuple[Place, tuple[Output, ...]]:
-    """Resume the contact's unfinished answers to this version, or start afresh."""
+    """Resume the contact's unfinished answers to this version, or start afresh (in their open wave, if invited)."""
     place = await _place(session, secret_key, contact, version_id)
     contact.current_version_id = version_id
     if place is not None:
         return place, prompt(place.survey, place.state)
     version, survey = await load_version(session, version_id)
     state, outputs = start(survey, contact.language)
-    place = Place(contact, version, survey, state, None)
+    invitation = await open_invitation(session, contact.id, version_id)
+    if invitation is not None:
+        await mark_started(session, invitation.id, now)
+    place = Place(contact, version, survey, state, None, wave_id=invitation.wave_id if invitation else None)
     await _persist(session, secret_key, place, state, channel, now)
     return place, outputs
 
@@ -97,6 +103,7 @@ async def advance(
     """Apply one input and persist what it changed: answers, state, consent, completion."""
     state, outputs = step(place.survey, place.state, given)
     if state != place.state:
+        metrics.ANSWERS.labels(channel).inc()
         await _record_consent(session, place, state, now)
         await _persist(session, secret_key, place, state, channel, now)
         place.state = state
@@ -127,6 +134,8 @@ async def _persist(
     contact, version = place.contact, place.version
     if state.status is not Status.ANSWERING:
         contact.current_version_id = None
+    if state.status is Status.COMPLETED and place.state.status is not Status.COMPLETED:
+        await mark_completed(session, contact.id, version.id, now)
     if version.anonymous:
         await _persist_anonymous(session, place, state, channel, now)
     elif state.status is Status.DECLINED:
@@ -140,8 +149,10 @@ async def _persist(
             channel=channel,
             state=state,
             now=now,
+            wave_id=place.wave_id,
             organisation_id=contact.organisation_id,
             area_id=contact.area_id,
+            service_id=contact.service_id,
         )
     else:
         await apply_state(session, place.response_id, state, now, previous=place.state, version_id=version.id)
@@ -150,7 +161,15 @@ async def _persist(
 async def _persist_anonymous(session: AsyncSession, place: Place, state: State, channel: str, now: datetime) -> None:
     contact, version = place.contact, place.version
     if state.status is Status.ANSWERING:
-        await save_draft(session, contact_id=contact.id, version_id=version.id, channel=channel, state=state, now=now)
+        await save_draft(
+            session,
+            contact_id=contact.id,
+            version_id=version.id,
+            channel=channel,
+            state=state,
+            now=now,
+            wave_id=place.wave_id,
+        )
     elif state.status is Status.COMPLETED:
         await release_anonymous(
             session,
@@ -159,6 +178,7 @@ async def _persist_anonymous(session: AsyncSession, place: Place, state: State, 
             channel=channel,
             state=state,
             now=now,
+            wave_id=place.wave_id,
             organisation_id=contact.organisation_id,
         )
     else:

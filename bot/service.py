@@ -1,4 +1,4 @@
-"""Runs Chorus as one long-lived process: database, HTTP server and background jobs.
+"""Runs Chorus as one long-lived process: database, HTTP server, channels, and (in the leader) jobs and the sender.
 
 On start an embedded SQLite database is brought up to date (PostgreSQL is
 only checked: operators run `chorus db upgrade`). SIGTERM and SIGINT stop it
@@ -10,38 +10,84 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import analysis_worker
+from bot import analysis_worker, metrics, outreach
 from bot.admin import prepare_database, purge
 from bot.config import Settings
 from bot.errors import StartupError
+from bot.leader import Leadership
+from bot.outbox_sender import OutboxSender, Transport
+from bot.rate_limit import SendLimits
 from bot.runtime import Runtime, open_runtime
 from bot.server import build_app
 from bot.telegram.channel import TelegramChannel
+from bot.telegram.outgoing import counts_against_limits
 
 logger = logging.getLogger(__name__)
 
 
-def start_jobs(runtime: Runtime) -> AsyncIOScheduler:
-    """Background work of this process: for now the daily retention purge, first run a minute after start."""
+def start_jobs(runtime: Runtime, wake: Callable[[], None]) -> AsyncIOScheduler:
+    """The leader's timed work: outreach every minute (waves, reminders) and the daily retention purge.
+
+    The jobs themselves keep no state: whether a wave's slot has opened or a
+    reminder has gone is in the database, so a restart neither skips nor
+    repeats one. A tick that comes late still runs (no misfire grace limit).
+    """
     scheduler = AsyncIOScheduler(timezone=ZoneInfo(runtime.settings.timezone))
+    now = runtime.clock()
+    common: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    scheduler.add_job(
+        outreach.tick,
+        "interval",
+        args=[runtime, wake],
+        minutes=1,
+        next_run_time=now + timedelta(seconds=5),
+        id="outreach",
+        **common,
+    )
     scheduler.add_job(
         purge,
         "interval",
         args=[runtime],
         days=1,
-        next_run_time=runtime.clock() + timedelta(minutes=1),
-        coalesce=True,
-        misfire_grace_time=3600,
+        next_run_time=now + timedelta(minutes=1),
         id="retention-purge",
+        **common,
     )
     scheduler.start()
     return scheduler
+
+
+async def lead(runtime: Runtime, sender: OutboxSender, ready: asyncio.Task[None] | None) -> None:
+    """Whenever this process holds the lead, run the scheduler and the outbox sender; give them up if it is lost."""
+    async with Leadership(runtime.db) as leadership:
+        while True:
+            await leadership.acquired()
+            if ready is not None:
+                await ready
+            metrics.LEADER.set(1)
+            scheduler = start_jobs(runtime, sender.wake)
+            sending = asyncio.create_task(sender.run())
+            lost = asyncio.create_task(leadership.lost())
+            try:
+                await asyncio.wait({sending, lost}, return_when=asyncio.FIRST_COMPLETED)
+                if sending.done() and sending.exception() is not None:
+                    logger.error("the outbox sender stopped", exc_info=sending.exception())
+                    await leadership.release()
+                    await asyncio.sleep(5)
+            finally:
+                metrics.LEADER.set(0)
+                scheduler.shutdown(wait=False)
+                for task in (sending, lost):
+                    task.cancel()
+                await asyncio.gather(sending, lost, return_exceptions=True)
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -53,35 +99,50 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         async with open_runtime(settings) as runtime:
             await prepare_database(runtime)
-            app = build_app(runtime)
-            telegram = TelegramChannel(runtime) if settings.telegram_bot_token else None
-            if telegram is not None:
-                telegram.routes(app)
-            runner = web.AppRunner(app, handle_signals=False)
-            await runner.setup()
-            scheduler = start_jobs(runtime)
-            starting = asyncio.create_task(telegram.start()) if telegram else None
-            analysing = asyncio.create_task(analysis_worker.run(runtime))
-            try:
-                await _listen(runner, settings)
-                logger.info("Chorus is serving on http://%s:%s (health check: /healthz)", settings.host, settings.port)
-                if telegram is None:
-                    logger.info("Telegram is off: set TELEGRAM_BOT_TOKEN to start the bot")
-                await stop.wait()
-                logger.info("Stopping")
-            finally:
-                scheduler.shutdown(wait=False)
-                analysing.cancel()
-                await asyncio.gather(analysing, return_exceptions=True)
-                await runner.cleanup()
-                if starting is not None:
-                    starting.cancel()
-                    await asyncio.gather(starting, return_exceptions=True)
-                if telegram is not None:
-                    await telegram.stop()
+            await _serve(runtime, stop)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+async def _serve(runtime: Runtime, stop: asyncio.Event) -> None:
+    settings = runtime.settings
+    app = build_app(runtime)
+    transports: dict[str, Transport] = {}
+    limits = SendLimits(
+        settings.telegram_rate_limit,
+        settings.telegram_chat_rate_limit,
+        settings.telegram_chat_burst,
+        settings.telegram_group_rate_per_minute,
+    )
+    sender = OutboxSender(runtime, transports, limits, counted=counts_against_limits)
+    telegram = TelegramChannel(runtime, on_queued=sender.wake) if settings.telegram_bot_token else None
+    if telegram is not None:
+        telegram.routes(app)
+        transports["telegram"] = telegram.transport
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    starting = asyncio.create_task(telegram.start()) if telegram else None
+    leading = asyncio.create_task(lead(runtime, sender, starting))
+    analysing = asyncio.create_task(analysis_worker.run(runtime))
+    try:
+        await _listen(runner, settings)
+        logger.info("Chorus is serving on http://%s:%s (health check: /healthz)", settings.host, settings.port)
+        if telegram is None:
+            logger.info("Telegram is off: set TELEGRAM_BOT_TOKEN to start the bot")
+        await stop.wait()
+        logger.info("Stopping")
+    finally:
+        background = [task for task in (leading, analysing, starting) if task is not None]
+        for task in (leading, analysing):
+            task.cancel()
+        await asyncio.gather(leading, analysing, return_exceptions=True)
+        await runner.cleanup()
+        if starting is not None:
+            starting.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        if telegram is not None:
+            await telegram.stop()
 
 
 async def _listen(runner: web.AppRunner, settings: Settings) -> None:

@@ -232,7 +232,8 @@ class FakeTelegram:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
             if not self._updates and timeout and not self._closing:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._arrived.wait(), timeout)
+                    async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it can swallow a cancel
+                        await self._arrived.wait()
             return [u for u in self._updates if u["update_id"] >= offset][:limit]
 
     async def api_setWebhook(self, params: dict[str, Any]) -> bool:
@@ -460,6 +461,22 @@ class FakeTelegram:
                 raise AssertionError(f"chat {chat_id} got {len(texts)} messages, wanted {count}: {texts}")
             await asyncio.sleep(0.01)
         return self.to(chat_id)
+
+    async def wait_for_text(self, chat_id: int, fragment: str, after: int, timeout: float = 15.0) -> dict[str, Any]:
+        """Wait for a message containing `fragment` among those after the first `after`; returns it.
+
+        For tests across a crash, where a reply in flight at the kill may
+        rightly arrive twice, so counting messages would not say which is which.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for message in self.to(chat_id)[after:]:
+                if fragment in (message.get("text") or ""):
+                    return message
+            if time.monotonic() > deadline:
+                texts = [m["text"] for m in self.to(chat_id)[after:]]
+                raise AssertionError(f"chat {chat_id} never got '{fragment}' after message {after}: {texts}")
+            await asyncio.sleep(0.01)
 
 
 class BadRequest(Exception):

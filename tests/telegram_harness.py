@@ -69,8 +69,13 @@ class Running:
 
 @asynccontextmanager
 async def running_chorus(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, webhook: bool = False, fake: FakeTelegram | None = None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    webhook: bool = False,
+    fake: FakeTelegram | None = None,
+    **settings_env: str,
 ) -> AsyncIterator[Running]:
+    """Chorus serving the fake Bot API; the sender's limits match the fake's unless `settings_env` says otherwise."""
     fake = fake or FakeTelegram(chat_rate=1000, chat_burst=1000, overall_rate=10_000, overall_burst=10_000)
     base_url = await fake.start()
     port = free_port()
@@ -80,12 +85,15 @@ async def running_chorus(
         "CHORUS_PORT": str(port),
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": base_url,
+        "TELEGRAM_CHAT_RATE_LIMIT": str(fake.chat_rate),
+        "TELEGRAM_CHAT_BURST": str(int(fake.chat_burst)),
     }
     if webhook:
         environment |= {
             "CHORUS_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "CHORUS_WEBHOOK_SECRET": "webhook-secret-0123456789",
         }
+    environment |= settings_env
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     settings = load_settings(None)

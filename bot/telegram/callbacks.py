@@ -6,6 +6,7 @@ for, so a press on an old message is recognised as stale, never misapplied.
     a|3f9c2e1b|4|p|2   answer: version 3f9c2e1b, question 4, pick choice 2
     l|pl               language
     f|y                forget: yes
+    i|812              invitation 812: start (or continue) its survey
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ class ForgetButton:
     confirmed: bool
 
 
-Callback = AnswerButton | LanguageButton | ForgetButton
+@dataclass(frozen=True)
+class InviteButton:
+    invitation_id: int
+
+
+Callback = AnswerButton | LanguageButton | ForgetButton | InviteButton
 
 
 def encode(callback: Callback) -> str:
@@ -42,6 +48,8 @@ def encode(callback: Callback) -> str:
         data = f"a|{callback.version[:8]}|{callback.position}|{callback.action}|{callback.choice}"
     elif isinstance(callback, LanguageButton):
         data = f"l|{callback.language}"
+    elif isinstance(callback, InviteButton):
+        data = f"i|{callback.invitation_id}"
     else:
         data = f"f|{'y' if callback.confirmed else 'n'}"
     assert len(data.encode()) <= MAX_BYTES, data
@@ -56,6 +64,8 @@ def decode(data: str) -> Callback | None:
             return AnswerButton(parts[1], int(parts[2]), parts[3], int(parts[4]))
         if parts[0] == "l" and len(parts) == 2:
             return LanguageButton(parts[1])
+        if parts[0] == "i" and len(parts) == 2:
+            return InviteButton(int(parts[1]))
         if parts[0] == "f" and len(parts) == 2 and parts[1] in "yn":
             return ForgetButton(parts[1] == "y")
     except ValueError:

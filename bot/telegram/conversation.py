@@ -1,8 +1,8 @@
 """Handles one Telegram update: commands, typed answers and button presses, applied exactly once.
 
 Everything an update changes (its receipt, the contact, the engine state, the
-answers, consent) is written in one transaction; what to send back is returned
-as `Effects` and sent only after that commit.
+answers, consent) and the replies it causes (outbox rows) are written in one
+transaction; the outbox sender sends them once it has committed.
 """
 
 from __future__ import annotations
@@ -18,16 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import messages as m
+from bot import metrics
 from bot.i18n import languages as bot_languages
+from bot.i18n import supported
 from bot.participation import Place, advance, begin, current_place, latest_version, survey_slugs
 from bot.runtime import Runtime
-from bot.telegram.callbacks import AnswerButton, ForgetButton, LanguageButton, decode, encode
+from bot.telegram import outgoing
+from bot.telegram.callbacks import AnswerButton, ForgetButton, InviteButton, LanguageButton, decode, encode
 from bot.telegram.render import Outgoing, html, keyboard, messages, render
 from storage import privacy
 from storage.catalogue import load_version
 from storage.contacts import get_or_create_contact, opt_out
 from storage.inbound import AlreadyApplied, claim
-from storage.models import Area, Contact, Organisation
+from storage.models import Area, Contact, Invitation, Organisation, Wave
+from storage.outbox import ERASURE, enqueue
 from storage.staff import redeem
 from surveys.engine import prompt
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
@@ -42,7 +46,7 @@ JOIN_PREFIX = "join-"
 
 @dataclass
 class Effects:
-    """What to do in Telegram once the update's transaction has committed."""
+    """What to do in Telegram once the update's transaction has committed; queued in the outbox as payloads."""
 
     chat_id: int
     send: list[Outgoing] = field(default_factory=list)
@@ -50,6 +54,36 @@ class Effects:
     callback_text: str | None = None
     edit: tuple[int, str, InlineKeyboardMarkup | None] | None = None
     document: tuple[str, bytes, str] | None = None
+    erasure: bool = False
+
+    def payloads(self) -> list[dict[str, Any]]:
+        """In the order a person should see them: the button answered, the question edited, then new messages."""
+        payloads = []
+        if self.callback_id is not None:
+            payloads.append(outgoing.answer_callback(self.callback_id, self.callback_text))
+        if self.edit is not None:
+            payloads.append(outgoing.edit_message(*self.edit))
+        payloads += [outgoing.send_message(message) for message in self.send]
+        if self.document is not None:
+            payloads.append(outgoing.send_document(*self.document))
+        return payloads
+
+    async def queue(self, session: AsyncSession, update_id: int, now: datetime) -> int:
+        """Queue the payloads in the caller's transaction; returns how many."""
+        kind = ERASURE if self.erasure else "reply"
+        payloads = self.payloads()
+        for n, payload in enumerate(payloads):
+            await enqueue(
+                session,
+                channel=CHANNEL,
+                address=str(self.chat_id),
+                payload=payload,
+                dedupe_key=f"telegram:{update_id}:{n}",
+                now=now,
+                kind=kind,
+            )
+        metrics.QUEUED.labels(kind).inc(len(payloads))
+        return len(payloads)
 
 
 @dataclass(frozen=True)
@@ -89,37 +123,42 @@ def read_update(update: Update) -> Inbound | None:
     return Inbound(update.update_id, message.chat.id, language, text=message.text, message_id=message.message_id)
 
 
-async def handle_update(runtime: Runtime, update: Update) -> Effects | None:
-    """Apply the update once; None when it was seen before or is not for Chorus."""
+async def handle_update(runtime: Runtime, update: Update) -> int:
+    """Apply the update once and queue its replies; returns how many were queued (0 for a repeat or an ignored one)."""
     inbound = read_update(update)
     if inbound is None:
-        return None
-    if not inbound.private:
-        logger.info("update %s comes from a group chat; only private chats are served", inbound.update_id)
-        return Effects(inbound.chat_id, messages(html(m.say(_language(inbound.language_code), m.PRIVATE_ONLY))))
+        return 0
     try:
-        return await runtime.db.write(lambda session: _Turn(runtime, session, inbound).run())
+        queued = await runtime.db.write(lambda session: _apply(runtime, session, inbound))
     except AlreadyApplied:
         logger.info("update %s was already applied; nothing changes", inbound.update_id)
-        return None
+        return 0
+    metrics.UPDATES.labels(CHANNEL).inc()
+    return queued
 
 
-def _language(code: str | None) -> str:
-    short = (code or "en").split("-")[0].lower()
-    return short if short in bot_languages() else "en"
+async def _apply(runtime: Runtime, session: AsyncSession, inbound: Inbound) -> int:
+    now = runtime.clock()
+    if inbound.private:
+        effects = await _Turn(runtime, session, inbound, now).run()
+    else:
+        logger.info("update %s comes from a group chat; only private chats are served", inbound.update_id)
+        await claim(session, f"telegram:{inbound.update_id}", now)
+        effects = Effects(inbound.chat_id, messages(html(m.say(supported(inbound.language_code), m.PRIVATE_ONLY))))
+    return await effects.queue(session, inbound.update_id, now)
 
 
 class _Turn:
     """One update's work inside its transaction."""
 
-    def __init__(self, runtime: Runtime, session: AsyncSession, inbound: Inbound) -> None:
+    def __init__(self, runtime: Runtime, session: AsyncSession, inbound: Inbound, now: datetime) -> None:
         self.runtime = runtime
         self.session = session
         self.inbound = inbound
-        self.now: datetime = runtime.clock()
+        self.now = now
         self.effects = Effects(inbound.chat_id, callback_id=inbound.callback_id)
         self.contact: Contact
-        self.language = _language(inbound.language_code)
+        self.language = supported(inbound.language_code)
 
     def say(self, message: str, **details: Any) -> None:
         self.effects.send += messages(html(m.say(self.language, message, **details)))
@@ -292,8 +331,32 @@ class _Turn:
             await self.forget(pressed.confirmed)
         elif isinstance(pressed, AnswerButton):
             await self.answer_button(pressed)
+        elif isinstance(pressed, InviteButton):
+            await self.accept_invitation(pressed.invitation_id)
         else:
             self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.STALE])
+
+    async def accept_invitation(self, invitation_id: int) -> None:
+        """The button on an invite or reminder: start its survey, or carry on where they left off."""
+        invitation = await self.session.get(Invitation, invitation_id)
+        if invitation is None or invitation.contact_id != self.contact.id:
+            self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.STALE])
+            return
+        wave = await self.session.get(Wave, invitation.wave_id)
+        if wave is None or wave.closed_at is not None:
+            self.say(m.CLOSED)
+            return
+        if invitation.completed_at is not None:
+            self.say(m.ALREADY_DONE)
+            return
+        self.contact.opted_out_at = None
+        current = await current_place(self.session, self.runtime.secret_key, self.contact)
+        if current is None or current.version.id != wave.survey_version_id:
+            _, survey = await load_version(self.session, wave.survey_version_id)
+            await self.introduce(survey)
+        self.show(
+            *await begin(self.session, self.runtime.secret_key, self.contact, wave.survey_version_id, CHANNEL, self.now)
+        )
 
     async def forget(self, confirmed: bool) -> None:
         if self.inbound.message_id is not None:
@@ -304,6 +367,7 @@ class _Turn:
         await privacy.forget(
             self.session, self.contact.id, secret_key=self.runtime.secret_key, now=self.now, actor="participant"
         )
+        self.effects.erasure = True
         self.say(m.FORGOTTEN)
 
     async def answer_button(self, pressed: AnswerButton) -> None:

@@ -1,0 +1,252 @@
+"""Outreach: open and close waves, invite their audience and remind those who have not answered.
+
+Each decision and the messages it causes are committed together: the
+invitations and their outbox rows in one transaction, a reminder and the
+invitation's reminder count in another. Scheduled waves claim their cron slot
+in scheduled_run in the same transaction, so a restart, a second process or a
+late tick can never open the same slot twice, and a slot missed while the
+service was down is opened on the next tick (up to LOOKBACK late).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import metrics
+from bot.errors import WaveError
+from bot.participation import latest_version
+from bot.runtime import Runtime
+from bot.schedule import QuietHours, ReminderRule, latest_slot, next_allowed, reminder_due, slot_key
+from bot.telegram.invites import invitation_message
+from storage.catalogue import load_version
+from storage.errors import NotFound
+from storage.models import Organisation, SurveyVersion, Wave
+from storage.models import Survey as SurveyRow
+from storage.outbox import enqueue
+from storage.waves import (
+    Audience,
+    Invitee,
+    claim_slot,
+    close_wave,
+    create_wave,
+    invite,
+    mark_reminded,
+    pending_invitations,
+    select_audience,
+)
+from surveys.model import Audience as SurveyAudience
+from surveys.model import Survey
+
+logger = logging.getLogger(__name__)
+LOOKBACK = timedelta(days=7)
+REACHABLE_CHANNELS = {"telegram"}
+
+
+@dataclass(frozen=True)
+class OpenedWave:
+    wave_id: int
+    survey: str
+    invited: int
+    not_before: datetime
+
+
+def _rules(runtime: Runtime) -> tuple[ZoneInfo, QuietHours]:
+    settings = runtime.settings
+    return ZoneInfo(settings.timezone), QuietHours.parse(settings.quiet_hours)
+
+
+async def _organisation_name(session: AsyncSession, survey: Survey) -> str:
+    slug = survey.metadata.organisation
+    if slug is None:
+        return "Your local services"
+    return await session.scalar(select(Organisation.name).where(Organisation.slug == slug)) or slug
+
+
+async def open_wave(
+    runtime: Runtime, slug: str, audience: Audience, *, name: str | None = None, slot: str | None = None
+) -> OpenedWave | None:
+    """Open a wave of the survey's latest version and queue its invites; None if this scheduled slot already ran."""
+    now = runtime.clock()
+    tz, quiet = _rules(runtime)
+    not_before = next_allowed(now, tz, quiet)
+    cool_off_since = now - timedelta(days=runtime.settings.invite_cool_off_days)
+
+    async def work(session: AsyncSession) -> OpenedWave | None:
+        version_id = await latest_version(session, slug)
+        if version_id is None:
+            raise WaveError(f"no survey called '{slug}': import it with `chorus survey import FILE`")
+        if slot is not None and not await claim_slot(session, f"wave:{slug}", slot, now):
+            return None
+        version, survey = await load_version(session, version_id)
+        try:
+            contacts = await select_audience(session, audience, version.survey_id, cool_off_since=cool_off_since)
+        except NotFound as error:
+            raise WaveError(f"cannot open a wave of '{slug}': {error}") from None
+        reminders = survey.metadata.reminders
+        wave = await create_wave(
+            session,
+            version_id=version_id,
+            name=name or f"{slug} {now.astimezone(tz):%Y-%m-%d}",
+            audience=audience,
+            now=now,
+            reminders_max=reminders.maximum,
+            reminder_every_days=reminders.every_days,
+        )
+        reachable = [c for c in contacts if c.channel in REACHABLE_CHANNELS]
+        invitees = await invite(session, wave.id, reachable, now)
+        organisation = await _organisation_name(session, survey)
+        for invitee in invitees:
+            await _queue(session, invitee, survey, organisation, now, not_before, reminder=False, started=False)
+        metrics.QUEUED.labels("invite").inc(len(invitees))
+        return OpenedWave(wave.id, slug, len(invitees), not_before)
+
+    opened = await runtime.db.write(work)
+    if opened is not None:
+        logger.info("wave %s of %s opened: %s invites queued", opened.wave_id, slug, opened.invited)
+    return opened
+
+
+async def _queue(
+    session: AsyncSession,
+    invitee: Invitee,
+    survey: Survey,
+    organisation: str,
+    now: datetime,
+    not_before: datetime,
+    *,
+    reminder: bool,
+    started: bool,
+    number: int = 0,
+) -> None:
+    payload = invitation_message(
+        survey, organisation, invitee.language, invitee.invitation_id, reminder=reminder, started=started
+    )
+    kind = "reminder" if reminder else "invite"
+    await enqueue(
+        session,
+        channel=invitee.channel,
+        address=invitee.address,
+        payload=payload,
+        dedupe_key=f"{kind}:{invitee.invitation_id}:{number}",
+        now=now,
+        not_before=not_before,
+        kind=kind,
+        invitation_id=invitee.invitation_id,
+    )
+
+
+async def close(runtime: Runtime, wave_id: int) -> Wave:
+    """Close a wave: its reminders stop, and a press on its invite says it has closed."""
+    now = runtime.clock()
+    try:
+        return await runtime.db.write(lambda session: close_wave(session, wave_id, now))
+    except NotFound as error:
+        raise WaveError(str(error)) from None
+
+
+async def send_reminders(runtime: Runtime) -> int:
+    """Queue a reminder for every non-completer whose turn has come; nothing in quiet hours. Returns how many."""
+    now = runtime.clock()
+    tz, quiet = _rules(runtime)
+    if next_allowed(now, tz, quiet) != now:
+        return 0
+
+    async def work(session: AsyncSession) -> int:
+        due = [
+            pending
+            for pending in await pending_invitations(session)
+            if reminder_due(
+                ReminderRule(pending.reminders_max, timedelta(days=pending.reminder_every_days)),
+                reminders_sent=pending.reminders_sent,
+                invited_at=pending.invited_at,
+                last_reminded_at=pending.last_reminded_at,
+                now=now,
+            )
+        ]
+        for pending in due:
+            _, survey = await load_version(session, pending.version_id)
+            invitee = Invitee(
+                pending.invitation_id, pending.contact_id, pending.channel, pending.address, pending.language
+            )
+            organisation = await _organisation_name(session, survey)
+            await _queue(
+                session,
+                invitee,
+                survey,
+                organisation,
+                now,
+                now,
+                reminder=True,
+                started=pending.started,
+                number=pending.reminders_sent + 1,
+            )
+        await mark_reminded(session, [p.invitation_id for p in due], now)
+        return len(due)
+
+    sent = await runtime.db.write(work)
+    if sent:
+        metrics.QUEUED.labels("reminder").inc(sent)
+        logger.info("%s reminders queued", sent)
+    return sent
+
+
+async def open_scheduled_waves(runtime: Runtime) -> list[OpenedWave]:
+    """Open a wave for every survey whose schedule has fired since it last ran (at most LOOKBACK ago)."""
+    now = runtime.clock()
+    opened = []
+    for slug, survey, imported_at in await _scheduled_surveys(runtime):
+        assert survey.metadata.schedule is not None
+        tz = ZoneInfo(survey.metadata.timezone or runtime.settings.timezone)
+        slot = latest_slot(survey.metadata.schedule, tz, since=max(imported_at, now - LOOKBACK), now=now)
+        if slot is None:
+            continue
+        wave = await open_wave(runtime, slug, _audience_of(survey), slot=slot_key(slot))
+        if wave is not None:
+            opened.append(wave)
+    return opened
+
+
+def _audience_of(survey: Survey) -> Audience:
+    """Staff surveys go to the organisation's staff; resident surveys to residents of the survey's area and service."""
+    metadata = survey.metadata
+    if metadata.audience is SurveyAudience.STAFF:
+        return Audience(role="staff", organisations=(metadata.organisation,) if metadata.organisation else ())
+    return Audience(
+        role="resident",
+        areas=(metadata.area,) if metadata.area else (),
+        services=(metadata.service,) if metadata.service else (),
+    )
+
+
+async def _scheduled_surveys(runtime: Runtime) -> list[tuple[str, Survey, datetime]]:
+    async with runtime.db.read() as session:
+        rows = (
+            await session.execute(
+                select(SurveyRow.slug, SurveyVersion.id, SurveyVersion.created_at)
+                .join(SurveyVersion, SurveyVersion.survey_id == SurveyRow.id)
+                .order_by(SurveyRow.slug, SurveyVersion.number.desc())
+            )
+        ).all()
+        latest: dict[str, tuple[int, datetime]] = {}
+        for slug, version_id, created_at in rows:
+            latest.setdefault(slug, (version_id, created_at))
+        found = []
+        for slug, (version_id, created_at) in latest.items():
+            _, survey = await load_version(session, version_id)
+            if survey.metadata.schedule:
+                found.append((slug, survey, created_at))
+        return found
+
+
+async def tick(runtime: Runtime, wake: Callable[[], None]) -> None:
+    """The scheduler's minute: open due waves, queue due reminders, and wake the sender for them."""
+    opened = await open_scheduled_waves(runtime)
+    if await send_reminders(runtime) or any(wave.invited for wave in opened):
+        wake()
