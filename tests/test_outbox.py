@@ -1,0 +1,119 @@
+"""The outbox on each database: claimed in order, settled once, recovered after a crash, cancelled on opt-out."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from storage.contacts import get_or_create_contact, opt_out
+from storage.database import Database
+from storage.models import Outbox
+from storage.outbox import ERASURE, Settlement, claim, enqueue, outbox_status, recover, settle
+from tests.conftest import NOW
+
+
+async def queue(db: Database, *messages: tuple[str, str], kind: str = "reply") -> None:
+    """Queue (address, text) pairs in order."""
+
+    async def work(session: Any) -> None:
+        for number, (address, text) in enumerate(messages):
+            await enqueue(
+                session,
+                channel="telegram",
+                address=address,
+                payload={"text": text},
+                dedupe_key=f"{address}:{text}:{number}",
+                now=NOW,
+                kind=kind,
+            )
+
+    await db.write(work)
+
+
+async def statuses(db: Database) -> dict[str, str]:
+    async with db.read() as session:
+        rows = (await session.execute(select(Outbox.payload, Outbox.status, Outbox.dedupe_key))).all()
+    return {key: status for _, status, key in rows}
+
+
+async def test_claim_takes_due_rows_oldest_first_and_marks_them_sending(db: Database) -> None:
+    await queue(db, ("1", "a"), ("2", "b"), ("1", "c"))
+    first = await db.write(lambda s: claim(s, NOW, 2))
+    assert [m.payload["text"] for m in first] == ["a", "b"]
+    assert [m.attempts for m in first] == [1, 1]
+    second = await db.write(lambda s: claim(s, NOW, 10))
+    assert [m.payload["text"] for m in second] == ["c"], "rows being sent are not claimed twice"
+    assert await db.write(lambda s: claim(s, NOW, 10)) == []
+
+
+async def test_a_sent_row_is_never_claimed_again_and_keeps_no_payload(db: Database) -> None:
+    await queue(db, ("1", "hello"))
+    [message] = await db.write(lambda s: claim(s, NOW, 10))
+    await db.write(lambda s: settle(s, NOW, Settlement(sent=[message.id])))
+    await db.write(recover)
+    assert await db.write(lambda s: claim(s, NOW, 10)) == []
+    async with db.read() as session:
+        row = await session.get(Outbox, message.id)
+    assert row is not None and (row.status, row.payload, row.sent_at is not None) == ("sent", {}, True)
+
+
+async def test_a_later_message_does_not_overtake_one_waiting_for_a_retry(db: Database) -> None:
+    await queue(db, ("1", "first"), ("1", "second"), ("2", "other"))
+    claimed = await db.write(lambda s: claim(s, NOW, 1))
+    retry_at = NOW + timedelta(seconds=30)
+    await db.write(lambda s: settle(s, NOW, Settlement(retries=[(claimed[0].id, retry_at, "timed out")])))
+    assert [m.payload["text"] for m in await db.write(lambda s: claim(s, NOW, 10))] == ["other"]
+    later = await db.write(lambda s: claim(s, retry_at, 10))
+    assert [m.payload["text"] for m in later] == ["first", "second"]
+    assert [m.attempts for m in later] == [2, 1]
+
+
+async def test_after_a_crash_rows_in_flight_are_queued_again_and_nothing_is_lost(db: Database) -> None:
+    await queue(db, *[(str(n), "hi") for n in range(5)])
+    in_flight = await db.write(lambda s: claim(s, NOW, 3))
+    await db.write(lambda s: settle(s, NOW, Settlement(sent=[in_flight[0].id])))
+    assert await db.write(recover) == 2
+    again = await db.write(lambda s: claim(s, NOW, 10))
+    assert sorted(m.address for m in again) == ["1", "2", "3", "4"]
+
+
+async def test_failures_and_releases_are_recorded(db: Database) -> None:
+    await queue(db, ("1", "a"), ("2", "b"))
+    a, b = await db.write(lambda s: claim(s, NOW, 10))
+    await db.write(
+        lambda s: settle(s, NOW, Settlement(failures=[(a.id, "Bad Request: chat not found")], released=[b.id]))
+    )
+    async with db.read() as session:
+        failed = await session.get(Outbox, a.id)
+        status = await outbox_status(session, NOW)
+    assert failed is not None and failed.last_error == "Bad Request: chat not found"
+    assert (status.counts["failed"], status.counts["queued"], status.counts["sending"]) == (1, 1, 0)
+
+
+async def test_opting_out_cancels_what_is_still_queued_at_once(db: Database) -> None:
+    async def work(session: Any) -> None:
+        contact = await get_or_create_contact(session, channel="telegram", address="1", now=NOW)
+        await session.flush()
+        await opt_out(session, contact.id, NOW)
+
+    await queue(db, ("1", "invite"), ("1", "reminder"), ("2", "other"))
+    await db.write(work)
+    assert [m.address for m in await db.write(lambda s: claim(s, NOW, 10))] == ["2"]
+    assert sorted(s for k, s in (await statuses(db)).items() if k.startswith("1:")) == ["cancelled", "cancelled"]
+
+
+async def test_an_erasure_confirmation_leaves_no_row_once_claimed(db: Database) -> None:
+    await queue(db, ("1", "Done. Everything we held about you has been erased."), kind=ERASURE)
+    [message] = await db.write(lambda s: claim(s, NOW, 10))
+    assert message.kind == ERASURE and message.payload["text"].startswith("Done.")
+    assert await statuses(db) == {}
+
+
+async def test_two_senders_claiming_at_once_never_take_the_same_row(db: Database) -> None:
+    await queue(db, *[(str(n), "hi") for n in range(200)])
+    batches = await asyncio.gather(*[db.write(lambda s: claim(s, NOW, 30)) for _ in range(8)])
+    ids = [m.id for batch in batches for m in batch]
+    assert len(ids) == len(set(ids)) == 200

@@ -1,0 +1,237 @@
+"""Waves and reminders with a fake clock, on each database: who is invited, when, and how often."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from bot import outreach
+from bot.config import load_settings
+from bot.errors import WaveError
+from bot.runtime import Runtime
+from storage.catalogue import import_survey
+from storage.contacts import get_or_create_contact, opt_out, record_consent
+from storage.database import Database
+from storage.models import Area, Invitation, Organisation, Outbox, Service
+from storage.waves import Audience, list_waves
+from tests.conftest import SECRET, survey_of
+
+# A Tuesday morning in winter: London is on UTC.
+OPENED = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+PULSE = survey_of("""
+    id: pulse
+    title: Resident pulse
+    organisation: ancoats-housing
+    questions:
+      - {id: consent, type: consent, label: "Do you agree?", notice: "We keep your answers for two years."}
+      - {id: happy, type: yes_no, label: "Are you happy with your home?"}
+""")
+MONTHLY = survey_of("""
+    id: monthly
+    title: Monthly pulse
+    organisation: ancoats-housing
+    area: ancoats
+    schedule: "0 10 1 * *"
+    questions:
+      - {id: happy, type: yes_no, label: "Are you happy with your home?"}
+""")
+
+
+@dataclass
+class Clock:
+    now: datetime = OPENED
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Town:
+    """Who lives where: contact ids by name."""
+
+    runtime: Runtime
+    clock: Clock
+    ids: dict[str, int] = field(default_factory=dict)
+
+
+async def populate(db: Database) -> dict[str, int]:
+    async def work(session: Any) -> dict[str, int]:
+        organisation = Organisation(slug="ancoats-housing", name="Ancoats Housing Co-op", created_at=OPENED)
+        session.add(organisation)
+        await session.flush()
+        areas = {slug: Area(organisation_id=organisation.id, slug=slug, name=slug) for slug in ("ancoats", "gorton")}
+        repairs = Service(organisation_id=organisation.id, slug="repairs", name="Repairs")
+        session.add_all([*areas.values(), repairs])
+        await session.flush()
+        version = await import_survey(session, PULSE, OPENED - timedelta(days=30))
+        await import_survey(session, MONTHLY, OPENED - timedelta(days=30))
+        people = {
+            # name: (area, service, consented, role)
+            "amira": ("ancoats", "repairs", True, "resident"),
+            "ben": ("gorton", None, True, "resident"),
+            "chen": ("ancoats", None, False, "resident"),
+            "dara": ("ancoats", "repairs", True, "resident"),
+            "erin": (None, None, False, "staff"),
+        }
+        ids = {}
+        for number, (name, (area, service, consented, role)) in enumerate(people.items(), start=1):
+            contact = await get_or_create_contact(
+                session, channel="telegram", address=str(1000 + number), now=OPENED, role=role, language="en"
+            )
+            contact.area_id = areas[area].id if area else None
+            contact.service_id = repairs.id if service else None
+            contact.organisation_id = organisation.id if role == "staff" else None
+            if consented:
+                await record_consent(
+                    session,
+                    contact_id=contact.id,
+                    version_id=version.version_id,
+                    question_id="consent",
+                    language="en",
+                    notice="We keep your answers for two years. Do you agree?",
+                    decision="agree",
+                    now=OPENED - timedelta(days=20),
+                )
+            ids[name] = contact.id
+        await opt_out(session, ids["dara"], OPENED - timedelta(days=1))
+        return ids
+
+    return await db.write(work)
+
+
+@pytest.fixture
+async def town(db: Database, monkeypatch: pytest.MonkeyPatch) -> Town:
+    monkeypatch.setenv("CHORUS_SECRET_KEY", SECRET)
+    clock = Clock()
+    ids = await populate(db)
+    return Town(Runtime(load_settings(None), db, clock=clock), clock, ids)
+
+
+async def outbox(db: Database) -> list[Outbox]:
+    async with db.read() as session:
+        return list(await session.scalars(select(Outbox).order_by(Outbox.id)))
+
+
+def addressed(rows: list[Outbox], kind: str) -> list[str]:
+    return [row.address for row in rows if row.kind == kind]
+
+
+async def test_a_wave_invites_consented_reachable_residents_of_its_area_only(town: Town) -> None:
+    opened = await outreach.open_wave(town.runtime, "pulse", Audience(areas=("ancoats",)), name="December")
+    assert opened is not None and opened.invited == 1
+    rows = await outbox(town.runtime.db)
+    assert addressed(rows, "invite") == ["1001"], "amira only: chen never consented, dara opted out, ben is in gorton"
+    [invite] = rows
+    assert "Ancoats Housing Co-op would like to hear from you in \u201cResident pulse\u201d" in invite.payload["text"]
+    [[button]] = invite.payload["reply_markup"]["inline_keyboard"]
+    assert button["callback_data"] == f"i|{invite.invitation_id}"
+    async with town.runtime.db.read() as session:
+        [wave] = await list_waves(session)
+    assert (wave.survey, wave.name, wave.invited, wave.completed) == ("pulse", "December", 1, 0)
+
+
+async def test_audiences_by_service_and_for_staff(town: Town) -> None:
+    await outreach.open_wave(town.runtime, "pulse", Audience(services=("repairs",)))
+    await outreach.open_wave(town.runtime, "pulse", Audience(role="staff", organisations=("ancoats-housing",)))
+    rows = await outbox(town.runtime.db)
+    assert addressed(rows, "invite") == ["1001", "1005"], "amira uses repairs; erin is staff, who join with a code"
+
+
+async def test_an_unknown_area_or_survey_is_a_clear_error_and_opens_nothing(town: Town) -> None:
+    with pytest.raises(WaveError, match="no area called moss-side"):
+        await outreach.open_wave(town.runtime, "pulse", Audience(areas=("moss-side",)))
+    with pytest.raises(WaveError, match="no survey called 'nope'"):
+        await outreach.open_wave(town.runtime, "nope", Audience())
+    async with town.runtime.db.read() as session:
+        assert await list_waves(session) == []
+    assert await outbox(town.runtime.db) == []
+
+
+async def test_no_one_is_invited_to_the_same_survey_twice_within_the_cool_off(town: Town) -> None:
+    first = await outreach.open_wave(town.runtime, "pulse", Audience())
+    town.clock.now += timedelta(days=13)
+    again = await outreach.open_wave(town.runtime, "pulse", Audience())
+    town.clock.now += timedelta(days=2)
+    later = await outreach.open_wave(town.runtime, "pulse", Audience())
+    assert first is not None and again is not None and later is not None
+    assert (first.invited, again.invited, later.invited) == (2, 0, 2)
+
+
+async def test_a_wave_opened_in_quiet_hours_sends_at_nine(town: Town) -> None:
+    town.clock.now = datetime(2026, 12, 1, 22, 15, tzinfo=UTC)
+    opened = await outreach.open_wave(town.runtime, "pulse", Audience())
+    assert opened is not None and opened.not_before == datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    assert {row.not_before.replace(tzinfo=UTC) for row in await outbox(town.runtime.db)} == {opened.not_before}
+
+
+async def reminders_by_day(town: Town, days: int) -> dict[int, int]:
+    """How many reminders each day's 10:00 tick queues, over `days` days after the wave opened."""
+    counts = {}
+    for day in range(1, days + 1):
+        town.clock.now = OPENED + timedelta(days=day)
+        counts[day] = await outreach.send_reminders(town.runtime)
+    return {day: count for day, count in counts.items() if count}
+
+
+async def test_reminders_go_at_most_twice_three_days_apart(town: Town) -> None:
+    await outreach.open_wave(town.runtime, "pulse", Audience())
+    assert await reminders_by_day(town, 12) == {3: 2, 6: 2}
+    rows = await outbox(town.runtime.db)
+    assert sorted(addressed(rows, "reminder")) == ["1001", "1001", "1002", "1002"]
+    assert all("A reminder: Ancoats Housing Co-op" in row.payload["text"] for row in rows if row.kind == "reminder")
+
+
+async def test_those_who_started_are_asked_to_continue_and_completers_are_left_alone(town: Town) -> None:
+    opened = await outreach.open_wave(town.runtime, "pulse", Audience())
+    assert opened is not None
+
+    async def progress(session: Any) -> None:
+        invitation = update(Invitation).where(Invitation.wave_id == opened.wave_id)
+        await session.execute(invitation.where(Invitation.contact_id == town.ids["amira"]).values(started_at=OPENED))
+        await session.execute(invitation.where(Invitation.contact_id == town.ids["ben"]).values(completed_at=OPENED))
+
+    await town.runtime.db.write(progress)
+    await reminders_by_day(town, 3)
+    [reminder] = [row for row in await outbox(town.runtime.db) if row.kind == "reminder"]
+    assert reminder.address == "1001"
+    assert "You started \u201cResident pulse\u201d but haven't finished it yet" in reminder.payload["text"]
+    [[button]] = reminder.payload["reply_markup"]["inline_keyboard"]
+    assert button["text"] == "Continue where I left off"
+
+
+async def test_no_reminder_after_stop_after_the_wave_closes_or_in_quiet_hours(town: Town) -> None:
+    opened = await outreach.open_wave(town.runtime, "pulse", Audience())
+    assert opened is not None
+    town.clock.now = OPENED + timedelta(days=3, hours=12)  # 22:00
+    assert await outreach.send_reminders(town.runtime) == 0, "quiet hours"
+    await town.runtime.db.write(lambda s: opt_out(s, town.ids["ben"], town.clock.now))
+    town.clock.now = OPENED + timedelta(days=4)
+    assert await outreach.send_reminders(town.runtime) == 1, "amira only: ben sent /stop"
+    await outreach.close(town.runtime, opened.wave_id)
+    assert await reminders_by_day(town, 12) == {}, "a closed wave sends no more reminders"
+    with pytest.raises(WaveError, match="no wave 999"):
+        await outreach.close(town.runtime, 999)
+
+
+async def test_a_scheduled_wave_opens_once_per_slot_even_after_a_restart(town: Town) -> None:
+    # The survey says 10:00 on the 1st; OPENED is 1 December 10:00.
+    town.clock.now = OPENED - timedelta(minutes=1)
+    assert await outreach.open_scheduled_waves(town.runtime) == []
+    town.clock.now = OPENED + timedelta(minutes=3)
+    [wave] = await outreach.open_scheduled_waves(town.runtime)
+    assert (wave.survey, wave.invited) == ("monthly", 1), "amira: consented and lives in Ancoats"
+    assert await outreach.open_scheduled_waves(town.runtime) == []
+    restarted = Runtime(town.runtime.settings, town.runtime.db, clock=town.clock)
+    town.clock.now = OPENED + timedelta(hours=5)
+    assert await outreach.open_scheduled_waves(restarted) == [], "a restart does not run the slot again"
+    town.clock.now = datetime(2027, 1, 3, 12, tzinfo=UTC)  # the service was down over New Year
+    [january] = await outreach.open_scheduled_waves(restarted)
+    async with town.runtime.db.read() as session:
+        names = [w.name for w in await list_waves(session)]
+    assert names == ["monthly 2026-12-01", "monthly 2027-01-03"]
+    assert january.wave_id != wave.wave_id
