@@ -120,6 +120,8 @@ class FakeTelegram:
         self.calls: defaultdict[str, int] = defaultdict(int)
         self.too_many_requests = 0
         self.blocked: set[int] = set()
+        self.missing: set[int] = set()
+        self.bad_gateways = 0
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
         self.webhook_responses: list[int] = []
@@ -171,6 +173,11 @@ class FakeTelegram:
         if method in SENDING and chat_id is not None:
             if chat_id in self.blocked:
                 return self._error(403, "Forbidden: bot was blocked by the user")
+            if chat_id in self.missing:
+                return self._error(400, "Bad Request: chat not found")
+            if self.bad_gateways:
+                self.bad_gateways -= 1
+                return self._error(502, "Bad Gateway")
             wait = max(self.overall.take(), self._chat_bucket(chat_id).take())
             if wait > 0:
                 self.too_many_requests += 1
@@ -353,6 +360,7 @@ class FakeTelegram:
                 "text": content.get("text"),
                 "reply_markup": markup,
                 "parse_mode": params.get("parse_mode"),
+                "at": time.monotonic(),
             }
         )
         return message

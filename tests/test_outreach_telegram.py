@@ -1,0 +1,145 @@
+"""Invites through the real sender and python-telegram-bot against the fake Bot API: limits, failures, the button."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot import outreach
+from bot.runtime import Runtime, utc_now
+from storage.contacts import get_or_create_contact, record_consent
+from storage.database import Database
+from storage.models import Contact, Invitation, Outbox, Survey, SurveyVersion
+from storage.waves import Audience
+from tests.conftest import NOW
+from tests.fake_telegram import FakeTelegram
+from tests.telegram_harness import Running, running_chorus
+
+ANY_TIME = {"CHORUS_QUIET_HOURS": "00:00-00:00"}  # these tests run at any hour of the real clock
+
+
+async def residents(db: Database, chats: range) -> None:
+    """Residents who agreed to the TSM notice, reachable on Telegram at these chat ids."""
+
+    async def work(session: Any) -> None:
+        version_id = await session.scalar(
+            select(SurveyVersion.id).join(Survey).where(Survey.slug == "tsm").order_by(SurveyVersion.number.desc())
+        )
+        for chat in chats:
+            contact = await get_or_create_contact(session, channel="telegram", address=str(chat), now=NOW)
+            await record_consent(
+                session,
+                contact_id=contact.id,
+                version_id=version_id,
+                question_id="consent",
+                language="en",
+                notice="The notice as shown",
+                decision="agree",
+                now=NOW,
+            )
+
+    await db.write(work)
+
+
+async def open_tsm_wave(run: Running) -> int:
+    opened = await outreach.open_wave(Runtime(run.settings, run.db), "tsm", Audience())
+    assert opened is not None
+    return opened.invited
+
+
+async def settled(run: Running, count: int, timeout: float = 30) -> list[Outbox]:
+    """Wait until `count` invite rows are no longer queued or sending; returns all invite rows."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with run.db.read() as session:
+            rows = list(await session.scalars(select(Outbox).where(Outbox.kind == "invite")))
+        if sum(row.status not in ("queued", "sending") for row in rows) >= count:
+            return rows
+        assert time.monotonic() < deadline, f"only {[r.status for r in rows]} after {timeout}s"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_wave_goes_out_within_the_overall_limit_once_to_each_person(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeTelegram(overall_rate=20, overall_burst=20, chat_rate=1, chat_burst=3)
+    async with running_chorus(tmp_path, monkeypatch, fake=fake, TELEGRAM_RATE_LIMIT="20", **ANY_TIME) as run:
+        chats = range(7000, 7060)
+        await residents(run.db, chats)
+        assert await open_tsm_wave(run) == 60
+        await settled(run, 60)
+        invites = [m for m in fake.sent if m["method"] == "send" and m["chat_id"] in chats]
+        assert sorted(m["chat_id"] for m in invites) == list(chats), "each resident exactly once"
+        assert fake.too_many_requests == 0
+        span = invites[-1]["at"] - invites[0]["at"]
+        assert span >= (60 - 20 / 5) / 20 * 0.9, "no faster than 20 a second after a small burst"
+
+
+async def test_pressing_the_invite_starts_the_survey_and_marks_the_invitation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        await residents(run.db, range(7100, 7101))
+        await open_tsm_wave(run)
+        [invite] = await run.fake.wait_for(7100, 1)
+        assert "would like to hear from you in \u201cTenant Satisfaction Survey" in invite["text"]
+        await run.press(7100, "Start the survey")
+        await run.fake.wait_for_text(7100, "Are you happy to take part?", after=1)
+        async with run.db.read() as session:
+            invitation = await session.scalar(select(Invitation))
+        assert invitation is not None and invitation.started_at is not None
+
+
+async def test_chat_not_found_fails_that_row_for_good_and_the_rest_still_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        run.fake.missing.add(7201)
+        await residents(run.db, range(7200, 7203))
+        await open_tsm_wave(run)
+        rows = {row.address: row for row in await settled(run, 3)}
+        assert {address: row.status for address, row in rows.items()} == {
+            "7200": "sent",
+            "7201": "failed",
+            "7202": "sent",
+        }
+        assert rows["7201"].last_error == "refused: Chat not found"
+        assert rows["7201"].attempts == 1, "a refusal is not retried"
+
+
+async def test_network_trouble_is_retried_with_backoff_and_sent_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        run.fake.bad_gateways = 1
+        await residents(run.db, range(7300, 7301))
+        await open_tsm_wave(run)
+        [row] = await settled(run, 1, timeout=15)
+        assert (row.status, row.attempts) == ("sent", 2)
+        assert len(run.fake.to(7300)) == 1
+
+
+async def test_a_blocked_invite_opts_the_contact_out_and_no_reminder_follows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        run.fake.blocked.add(7400)
+        await residents(run.db, range(7400, 7401))
+        await open_tsm_wave(run)
+        [row] = await settled(run, 1)
+        assert row.status == "failed" and row.last_error is not None and "blocked" in row.last_error
+        for _ in range(100):
+            async with run.db.read() as session:
+                contact = await session.scalar(select(Contact))
+            if contact is not None and contact.opted_out_at is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert contact is not None and contact.opted_out_at is not None
+        later = Runtime(run.settings, run.db, clock=lambda: utc_now() + timedelta(days=4))
+        assert await outreach.send_reminders(later) == 0
