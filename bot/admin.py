@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,12 @@ from sqlalchemy.exc import DBAPIError
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot import outreach
 from bot.config import Settings
+from bot.outreach import OpenedWave
 from bot.runtime import Runtime, open_runtime
 from bot.telegram.conversation import JOIN_PREFIX
-from storage import catalogue, migrate, privacy, staff
+from storage import catalogue, migrate, outbox, privacy, staff, waves
 from storage.errors import DatabaseUnavailable, StorageError
 from surveys.loader import load_survey
 
@@ -121,6 +124,45 @@ async def invite_staff(settings: Settings, organisation: str, count: int) -> lis
     username = await _bot_username(settings)
     start = [f"{JOIN_PREFIX}{code}" for code in codes]
     return [f"https://t.me/{username}?start={payload}" for payload in start] if username else start
+
+
+async def open_wave(settings: Settings, slug: str, audience: waves.Audience, name: str | None) -> OpenedWave:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        opened = await outreach.open_wave(runtime, slug, audience, name=name)
+        assert opened is not None, "only a scheduled slot can have opened already"
+        return opened
+
+
+async def close_wave(settings: Settings, wave_id: int) -> None:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        await outreach.close(runtime, wave_id)
+
+
+async def list_waves(settings: Settings) -> list[waves.WaveListing]:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        async with runtime.db.read() as session:
+            return await waves.list_waves(session)
+
+
+async def follow_wave(settings: Settings, wave_id: int, progress: Callable[[dict[str, int]], bool]) -> None:
+    """Report the wave's invites by status every second, until `progress` returns False."""
+    async with open_runtime(settings) as runtime:
+        while True:
+            async with runtime.db.read() as session:
+                counts = await waves.wave_sends(session, wave_id)
+            if not progress(counts):
+                return
+            await asyncio.sleep(1)
+
+
+async def outbox_status(settings: Settings) -> outbox.OutboxStatus:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        async with runtime.db.read() as session:
+            return await outbox.outbox_status(session, runtime.clock())
 
 
 async def _bot_username(settings: Settings) -> str | None:

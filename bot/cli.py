@@ -11,21 +11,22 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from analysis.errors import AnalysisError
 from bot import admin
 from bot.analyse_csv import analyse_csv, analyser, count_rows, learn_from_csv
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.errors import ChorusError
 from bot.preview import preview
 from bot.service import serve
 from bot.summary import build_summary, to_html, to_json, to_markdown
 from storage.errors import StorageError
+from storage.waves import Audience
 from surveys.document import to_yaml
 from surveys.errors import SurveyError, SurveyInvalid
 from surveys.loader import check_survey, load_survey
@@ -211,6 +212,97 @@ def invite(organisation: str, count: int) -> None:
     with _reported():
         for line in asyncio.run(admin.invite_staff(load_settings(), organisation, count)):
             click.echo(line)
+
+
+@cli.group()
+def wave() -> None:
+    """Waves of a survey: who is invited, reminded, and how far the sending has got."""
+
+
+@wave.command(name="open")
+@click.argument("survey_id")
+@click.option("--area", "areas", multiple=True, help="Residents of this area (slug); repeat for several.")
+@click.option("--service", "services", multiple=True, help="Residents who use this service (slug); repeatable.")
+@click.option("--org", "organisations", multiple=True, help="Contacts of this organisation (slug); repeatable.")
+@click.option("--role", type=click.Choice(["resident", "staff"]), default="resident", show_default=True)
+@click.option("--name", help="What to call the wave, e.g. 'December pulse' (default: the survey and the date).")
+@click.option("--follow", is_flag=True, help="Show a progress bar until every invite has gone (`chorus run` sends).")
+def wave_open(
+    survey_id: str,
+    areas: tuple[str, ...],
+    services: tuple[str, ...],
+    organisations: tuple[str, ...],
+    role: str,
+    name: str | None,
+    follow: bool,
+) -> None:
+    """Open a wave of a survey now: invite everyone in the audience who agreed and has not opted out."""
+    with _reported():
+        settings = load_settings()
+        audience = Audience(role, areas, services, organisations)
+        opened = asyncio.run(admin.open_wave(settings, survey_id, audience, name))
+        when = "" if opened.not_before <= datetime.now(UTC) else f" from {opened.not_before:%Y-%m-%d %H:%M} UTC"
+        invites = "1 invite" if opened.invited == 1 else f"{opened.invited} invites"
+        click.echo(f"Wave {opened.wave_id} of {survey_id} opened: {invites} queued to go{when}.")
+        if follow and opened.invited:
+            _follow(settings, opened.wave_id, opened.invited)
+
+
+def _follow(settings: Settings, wave_id: int, total: int) -> None:
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task("Sending invites", total=total)
+
+        def show(counts: dict[str, int]) -> bool:
+            done = total - counts.get("queued", 0) - counts.get("sending", 0)
+            failed = counts.get("failed", 0) + counts.get("cancelled", 0)
+            bar.update(task, completed=done, description=f"Sending invites ({failed} failed)")
+            return done < total
+
+        asyncio.run(admin.follow_wave(settings, wave_id, show))
+
+
+@wave.command(name="list")
+def wave_list() -> None:
+    """Show every wave: when it opened, whether it has closed, and how many were invited, started and finished."""
+    with _reported():
+        listings = asyncio.run(admin.list_waves(load_settings()))
+        if not listings:
+            click.echo("No waves yet: open one with `chorus wave open SURVEY`.")
+        for w in listings:
+            state = f"closed {w.closed_at:%Y-%m-%d}" if w.closed_at else "open"
+            click.echo(
+                f"{w.id}  {w.survey}  {w.name}  opened {w.opened_at:%Y-%m-%d}, {state}: {w.invited} invited, "
+                f"{w.started} started, {w.completed} completed, {w.reminded} reminded"
+            )
+
+
+@wave.command(name="close")
+@click.argument("wave_id", type=int)
+def wave_close(wave_id: int) -> None:
+    """Close a wave: no more reminders go, and its invite buttons say it has closed."""
+    with _reported():
+        asyncio.run(admin.close_wave(load_settings(), wave_id))
+        click.echo(f"Wave {wave_id} closed: no more reminders will be sent for it.")
+
+
+@cli.group()
+def outbox() -> None:
+    """Messages waiting to go out, and how fast they are going."""
+
+
+@outbox.command(name="status")
+def outbox_status() -> None:
+    """Show how many messages are queued, being sent, sent and failed, and the send rate over the last minute."""
+    with _reported():
+        status = asyncio.run(admin.outbox_status(load_settings()))
+        counts = status.counts
+        click.echo(
+            f"queued {counts['queued']}, sending {counts['sending']}, sent {counts['sent']}, "
+            f"failed {counts['failed']}, cancelled {counts['cancelled']}"
+        )
+        click.echo(f"sending at {status.rate:.1f} messages/s over the last minute")
+        if status.oldest_queued is not None:
+            click.echo(f"oldest queued message: {status.oldest_queued:%Y-%m-%d %H:%M} UTC")
 
 
 MODELS = click.option(

@@ -23,6 +23,7 @@ from storage.models import (
     Contact,
     Invitation,
     Organisation,
+    Outbox,
     ScheduledRun,
     Service,
     Survey,
@@ -182,6 +183,17 @@ async def list_waves(session: AsyncSession) -> list[WaveListing]:
         .order_by(Wave.id)
     )
     return [WaveListing(*row) for row in rows]
+
+
+async def wave_sends(session: AsyncSession, wave_id: int) -> dict[str, int]:
+    """How the wave's invites stand in the outbox, by status (queued, sending, sent, failed, cancelled)."""
+    rows = await session.execute(
+        select(Outbox.status, func.count())
+        .join(Invitation, Invitation.id == Outbox.invitation_id)
+        .where(Invitation.wave_id == wave_id, Outbox.kind == "invite")
+        .group_by(Outbox.status)
+    )
+    return {status: int(count) for status, count in rows}
 
 
 @dataclass(frozen=True)
