@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from bot import outreach
 from bot.runtime import Runtime, utc_now
-from storage.contacts import get_or_create_contact, record_consent
 from storage.database import Database
-from storage.models import Contact, Invitation, Outbox, Survey, SurveyVersion
+from storage.models import Consent, Contact, Invitation, Outbox, Survey, SurveyVersion
 from storage.waves import Audience
 from tests.conftest import NOW
 from tests.fake_telegram import FakeTelegram
@@ -25,24 +24,20 @@ ANY_TIME = {"CHORUS_QUIET_HOURS": "00:00-00:00"}  # these tests run at any hour 
 
 
 async def residents(db: Database, chats: range) -> None:
-    """Residents who agreed to the TSM notice, reachable on Telegram at these chat ids."""
+    """Residents who agreed to the TSM notice, reachable on Telegram at these chat ids (in bulk: tests seed 5,000)."""
 
     async def work(session: Any) -> None:
         version_id = await session.scalar(
             select(SurveyVersion.id).join(Survey).where(Survey.slug == "tsm").order_by(SurveyVersion.number.desc())
         )
-        for chat in chats:
-            contact = await get_or_create_contact(session, channel="telegram", address=str(chat), now=NOW)
-            await record_consent(
-                session,
-                contact_id=contact.id,
-                version_id=version_id,
-                question_id="consent",
-                language="en",
-                notice="The notice as shown",
-                decision="agree",
-                now=NOW,
-            )
+        contact = {"channel": "telegram", "role": "resident", "created_at": NOW, "last_seen_at": NOW}
+        await session.execute(insert(Contact), [contact | {"address": str(chat)} for chat in chats])
+        ids = await session.scalars(select(Contact.id).where(Contact.address.in_([str(chat) for chat in chats])))
+        consent = {"survey_version_id": version_id, "question_id": "consent", "language": "en", "decision": "agree"}
+        await session.execute(
+            insert(Consent),
+            [consent | {"contact_id": i, "notice": "The notice as shown", "recorded_at": NOW} for i in ids],
+        )
 
     await db.write(work)
 
