@@ -37,10 +37,21 @@ def test_overall_rate_holds_across_many_chats() -> None:
 def test_one_chat_gets_its_burst_then_one_a_second() -> None:
     clock = FakeClock()
     limits = SendLimits(overall_rate=30, chat_rate=1, chat_burst=3, clock=clock)
-    assert [limits.take("7") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limits.take("7") == pytest.approx(1.0)
+    taken = []
+    for _ in range(3):
+        taken.append(limits.take("7"))
+        clock.now += 0.05  # the overall limit spaces them out
+    assert taken == [0.0, 0.0, 0.0], "a short burst in one chat passes"
+    assert limits.take("7") == pytest.approx(0.85), "then the chat waits for its next token"
     assert limits.take("8") == 0.0, "another chat is not held up"
     assert sent_in(limits, clock, ["7"], seconds=10.5) == 10, "one a second once the burst is spent"
+
+
+def test_the_overall_limit_paces_evenly_from_the_start() -> None:
+    clock = FakeClock()
+    limits = SendLimits(overall_rate=30, clock=clock)
+    assert [limits.take(str(n)) for n in range(3)][:2] == [0.0, 0.0]
+    assert limits.take("99") == pytest.approx(1 / 30), "no more than two at once, then one every 1/30 s"
 
 
 def test_a_group_gets_twenty_a_minute() -> None:
