@@ -78,6 +78,7 @@ class OutboxSender:
         self._pending = Settlement()
         self._unreachable: set[tuple[str, str]] = set()
         self._settled = asyncio.Event()
+        self._turn = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
 
     @property
@@ -197,8 +198,17 @@ class OutboxSender:
         self._settled.set()
 
     async def _acquire(self, address: str) -> None:
-        while (wait := self.limits.take(address)) > 0:
+        """Wait for the chat's own limit, then take a turn at the overall one.
+
+        One worker per address means no one else spends this chat's tokens, so
+        only the overall limit is contended: workers queue for it one at a
+        time (in order) instead of all waking for every token.
+        """
+        while (wait := self.limits.chat_wait(address)) > 0:
             await asyncio.sleep(wait)
+        async with self._turn:
+            while (wait := self.limits.take(address)) > 0:
+                await asyncio.sleep(wait)
 
     async def _flush_forever(self) -> None:
         while True:

@@ -82,6 +82,13 @@ class SendLimits:
             self._forget_full(now)
         return 0.0
 
+    def chat_wait(self, address: str) -> float:
+        """Seconds until `address` alone may have a message (nothing spent): waited out before queueing for the rest."""
+        now = self.clock()
+        chat = self._chat(address, now)
+        chat.refill(now)
+        return max(self.paused_until - now, chat.wait())
+
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nothing goes out until `seconds` from now."""
         self.paused_until = max(self.paused_until, self.clock() + seconds)

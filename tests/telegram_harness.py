@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.admin import import_surveys
 from bot.config import Settings, load_settings
 from bot.service import serve
 from storage.database import Database
+from storage.models import Contact
 from surveys.templates import template_paths
 from tests.conftest import SECRET
 from tests.fake_telegram import TOKEN, FakeTelegram
@@ -65,6 +67,17 @@ class Running:
 
     def last_text(self, chat_id: int) -> str:
         return str(self.fake.to(chat_id)[-1]["text"])
+
+    async def opted_out(self, timeout: float = 5.0) -> Contact:
+        """Wait until the (only) contact is opted out, as the sender does after a 403; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            async with self.db.read() as session:
+                contact = await session.scalar(select(Contact))
+            if contact is not None and contact.opted_out_at is not None:
+                return contact
+            assert time.monotonic() < deadline, "the contact was never opted out"
+            await asyncio.sleep(0.02)
 
 
 @asynccontextmanager

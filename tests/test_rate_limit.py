@@ -76,3 +76,14 @@ def test_memory_stays_bounded_with_many_chats() -> None:
         limits.take(str(n))
         clock.now += 0.001
     assert len(limits.chats) <= 10_001
+
+
+def test_a_chat_can_wait_out_its_own_limit_without_spending_anything() -> None:
+    clock = FakeClock()
+    limits = SendLimits(overall_rate=1000, chat_rate=1, chat_burst=1, clock=clock)
+    assert limits.chat_wait("7") == 0.0
+    assert limits.chat_wait("7") == 0.0, "asking spends nothing"
+    assert limits.take("7") == 0.0
+    assert limits.chat_wait("7") == pytest.approx(1.0)
+    limits.pause(3)
+    assert limits.chat_wait("8") == pytest.approx(3.0), "a 429 pause holds every chat"
