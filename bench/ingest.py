@@ -86,6 +86,8 @@ def start_chorus(base_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes],
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": base_url,
         "TELEGRAM_RATE_LIMIT": "10000",
+        "TELEGRAM_CHAT_RATE_LIMIT": "10000",  # as the fake here: the load, not the limits, is measured
+        "TELEGRAM_CHAT_BURST": "10000",
         "CHORUS_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "CHORUS_WEBHOOK_SECRET": SECRET,
     }

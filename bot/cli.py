@@ -6,6 +6,7 @@ Domain errors become one line on stderr and exit status 2; a person never sees a
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -55,7 +56,19 @@ def run() -> None:
         settings = load_settings()
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        _freeze_imports()
         asyncio.run(serve(settings))
+
+
+def _freeze_imports() -> None:
+    """Leave what importing built (the modules, NLTK, scikit-learn) out of the service's garbage collections.
+
+    Those objects live as long as the process; each full collection walked them
+    all (about 130 ms here) while every reply waiting at that moment waited too:
+    bench/ingest.py's p99 went from 44-146 ms to 18 ms at 50 answers/s.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @cli.group()
