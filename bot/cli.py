@@ -55,7 +55,8 @@ def run() -> None:
     with _reported():
         settings = load_settings()
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        for chatty in ("httpx", "apscheduler"):  # a line per request or per minute tick says nothing
+            logging.getLogger(chatty).setLevel(logging.WARNING)
         _freeze_imports()
         asyncio.run(serve(settings))
 
