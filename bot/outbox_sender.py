@@ -11,8 +11,9 @@ keeps under the send limits, and writes the outcomes back in batches:
 - blocked (403): the contact is opted out and nothing more is sent to them;
 - refused (400): failed for good, with Telegram's reason kept.
 
-At most WINDOW rows are claimed and unsettled at any moment, which bounds what
-a crash can send twice.
+At most WINDOW rows are claimed and not yet settled in the database at any
+moment (sent rows count until their outcome is written), which bounds what a
+crash can send twice.
 
 Usage (bot/service.py does this in the leader):
     sender = OutboxSender(runtime, {"telegram": transport}, limits)
@@ -79,11 +80,13 @@ class OutboxSender:
         self._unreachable: set[tuple[str, str]] = set()
         self._settled = asyncio.Event()
         self._turn = asyncio.Lock()
+        self._held = 0
         self._flusher: asyncio.Task[None] | None = None
 
     @property
     def in_flight(self) -> int:
-        return sum(len(queue) for queue in self._queues.values())
+        """Rows claimed and not yet settled in the database: what a crash now could send twice."""
+        return self._held
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -124,6 +127,7 @@ class OutboxSender:
     async def _claim(self, room: int) -> list[Message]:
         now = self.runtime.clock()
         claimed = await self.runtime.db.write(lambda session: claim(session, now, room))
+        self._held += len(claimed)
         for message in claimed:
             key = (message.channel, message.address)
             queue = self._queues.get(key)
@@ -231,6 +235,7 @@ class OutboxSender:
 
         try:
             await self.runtime.db.write(work)
+            self._held -= len(settlement)
         except Exception:
             logger.exception(
                 "outbox: could not record %s outcomes; keeping them for the next try", len(settlement.sent)

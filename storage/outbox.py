@@ -120,8 +120,8 @@ class Settlement:
     retries: list[tuple[int, datetime, str]] = field(default_factory=list)
     failures: list[tuple[int, str]] = field(default_factory=list)
 
-    def __bool__(self) -> bool:
-        return bool(self.sent or self.released or self.retries or self.failures)
+    def __len__(self) -> int:
+        return len(self.sent) + len(self.released) + len(self.retries) + len(self.failures)
 
 
 async def settle(session: AsyncSession, now: datetime, settlement: Settlement) -> None:
