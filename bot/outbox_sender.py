@@ -81,6 +81,7 @@ class OutboxSender:
         self._settled = asyncio.Event()
         self._turn = asyncio.Lock()
         self._held = 0
+        self.running = False
         self._flusher: asyncio.Task[None] | None = None
 
     @property
@@ -97,6 +98,7 @@ class OutboxSender:
         if recovered:
             logger.warning("outbox: %s messages were in flight when the last sender stopped; queued again", recovered)
         self._flusher = asyncio.create_task(self._flush_forever())
+        self.running = True
         try:
             while True:
                 room = self.window - self.in_flight
@@ -106,6 +108,7 @@ class OutboxSender:
                     self._wakeup.clear()
                 self.rate.update()
         finally:
+            self.running = False
             for worker in list(self._workers):
                 worker.cancel()
             await asyncio.gather(*self._workers, return_exceptions=True)

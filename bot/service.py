@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.errors import StartupError
 from bot.leader import Leadership
 from bot.outbox_sender import OutboxSender, Transport
+from bot.outbox_signal import announce, listening
 from bot.rate_limit import SendLimits
 from bot.runtime import Runtime, open_runtime
 from bot.server import build_app
@@ -77,7 +78,8 @@ async def lead(runtime: Runtime, sender: OutboxSender, ready: asyncio.Task[None]
             sending = asyncio.create_task(sender.run())
             lost = asyncio.create_task(leadership.lost())
             try:
-                await asyncio.wait({sending, lost}, return_when=asyncio.FIRST_COMPLETED)
+                async with listening(runtime.db, sender.wake):
+                    await asyncio.wait({sending, lost}, return_when=asyncio.FIRST_COMPLETED)
                 if sending.done() and sending.exception() is not None:
                     logger.error("the outbox sender stopped", exc_info=sending.exception())
                     await leadership.release()
@@ -116,7 +118,18 @@ async def _serve(runtime: Runtime, stop: asyncio.Event) -> None:
         settings.telegram_group_rate_per_minute,
     )
     sender = OutboxSender(runtime, transports, limits, counted=counts_against_limits)
-    telegram = TelegramChannel(runtime, on_queued=sender.wake) if settings.telegram_bot_token else None
+    signals: set[asyncio.Task[None]] = set()
+
+    def queued() -> None:
+        """Wake the sender here if this process leads; else tell the leader's."""
+        if sender.running or runtime.db.is_sqlite:
+            sender.wake()
+            return
+        task = asyncio.create_task(announce(runtime.db))
+        signals.add(task)
+        task.add_done_callback(signals.discard)
+
+    telegram = TelegramChannel(runtime, on_queued=queued) if settings.telegram_bot_token else None
     if telegram is not None:
         telegram.routes(app)
         transports["telegram"] = telegram.transport
@@ -136,7 +149,7 @@ async def _serve(runtime: Runtime, stop: asyncio.Event) -> None:
         background = [task for task in (leading, analysing, starting) if task is not None]
         for task in (leading, analysing):
             task.cancel()
-        await asyncio.gather(leading, analysing, return_exceptions=True)
+        await asyncio.gather(leading, analysing, *signals, return_exceptions=True)
         await runner.cleanup()
         if starting is not None:
             starting.cancel()
