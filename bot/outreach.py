@@ -23,7 +23,7 @@ from bot import metrics
 from bot.errors import WaveError
 from bot.participation import latest_version
 from bot.runtime import Runtime
-from bot.schedule import QuietHours, ReminderRule, latest_slot, next_allowed, reminder_due, slot_key
+from bot.schedule import LOOKBACK, QuietHours, ReminderRule, latest_slot, next_allowed, reminder_due, slot_key
 from bot.telegram.invites import invitation_message
 from storage.catalogue import load_version
 from storage.errors import NotFound
@@ -45,7 +45,6 @@ from surveys.model import Audience as SurveyAudience
 from surveys.model import Survey
 
 logger = logging.getLogger(__name__)
-LOOKBACK = timedelta(days=7)
 REACHABLE_CHANNELS = {"telegram"}
 
 

@@ -22,7 +22,10 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from surveys.cron import crontab_trigger
+
 QUIET = re.compile(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})")
+LOOKBACK = timedelta(days=7)  # a scheduled slot missed while Chorus was down still runs if at most this late
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def next_allowed(now: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:
 
 def trigger(cron: str) -> CronTrigger:
     """A five-field cron over wall-clock times; raises ValueError naming what is wrong."""
-    return CronTrigger.from_crontab(cron, timezone=UTC)
+    return crontab_trigger(cron, UTC)
 
 
 def _wall(moment: datetime, tz: ZoneInfo) -> datetime:

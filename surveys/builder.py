@@ -12,8 +12,7 @@ from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-
+from surveys.cron import crontab_trigger
 from surveys.errors import ExpressionError, Location, Problem, SurveyInvalid
 from surveys.expressions import Expression, parse
 from surveys.expressions.nodes import Call, Literal, Reference
@@ -444,7 +443,7 @@ class _Builder:
         schedule = self.string(doc, "schedule", "")
         if schedule:
             try:
-                CronTrigger.from_crontab(schedule, timezone=zone or ZoneInfo("Europe/London"))
+                crontab_trigger(schedule, zone or ZoneInfo("Europe/London"))
             except ValueError as error:
                 self.error(
                     doc.where("schedule"),

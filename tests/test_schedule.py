@@ -37,6 +37,12 @@ def utc(*parts: int) -> datetime:
         ("*/30 * * * *", utc(2026, 10, 25, 0, 40), utc(2026, 10, 25, 1, 50), None),
         ("*/30 * * * *", utc(2026, 10, 25, 0, 40), utc(2026, 10, 25, 2, 10), utc(2026, 10, 25, 2)),
         ("0 9 1 1,4,7,10 *", utc(2026, 9, 1), utc(2026, 12, 4), utc(2026, 10, 1, 8)),  # the staff pulse
+        # Weekdays as cron numbers them (APScheduler 3 alone would read 1 as Tuesday): 30 November 2026 is a Monday.
+        ("0 8 * * 1", utc(2026, 11, 26), utc(2026, 12, 1, 12), utc(2026, 11, 30, 8)),
+        ("0 8 * * 0", utc(2026, 11, 26), utc(2026, 12, 1, 12), utc(2026, 11, 29, 8)),
+        ("0 8 * * 7", utc(2026, 11, 26), utc(2026, 12, 1, 12), utc(2026, 11, 29, 8)),
+        ("0 8 * * mon-fri", utc(2026, 11, 27, 9), utc(2026, 11, 30, 7), None),  # not at the weekend
+        ("0 8 * * 1-5", utc(2026, 11, 27, 9), utc(2026, 11, 30, 9), utc(2026, 11, 30, 8)),
     ],
 )
 def test_the_latest_cron_slot_is_read_in_local_time(
@@ -55,9 +61,19 @@ def test_a_slot_has_one_key_whatever_zone_it_is_given_in() -> None:
     assert slot_key(slot) == slot_key(slot.astimezone(LONDON)) == "2026-04-01T09:00Z"
 
 
-def test_a_wrong_cron_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="Wrong number of fields"):
-        latest_slot("every monday", LONDON, since=utc(2026, 1, 1), now=utc(2026, 2, 1))
+@pytest.mark.parametrize(
+    ("cron", "message"),
+    [
+        ("every monday", "a cron expression has 5 fields"),
+        ("0 8 * * 8", "'8' is not a weekday"),
+        ("0 8 * * 5-1", "the weekday range '5-1' runs backwards"),
+        ("0 8 * * */0", "'\\*/0' has a step that is not a positive whole number"),
+        ("0 25 * * 1", "the last value \\(25\\) is higher than the maximum value \\(23\\)"),
+    ],
+)
+def test_a_wrong_cron_is_a_clear_error(cron: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        latest_slot(cron, LONDON, since=utc(2026, 1, 1), now=utc(2026, 2, 1))
 
 
 @pytest.mark.parametrize(
