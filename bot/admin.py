@@ -6,11 +6,13 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import TelegramError
 
@@ -19,7 +21,7 @@ from bot.config import Settings
 from bot.outreach import OpenedWave
 from bot.runtime import Runtime, open_runtime
 from bot.telegram.conversation import JOIN_PREFIX
-from storage import catalogue, migrate, outbox, privacy, staff, waves
+from storage import catalogue, migrate, outbox, privacy, staff, subscriptions, waves
 from storage.errors import DatabaseUnavailable, StorageError
 from surveys.loader import load_survey
 
@@ -163,6 +165,42 @@ async def outbox_status(settings: Settings) -> outbox.OutboxStatus:
         await prepare_database(runtime)
         async with runtime.db.read() as session:
             return await outbox.outbox_status(session, runtime.clock())
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    channel: str
+    address: str
+    survey: str | None
+
+
+async def subscribe(settings: Settings, channel: str, address: str, survey: str | None) -> Subscriber:
+    """Add a weekly summary subscriber (or find the same one)."""
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        now = runtime.clock()
+
+        async def work(session: AsyncSession) -> Subscriber:
+            row = await subscriptions.subscribe(session, channel, address, survey, now)
+            return Subscriber(row.id, row.channel, row.address, row.survey)
+
+        return await runtime.db.write(work)
+
+
+async def unsubscribe(settings: Settings, subscription_id: int) -> None:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        now = runtime.clock()
+        await runtime.db.write(lambda session: subscriptions.unsubscribe(session, subscription_id, now))
+
+
+async def list_subscribers(settings: Settings) -> list[Subscriber]:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        async with runtime.db.read() as session:
+            rows = await subscriptions.subscriptions(session)
+            return [Subscriber(row.id, row.channel, row.address, row.survey) for row in rows]
 
 
 async def _bot_username(settings: Settings) -> str | None:

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from analysis.errors import AnalysisError
 from bot import admin
 from bot.analyse_csv import analyse_csv, analyser, count_rows, learn_from_csv
-from bot.config import Settings, load_settings
+from bot.config import EMAIL, Settings, load_settings
 from bot.errors import ChorusError
 from bot.preview import preview
 from bot.service import serve
@@ -317,6 +317,56 @@ def outbox_status() -> None:
         click.echo(f"sending at {status.rate:.1f} messages/s over the last minute")
         if status.oldest_queued is not None:
             click.echo(f"oldest queued message: {status.oldest_queued:%Y-%m-%d %H:%M} UTC")
+
+
+@cli.group()
+def subscribers() -> None:
+    """Who gets the weekly summary (CHORUS_SUMMARY_SCHEDULE), by email or in Telegram."""
+
+
+@subscribers.command(name="add")
+@click.option("--email", help="Send the summary to this email address (needs CHORUS_SMTP_HOST).")
+@click.option("--telegram", "chat", type=int, help="Send it to this Telegram chat id (needs TELEGRAM_BOT_TOKEN).")
+@click.option("--survey", help="Only this survey's summary (its id, e.g. tsm); default: every survey.")
+def subscribers_add(email: str | None, chat: int | None, survey: str | None) -> None:
+    """Add someone to the weekly summary: exactly one of --email or --telegram."""
+    with _reported():
+        if (email is None) == (chat is None):
+            raise click.UsageError("give exactly one of --email ADDRESS or --telegram CHAT_ID")
+        if email is not None and not EMAIL.fullmatch(email):
+            raise click.BadParameter(f"'{email}' is not an email address", param_hint="--email")
+        settings = load_settings()
+        channel, address = ("email", email) if email is not None else ("telegram", str(chat))
+        added = asyncio.run(admin.subscribe(settings, channel, address, survey))
+        click.echo(f"Subscriber {added.id}: {address} ({channel}) gets {_scope(added.survey)} every week.")
+        if channel == "email" and not settings.smtp_host:
+            click.echo("Note: CHORUS_SMTP_HOST is not set, so no email can go until it is.", err=True)
+        if channel == "telegram" and settings.telegram_bot_token is None:
+            click.echo("Note: TELEGRAM_BOT_TOKEN is not set, so nothing can go to Telegram until it is.", err=True)
+
+
+@subscribers.command(name="list")
+def subscribers_list() -> None:
+    """Show every subscriber of the weekly summary."""
+    with _reported():
+        found = asyncio.run(admin.list_subscribers(load_settings()))
+        if not found:
+            click.echo("No subscribers yet: add one with `chorus subscribers add --email ADDRESS`.")
+        for s in found:
+            click.echo(f"{s.id}  {s.channel}  {s.address}  {_scope(s.survey)}")
+
+
+@subscribers.command(name="remove")
+@click.argument("subscriber_id", type=int)
+def subscribers_remove(subscriber_id: int) -> None:
+    """Stop sending the weekly summary to one subscriber, from the next one on."""
+    with _reported():
+        asyncio.run(admin.unsubscribe(load_settings(), subscriber_id))
+        click.echo(f"Subscriber {subscriber_id} removed: no more weekly summaries go to them.")
+
+
+def _scope(survey: str | None) -> str:
+    return f"the summary of {survey}" if survey else "the summary of every survey"
 
 
 MODELS = click.option(

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.schedule import QuietHours
+from bot.schedule import QuietHours, trigger
 
 TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{20,}")
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 MIN_SECRET_KEY_LENGTH = 32
+ADDRESS = r"[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+"
+EMAIL = re.compile(ADDRESS)
+MAIL_FROM = re.compile(rf"{ADDRESS}|[^<>]*<{ADDRESS}>")
 
 
 class Settings(BaseSettings):
@@ -44,6 +47,13 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="CHORUS_LOG_LEVEL")
     quiet_hours: str = Field("21:00-09:00", validation_alias="CHORUS_QUIET_HOURS")
     invite_cool_off_days: int = Field(14, ge=0, le=365, validation_alias="CHORUS_INVITE_COOL_OFF_DAYS")
+    summary_schedule: str = Field("0 8 * * 1", validation_alias="CHORUS_SUMMARY_SCHEDULE")
+    smtp_host: str | None = Field(None, validation_alias="CHORUS_SMTP_HOST")
+    smtp_port: int = Field(587, ge=1, le=65535, validation_alias="CHORUS_SMTP_PORT")
+    smtp_security: Literal["starttls", "tls", "none"] = Field("starttls", validation_alias="CHORUS_SMTP_SECURITY")
+    smtp_username: str | None = Field(None, validation_alias="CHORUS_SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, validation_alias="CHORUS_SMTP_PASSWORD")
+    mail_from: str | None = Field(None, validation_alias="CHORUS_MAIL_FROM")
 
     @field_validator("database_url")
     @classmethod
@@ -95,6 +105,24 @@ class Settings(BaseSettings):
         QuietHours.parse(value)
         return value
 
+    @field_validator("summary_schedule")
+    @classmethod
+    def _summary_schedule(cls, value: str) -> str:
+        try:
+            trigger(value)
+        except ValueError as error:
+            raise ValueError(f"'{value}' is not a cron expression such as '0 8 * * 1' ({error})") from None
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str | None) -> str | None:
+        if value is not None and not MAIL_FROM.fullmatch(value):
+            raise ValueError(
+                f"'{value}' is not an address such as chorus@council.example or Chorus <chorus@council.example>"
+            )
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -117,6 +145,8 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
             raise ConfigError(
                 "CHORUS_WEBHOOK_SECRET: required when CHORUS_PUBLIC_URL is set, so forged updates are refused"
             )
+    if settings.smtp_host and not settings.mail_from:
+        raise ConfigError("CHORUS_MAIL_FROM: required when CHORUS_SMTP_HOST is set: the address summaries come from")
     return settings
 
 
@@ -126,6 +156,6 @@ def _describe(error: Any) -> str:
         return f"{name}: is required but not set (in the environment or .env)"
     message = str(error["msg"]).removeprefix("Value error, ")
     given = error.get("input")
-    private = "SECRET" in name or "TOKEN" in name
+    private = any(word in name for word in ("SECRET", "TOKEN", "PASSWORD"))
     shown = "" if private or not isinstance(given, str | int) or str(given) in message else f" (got '{given}')"
     return f"{name}: {message}{shown}"

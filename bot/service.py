@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import analysis_worker, metrics, outreach
+from bot import analysis_worker, metrics, outreach, weekly_summary
 from bot.admin import prepare_database, purge
 from bot.config import Settings
 from bot.errors import StartupError
 from bot.leader import Leadership
+from bot.mail import EmailTransport
 from bot.outbox_sender import OutboxSender, Transport
 from bot.outbox_signal import announce, listening
 from bot.rate_limit import SendLimits
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 
 def start_jobs(runtime: Runtime, wake: Callable[[], None]) -> AsyncIOScheduler:
-    """The leader's timed work: outreach every minute (waves, reminders) and the daily retention purge.
+    """The leader's timed work: outreach and weekly summaries every minute, and the daily retention purge.
 
     The jobs themselves keep no state: whether a wave's slot has opened or a
     reminder has gone is in the database, so a restart neither skips nor
@@ -51,6 +52,15 @@ def start_jobs(runtime: Runtime, wake: Callable[[], None]) -> AsyncIOScheduler:
         minutes=1,
         next_run_time=now + timedelta(seconds=5),
         id="outreach",
+        **common,
+    )
+    scheduler.add_job(
+        weekly_summary.tick,
+        "interval",
+        args=[runtime, wake],
+        minutes=1,
+        next_run_time=now + timedelta(seconds=5),
+        id="weekly-summary",
         **common,
     )
     scheduler.add_job(
@@ -129,6 +139,8 @@ async def _serve(runtime: Runtime, stop: asyncio.Event) -> None:
         signals.add(task)
         task.add_done_callback(signals.discard)
 
+    if settings.smtp_host:
+        transports["email"] = EmailTransport(settings)
     telegram = TelegramChannel(runtime, on_queued=queued) if settings.telegram_bot_token else None
     if telegram is not None:
         telegram.routes(app)

@@ -39,7 +39,7 @@ async def summary_for(session: AsyncSession, start: date, end: date, survey: str
     version = model_version()
     current = await summary_queries.gather(session, start, end, version, survey)
     previous = await summary_queries.gather(session, start - days, start - timedelta(days=1), version, survey)
-    actions = await summary_queries.actions(session, start, end)
+    actions = await summary_queries.actions(session, start, end, survey)
     slugs = [period.slug for period in current]
     samples = await summary_queries.text_samples(session, start, end, version, slugs)
     before = await summary_queries.text_samples(

@@ -297,6 +297,20 @@ class ScheduledRun(Base):
     ran_at: Mapped[datetime]
 
 
+class SummarySubscription(Base):
+    """Who gets the weekly summary and where: an officer's or commissioner's address, so personal data.
+
+    `survey` limits it to one survey (and so to that survey's organisation); none means every survey.
+    """
+
+    __tablename__ = "summary_subscription"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(255))
+    survey: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
 class User(Base):
     """An officer, admin or commissioner who signs in; scopes say which organisations and areas they see."""
 

@@ -275,9 +275,12 @@ async def text_samples(
     return samples
 
 
-async def actions(session: AsyncSession, start: date, end: date) -> list[dict[str, Any]]:
-    """ "You said, we did" recorded in the period."""
-    rows = await session.scalars(select(Action).order_by(Action.created_at))
+async def actions(session: AsyncSession, start: date, end: date, survey: str | None = None) -> list[dict[str, Any]]:
+    """ "You said, we did" recorded in the period, for one survey when given (so no other survey's shows)."""
+    query = select(Action).order_by(Action.created_at)
+    if survey:
+        query = query.join(SurveyRow, SurveyRow.id == Action.survey_id).where(SurveyRow.slug == survey)
+    rows = await session.scalars(query)
     return [
         {"theme": a.theme, "you_said": a.you_said, "we_did": a.we_did, "status": a.status}
         for a in rows

@@ -150,6 +150,11 @@ async def claim_slot(session: AsyncSession, job: str, slot: str, now: datetime) 
     return await insert_once(session, ScheduledRun, job=job, slot=slot, ran_at=now)
 
 
+async def slot_ran(session: AsyncSession, job: str, slot: str) -> bool:
+    """Whether a scheduled job's slot has run: a cheap check before work that claim_slot will settle."""
+    return await session.get(ScheduledRun, (job, slot)) is not None
+
+
 @dataclass(frozen=True)
 class WaveListing:
     id: int

@@ -277,6 +277,8 @@ class FakeTelegram:
         document = params.get("document")
         if not isinstance(document, dict):
             raise BadRequest("there is no document in the request")
+        if len(str(params.get("caption") or "")) > 1024:
+            raise BadRequest("message caption is too long")
         message = self._store(params, caption=params.get("caption"))
         message["document"] = {
             "file_id": f"doc{message['message_id']}",

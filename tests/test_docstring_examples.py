@@ -14,6 +14,9 @@ MODULES = [
     "analysis.metrics",
     "analysis.privacy",
     "surveys.text",
+    "surveys.cron",
+    "bot.schedule",
+    "bot.weekly_summary",
 ]
 
 

@@ -15,6 +15,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,15 +26,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot import admin, outreach
 from bot.config import Settings, load_settings
 from bot.outbox_sender import WINDOW
-from bot.runtime import Runtime
+from bot.runtime import Runtime, utc_now
 from storage.database import Database
 from storage.models import Outbox
+from storage.subscriptions import subscribe
 from storage.waves import Audience
 from surveys.templates import template_paths
 from tests.conftest import POSTGRES_URL
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.test_outreach_telegram import residents
 from tests.test_service import CHORUS, environment, free_port
+
+COMMISSIONER = 900_000
+SUMMARY_TICK_SECONDS = 7  # a new leader's first summary tick is 5 s after it takes the lead
 
 
 def chorus_env(base_url: str, database_url: str, **extra: str) -> dict[str, str]:
@@ -74,6 +79,10 @@ async def until(
         assert time.monotonic() - began < timeout, f"timed out waiting for {what}"
         await asyncio.sleep(0.05)
     return time.monotonic() - began
+
+
+def summaries(fake: FakeTelegram) -> int:
+    return sum(1 for m in fake.sent if m["chat_id"] == COMMISSIONER and "document" in m)
 
 
 def invites(fake: FakeTelegram, chats: range) -> Counter[int]:
@@ -181,21 +190,27 @@ async def test_two_processes_on_postgresql_one_leads_and_the_other_takes_over(
     env_b |= webhook(env_b["CHORUS_PORT"])
     settings = use(monkeypatch, env_a)
     db = await prepared(settings, first_wave)
+    # Subscribed for a while, so last Monday's summary is due as soon as a leader ticks.
+    await db.write(
+        lambda session: subscribe(session, "telegram", str(COMMISSIONER), None, utc_now() - timedelta(days=8))
+    )
     a, b = start(env_a, tmp_path), None
     try:
         await until(lambda: leads(env_a), "the first process to lead", process=a)
         b = start(env_b, tmp_path)
         await until(lambda: leads(env_b) is not None, "the second process to serve", process=b)
         await until(lambda: set(invites(fake, first_wave)) == set(first_wave), "the first wave", process=a)
+        await until(lambda: summaries(fake) == 1, "the weekly summary", process=a)
         assert leads(env_b) is False, "one leader at a time"
         a.send_signal(signal.SIGKILL)
         a.wait()
         takeover = await until(lambda: leads(env_b), "the second process to take over", timeout=30, process=b)
+        led_since = time.monotonic()
         await residents(db, second_wave)
         opened = await outreach.open_wave(Runtime(settings, db), "tsm", Audience())
         assert opened is not None and opened.invited == len(second_wave), "the first wave is in its cool-off"
         await until(lambda: set(invites(fake, second_wave)) == set(second_wave), "the second wave", process=b)
-        await asyncio.sleep(1)
+        await asyncio.sleep(max(1.0, SUMMARY_TICK_SECONDS - (time.monotonic() - led_since)))
     finally:
         for process in (a, b):
             if process is not None and process.poll() is None:
@@ -205,5 +220,9 @@ async def test_two_processes_on_postgresql_one_leads_and_the_other_takes_over(
         await fake.stop()
     sent = invites(fake, first_wave) + invites(fake, second_wave)
     assert set(sent.values()) == {1}, "no invite went twice"
+    assert summaries(fake) == 1, "the new leader's summary tick found last week's summary already sent"
     with capsys.disabled():
-        print(f"\n  leader SIGKILLed: the other process led {takeover:.1f}s later; 400 invites, each sent once")
+        print(
+            f"\n  leader SIGKILLed: the other process led {takeover:.1f}s later; "
+            "400 invites and the weekly summary, each sent once"
+        )

@@ -13,12 +13,14 @@ from sqlalchemy import insert, select
 
 from bot import outreach
 from bot.runtime import Runtime, utc_now
+from bot.weekly_summary import send_weekly_summaries
 from storage.database import Database
 from storage.models import Consent, Contact, Invitation, Outbox, Survey, SurveyVersion
 from storage.waves import Audience
 from tests.conftest import NOW
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_harness import Running, running_chorus
+from tests.test_weekly_summary import MONDAY, analysed, subscribed
 
 ANY_TIME = {"CHORUS_QUIET_HOURS": "00:00-00:00"}  # these tests run at any hour of the real clock
 
@@ -132,3 +134,21 @@ async def test_a_blocked_invite_opts_the_contact_out_and_no_reminder_follows(
         await run.opted_out()
         later = Runtime(run.settings, run.db, clock=lambda: utc_now() + timedelta(days=4))
         assert await outreach.send_reminders(later) == 0
+
+
+async def test_the_weekly_summary_reaches_a_telegram_subscriber_as_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        await analysed(run.db, 12)
+        await subscribed(run.db, bo=("telegram", "7400", None))
+        assert await send_weekly_summaries(Runtime(run.settings, run.db, clock=lambda: MONDAY)) == 1
+        await run.fake.wait_for(7400, 1)
+        [sent] = [m for m in run.fake.sent if m["chat_id"] == 7400]
+        document = sent["document"]
+        assert document["filename"] == "chorus-summary-2026-11-23-to-2026-11-29.html"
+        page = document["content"].decode()
+        assert page.startswith("<!doctype html>") and "TP01" in page and "Pat" not in page
+        caption = run.fake.messages[(7400, sent["message_id"])]["caption"]
+        assert caption.startswith("What people said, 2026-11-23 to 2026-11-29")
+        assert "Tenant Satisfaction Survey: 12 responses" in caption

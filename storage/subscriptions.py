@@ -1,0 +1,51 @@
+"""Who gets the weekly summary: each subscription is one address on one channel, for one survey or all.
+
+An address is an officer's or commissioner's own (an email, a Telegram chat),
+so adding and removing one is audited like any other personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.audit import audit
+from storage.errors import NotFound
+from storage.models import SummarySubscription
+from storage.models import Survey as SurveyRow
+
+
+async def subscribe(
+    session: AsyncSession, channel: str, address: str, survey: str | None, now: datetime
+) -> SummarySubscription:
+    """Add a subscription, or return the same one if it exists; an unknown survey raises NotFound."""
+    if survey is not None and await session.scalar(select(SurveyRow.id).where(SurveyRow.slug == survey)) is None:
+        raise NotFound(f"no survey called '{survey}': `chorus survey list` shows them")
+    existing = await session.scalar(
+        select(SummarySubscription).where(
+            SummarySubscription.channel == channel,
+            SummarySubscription.address == address,
+            SummarySubscription.survey.is_(None) if survey is None else SummarySubscription.survey == survey,
+        )
+    )
+    if existing is not None:
+        return existing
+    subscription = SummarySubscription(channel=channel, address=address, survey=survey, created_at=now)
+    session.add(subscription)
+    await session.flush()
+    audit(session, now, "cli", "subscription.add", f"subscription {subscription.id}", channel=channel, survey=survey)
+    return subscription
+
+
+async def unsubscribe(session: AsyncSession, subscription_id: int, now: datetime) -> None:
+    subscription = await session.get(SummarySubscription, subscription_id)
+    if subscription is None:
+        raise NotFound(f"no subscription {subscription_id}; `chorus subscribers list` shows them")
+    await session.delete(subscription)
+    audit(session, now, "cli", "subscription.remove", f"subscription {subscription_id}")
+
+
+async def subscriptions(session: AsyncSession) -> list[SummarySubscription]:
+    return list(await session.scalars(select(SummarySubscription).order_by(SummarySubscription.id)))
