@@ -22,25 +22,27 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage import inline_sqlite
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
-WRITE_ATTEMPTS = 8
+WRITE_ATTEMPTS = 12  # about 15 s of backing off in all: another process's long write is waited out
 GROUP_COMMIT = 64
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
-def _sqlite_pragmas(engine: Engine, begin: str) -> None:
+def _sqlite_pragmas(engine: Engine, begin: str, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def configure(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy, not the driver, decides when to BEGIN
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}"):
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={busy_timeout_ms}"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -76,10 +78,13 @@ class Database:
     def open(cls, url: str, pool_size: int = 10, schema: str | None = None) -> Database:
         """Connect lazily; `schema` puts a PostgreSQL database's tables in that schema (tests use one each)."""
         if url.startswith("sqlite"):
-            writer = create_async_engine(url, pool_size=1, max_overflow=0)
+            path = make_url(url).database or ""
+            writer = create_async_engine(
+                url, pool_size=1, max_overflow=0, async_creator=lambda: inline_sqlite.connect(path)
+            )
             reader = create_async_engine(url, pool_size=pool_size, max_overflow=0)
-            _sqlite_pragmas(writer.sync_engine, "BEGIN IMMEDIATE")
-            _sqlite_pragmas(reader.sync_engine, "BEGIN")
+            _sqlite_pragmas(writer.sync_engine, "BEGIN IMMEDIATE", inline_sqlite.BUSY_TIMEOUT_MS)
+            _sqlite_pragmas(reader.sync_engine, "BEGIN", BUSY_TIMEOUT_MS)
             return cls(url, writer, reader)
         connect_args = {"server_settings": {"search_path": schema}} if schema else {}
         engine = create_async_engine(
