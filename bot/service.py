@@ -45,24 +45,16 @@ def start_jobs(runtime: Runtime, wake: Callable[[], None]) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=ZoneInfo(runtime.settings.timezone))
     now = runtime.clock()
     common: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
-    scheduler.add_job(
-        outreach.tick,
-        "interval",
-        args=[runtime, wake],
-        minutes=1,
-        next_run_time=now + timedelta(seconds=5),
-        id="outreach",
-        **common,
-    )
-    scheduler.add_job(
-        weekly_summary.tick,
-        "interval",
-        args=[runtime, wake],
-        minutes=1,
-        next_run_time=now + timedelta(seconds=5),
-        id="weekly-summary",
-        **common,
-    )
+    for name, tick in (("outreach", outreach.tick), ("weekly-summary", weekly_summary.tick)):
+        scheduler.add_job(
+            tick,
+            "interval",
+            args=[runtime, wake],
+            minutes=1,
+            next_run_time=now + timedelta(seconds=5),
+            id=name,
+            **common,
+        )
     scheduler.add_job(
         purge,
         "interval",

@@ -23,19 +23,12 @@ from storage.models import Action, AuditEntry, Outbox, SurveyVersion
 from storage.models import Survey as SurveyRow
 from storage.subscriptions import subscribe, unsubscribe
 from tests.conftest import NOW, SECRET, survey_of
+from tests.test_outreach import Clock
 from tests.test_summary import populate_tsm
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 08:00 in London, which is on UTC in winter
 SUBSCRIBED = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # the Thursday before
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
