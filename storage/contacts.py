@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import NotFound
@@ -12,6 +12,13 @@ from storage.models import Consent, Contact
 from storage.outbox import cancel_queued
 
 SEEN_PRECISION = timedelta(hours=1)
+
+
+CONTACT_FOR_UPDATE = (
+    select(Contact)
+    .where(Contact.channel == bindparam("channel"), Contact.address == bindparam("address"))
+    .with_for_update()
+)  # built once: it runs for every message anyone sends
 
 
 async def get_or_create_contact(
@@ -33,8 +40,7 @@ async def get_or_create_contact(
     SQLite has one writer anyway), so two workers handling the same person's
     messages take turns instead of both answering from the same state.
     """
-    query = select(Contact).where(Contact.channel == channel, Contact.address == address)
-    contact = await session.scalar(query.with_for_update())
+    contact = await session.scalar(CONTACT_FOR_UPDATE, {"channel": channel, "address": address})
     if contact is None:
         contact = Contact(
             channel=channel,
