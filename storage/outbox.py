@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import BindParameter, bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.models import Outbox
 from storage.upsert import insert_once
@@ -70,44 +69,55 @@ class Message:
     invitation_id: int | None = None
 
 
+# The sender claims and settles a batch many times a second: its statements are built once.
+OUTBOX = Outbox.metadata.tables["outbox"]
+_EARLIER = OUTBOX.alias("earlier")
+_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+_DUE = (
+    select(
+        OUTBOX.c.id,
+        OUTBOX.c.channel,
+        OUTBOX.c.address,
+        OUTBOX.c.kind,
+        OUTBOX.c.payload,
+        OUTBOX.c.attempts,
+        OUTBOX.c.invitation_id,
+    )
+    .where(
+        OUTBOX.c.status == QUEUED,
+        OUTBOX.c.not_before <= bindparam("now"),
+        ~exists().where(
+            _EARLIER.c.channel == OUTBOX.c.channel,
+            _EARLIER.c.address == OUTBOX.c.address,
+            _EARLIER.c.status == QUEUED,
+            _EARLIER.c.id < OUTBOX.c.id,
+            _EARLIER.c.not_before > bindparam("now"),
+        ),
+    )
+    .order_by(OUTBOX.c.id)
+    .limit(bindparam("limit"))
+)
+_DUE_SKIPPING_LOCKED = _DUE.with_for_update(skip_locked=True, of=OUTBOX)
+_TAKE = update(OUTBOX).where(OUTBOX.c.id.in_(_IDS)).values(status=SENDING, attempts=OUTBOX.c.attempts + 1)
+_TAKE_ERASURES = delete(OUTBOX).where(OUTBOX.c.id.in_(_IDS))
+_SETTLE_MANY = update(OUTBOX).where(OUTBOX.c.id.in_(_IDS), OUTBOX.c.status == SENDING)
+_SETTLE_ONE = update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id"), OUTBOX.c.status == SENDING)
+
+
 async def claim(session: AsyncSession, now: datetime, limit: int) -> list[Message]:
     """Take up to `limit` due rows, oldest first, and mark them sending; erasure confirmations are deleted as taken."""
-    earlier = aliased(Outbox)
-    waiting_before = exists().where(
-        earlier.channel == Outbox.channel,
-        earlier.address == Outbox.address,
-        earlier.status == QUEUED,
-        earlier.id < Outbox.id,
-        earlier.not_before > now,
-    )
-    query = (
-        select(
-            Outbox.id,
-            Outbox.channel,
-            Outbox.address,
-            Outbox.kind,
-            Outbox.payload,
-            Outbox.attempts,
-            Outbox.invitation_id,
-        )
-        .where(Outbox.status == QUEUED, Outbox.not_before <= now, ~waiting_before)
-        .order_by(Outbox.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Outbox)
-    rows = (await session.execute(query)).all()
+    connection = await session.connection()
+    query = _DUE_SKIPPING_LOCKED if connection.dialect.name == "postgresql" else _DUE
+    rows = (await connection.execute(query, {"now": now, "limit": limit})).all()
     if not rows:
         return []
     taken = [Message(r.id, r.channel, r.address, r.kind, r.payload, r.attempts + 1, r.invitation_id) for r in rows]
     erasures = [m.id for m in taken if m.kind == ERASURE]
     others = [m.id for m in taken if m.kind != ERASURE]
     if erasures:
-        await session.execute(delete(Outbox).where(Outbox.id.in_(erasures)))
+        await connection.execute(_TAKE_ERASURES, {"ids": erasures})
     if others:
-        await session.execute(
-            update(Outbox).where(Outbox.id.in_(others)).values(status=SENDING, attempts=Outbox.attempts + 1)
-        )
+        await connection.execute(_TAKE, {"ids": others})
     return taken
 
 
@@ -126,26 +136,17 @@ class Settlement:
 
 async def settle(session: AsyncSession, now: datetime, settlement: Settlement) -> None:
     """Record outcomes. A sent row keeps no payload: what was said to a person is not kept once it has gone."""
+    connection = await session.connection()
     if settlement.sent:
-        await session.execute(
-            update(Outbox)
-            .where(Outbox.id.in_(settlement.sent), Outbox.status == SENDING)
-            .values(status=SENT, sent_at=now, payload={}, last_error=None)
-        )
+        sent = {"status": SENT, "sent_at": now, "payload": {}, "last_error": None}
+        await connection.execute(_SETTLE_MANY, {"ids": settlement.sent, **sent})
     if settlement.released:
-        await session.execute(
-            update(Outbox).where(Outbox.id.in_(settlement.released), Outbox.status == SENDING).values(status=QUEUED)
-        )
+        await connection.execute(_SETTLE_MANY, {"ids": settlement.released, "status": QUEUED})
     for row_id, not_before, error in settlement.retries:
-        await session.execute(
-            update(Outbox)
-            .where(Outbox.id == row_id, Outbox.status == SENDING)
-            .values(status=QUEUED, not_before=not_before, last_error=error[:500])
-        )
+        retry = {"status": QUEUED, "not_before": not_before, "last_error": error[:500]}
+        await connection.execute(_SETTLE_ONE, {"row_id": row_id, **retry})
     for row_id, error in settlement.failures:
-        await session.execute(
-            update(Outbox).where(Outbox.id == row_id, Outbox.status == SENDING).values(status=FAILED, last_error=error)
-        )
+        await connection.execute(_SETTLE_ONE, {"row_id": row_id, "status": FAILED, "last_error": error})
 
 
 async def recover(session: AsyncSession) -> int:
