@@ -102,8 +102,8 @@ class OutboxSender:
         try:
             while True:
                 room = self.window - self.in_flight
-                claimed = await self._claim(room) if room > 0 else []
-                if len(claimed) < room or room <= 0:
+                claimed = await self._claim(room) if self._worth_claiming(room) else []
+                if len(claimed) < room or not claimed:
                     await self._idle()
                     self._wakeup.clear()
                 self.rate.update()
@@ -115,6 +115,15 @@ class OutboxSender:
             self._flusher.cancel()
             await asyncio.gather(self._flusher, return_exceptions=True)
             await self._flush()
+
+    def _worth_claiming(self, room: int) -> bool:
+        """Claim once half the window is free (or nothing is in flight), not after every message that settles.
+
+        Each claim reads the due rows in order; during a large wave, claiming the
+        one or two rows just freed, hundreds of times a second, cost the sender
+        most of a core on SQLite.
+        """
+        return room > 0 and (room * 2 >= self.window or self.in_flight == 0)
 
     async def _idle(self) -> None:
         """Wait for a wake-up or the poll interval.

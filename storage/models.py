@@ -272,7 +272,10 @@ class Outbox(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_claim", "status", "id"),  # the sender walks queued rows in order and stops at its batch
+        Index("ix_outbox_order", "channel", "address", "status", "id"),  # "does an earlier row to them wait?"
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(255), index=True)

@@ -70,6 +70,9 @@ class Message:
 
 
 # The sender claims and settles a batch many times a second: its statements are built once.
+# With an index on (status, not_before) SQLite sorted every due row by id on each claim
+# (8 ms with 10,000 queued, on the event loop's thread); walking ix_outbox_claim in id
+# order stops at the batch (0.2 ms), and ix_outbox_order answers the check per row.
 OUTBOX = Outbox.metadata.tables["outbox"]
 _EARLIER = OUTBOX.alias("earlier")
 _IDS: BindParameter[int] = bindparam("ids", expanding=True)
