@@ -22,7 +22,7 @@ def _insert_or_nothing(dialect_name: str, table: Table) -> Insert:
 
 async def insert_once(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> bool:
     """Insert a row unless one with the same unique key exists; True when this call inserted it."""
-    await session.flush()
+    await session.flush()  # Core skips the ORM's autoflush: rows added earlier in the transaction go first
     connection = await session.connection()
     table = model.metadata.tables[model.__tablename__]
     result = await connection.execute(_insert_or_nothing(connection.dialect.name, table), values)
