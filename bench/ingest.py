@@ -5,6 +5,7 @@ typing, through a local fake Bot API server that delivers each update by
 webhook and times the bot's reply. Each system runs as its own process:
 
 - chorus:   `chorus run` in webhook mode on SQLite, every answer committed before the reply;
+- chorus-postgresql: the same on a fresh database on the --postgres server;
 - baseline: bench/baseline_bot.py, a ConversationHandler with PicklePersistence.
 
 Two phases per system: a closed loop (each participant answers as soon as the
@@ -16,6 +17,7 @@ the bot process's VmHWM.
 
 Usage:
     .venv/bin/python bench/ingest.py [--participants 100] [--rate 50] [--systems chorus baseline]
+    .venv/bin/python bench/ingest.py --systems chorus-postgresql --postgres postgresql+asyncpg://postgres@127.0.0.1/test
 """
 
 from __future__ import annotations
@@ -30,8 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,13 +84,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_chorus(base_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], Path]:
+def start_chorus(base_url: str, workdir: Path, database_url: str) -> subprocess.Popen[bytes]:
     chorus = Path(sys.executable).parent / "chorus"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHORUS_", "TELEGRAM_"))}
     env |= {
         "CHORUS_SECRET_KEY": "bench-secret-key-" + "x" * 32,
-        "CHORUS_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+        "CHORUS_DATABASE_URL": database_url,
         "CHORUS_PORT": str(port),
         "CHORUS_LOG_LEVEL": "WARNING",
         "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -94,24 +101,19 @@ def start_chorus(base_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes],
         "CHORUS_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "CHORUS_WEBHOOK_SECRET": SECRET,
     }
-    subprocess.run(
-        [str(chorus), "survey", "import", str(ROOT / "bench" / "survey.yaml")],
-        env=env,
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-    )
-    return subprocess.Popen([str(chorus), "run"], env=env, cwd=workdir), workdir / "bench.db"
+    for command in (["db", "upgrade"], ["survey", "import", str(ROOT / "bench" / "survey.yaml")]):
+        subprocess.run([str(chorus), *command], env=env, cwd=workdir, check=True, capture_output=True)
+    return subprocess.Popen([str(chorus), "run"], env=env, cwd=workdir)
 
 
-def start_baseline(base_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], None]:
+def start_baseline(base_url: str, workdir: Path) -> subprocess.Popen[bytes]:
     env = os.environ | {
         "TOKEN": TOKEN,
         "BASE_URL": base_url,
         "PORT": str(free_port()),
         "STATE": str(workdir / "state.pickle"),
     }
-    return subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_bot.py")], env=env), None
+    return subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_bot.py")], env=env)
 
 
 async def wait_for_count(fake: FakeTelegram, chat: int, count: int, timeout: float = 60) -> None:
@@ -166,12 +168,26 @@ async def open_loop(fake: FakeTelegram, chats: list[int], rate: float) -> list[f
     return latencies
 
 
-async def run_system(system: str, participants: int, rate: float) -> Result:
+async def run_system(system: str, participants: int, rate: float, postgres: str | None) -> Result:
     fake = FakeTelegram(overall_rate=1e6, overall_burst=1e6, chat_rate=1e6, chat_burst=1e6)
     base_url = await fake.start()
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
-        process, database = (start_chorus if system == "chorus" else start_baseline)(base_url, workdir)
+        database = None
+        if system == "baseline":
+            process = start_baseline(base_url, workdir)
+        else:
+            on_postgres = system == "chorus-postgresql"
+            if on_postgres and not postgres:
+                raise SystemExit(
+                    "chorus-postgresql needs --postgres URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/test"
+                )
+            database = (
+                await fresh_postgres(postgres)
+                if on_postgres and postgres
+                else f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+            )
+            process = start_chorus(base_url, workdir, database)
         try:
             while fake.webhook is None:
                 if process.poll() is not None:
@@ -179,7 +195,7 @@ async def run_system(system: str, participants: int, rate: float) -> Result:
                 await asyncio.sleep(0.05)
             if system == "baseline":
                 fake.webhook["secret"] = None
-            replies = 2 if system == "chorus" else 1
+            replies = 1 if system == "baseline" else 2
             throughput_chats = list(range(100_000, 100_000 + participants))
             await begin(fake, throughput_chats, replies)
             cpu_before, harness_before = cpu_seconds(process.pid), cpu_seconds(os.getpid())
@@ -195,7 +211,9 @@ async def run_system(system: str, participants: int, rate: float) -> Result:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
             await fake.stop()
-        stored = count_answers(database) if database else None
+        stored = await count_answers(database) if database else None
+        if database and postgres and database.startswith("postgresql"):
+            await drop_postgres(postgres, database)
     return Result(
         system=system,
         answers=total,
@@ -210,25 +228,53 @@ async def run_system(system: str, participants: int, rate: float) -> Result:
     )
 
 
-def count_answers(database: Path) -> int:
-    import sqlite3
+async def count_answers(database_url: str) -> int:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return int((await connection.execute(text("SELECT count(*) FROM answer"))).scalar_one())
+    finally:
+        await engine.dispose()
 
-    with sqlite3.connect(database) as connection:
-        return int(connection.execute("SELECT count(*) FROM answer").fetchone()[0])
+
+async def fresh_postgres(server_url: str) -> str:
+    """A new, empty database on the server for this run; its URL."""
+    name = f"chorus_bench_{uuid.uuid4().hex[:10]}"
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres(server_url: str, database_url: str) -> None:
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--participants", type=int, default=100)
     parser.add_argument("--rate", type=float, default=50.0, help="offered answers per second in the latency phase")
-    parser.add_argument("--systems", nargs="+", default=["chorus", "baseline"], choices=["chorus", "baseline"])
+    parser.add_argument(
+        "--systems", nargs="+", default=["chorus", "baseline"], choices=["chorus", "chorus-postgresql", "baseline"]
+    )
+    parser.add_argument("--postgres", help="a PostgreSQL server for chorus-postgresql (a database is made per run)")
     args = parser.parse_args()
-    results = [await run_system(system, args.participants, args.rate) for system in args.systems]
+    results = [await run_system(system, args.participants, args.rate, args.postgres) for system in args.systems]
     for result in results:
         print(json.dumps(asdict(result)))
-    if len(results) == 2:
-        chorus, baseline = results
-        print(f"chorus / baseline answers per second: {chorus.answers_per_second / baseline.answers_per_second:.2f}x")
+    baseline = next((r for r in results if r.system == "baseline"), None)
+    for result in results:
+        if baseline is not None and result is not baseline:
+            ratio = result.answers_per_second / baseline.answers_per_second
+            print(f"{result.system} / baseline answers per second: {ratio:.2f}x")
 
 
 if __name__ == "__main__":
