@@ -237,25 +237,25 @@ async def count_answers(database_url: str) -> int:
         await engine.dispose()
 
 
-async def fresh_postgres(server_url: str) -> str:
-    """A new, empty database on the server for this run; its URL."""
-    name = f"chorus_bench_{uuid.uuid4().hex[:10]}"
+async def on_server(server_url: str, statement: str) -> None:
+    """Run one statement outside a transaction (CREATE or DROP DATABASE)."""
     engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+            await connection.execute(text(statement))
     finally:
         await engine.dispose()
+
+
+async def fresh_postgres(server_url: str) -> str:
+    """A new, empty database on the server for this run; its URL."""
+    name = f"chorus_bench_{uuid.uuid4().hex[:10]}"
+    await on_server(server_url, f'CREATE DATABASE "{name}"')
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 async def drop_postgres(server_url: str, database_url: str) -> None:
-    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)'))
-    finally:
-        await engine.dispose()
+    await on_server(server_url, f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)')
 
 
 async def main() -> None:
