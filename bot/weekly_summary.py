@@ -88,15 +88,17 @@ async def send_weekly_summaries(runtime: Runtime) -> int:
             return 0
         since = max(now - LOOKBACK, min(subscription.created_at for subscription in wanted))
         slot = latest_slot(settings.summary_schedule, tz, since=since, now=now)
-        if slot is None or await slot_ran(session, JOB, slot_key(slot)):
+        key = slot_key(slot) if slot is not None else ""
+        if slot is None or await slot_ran(session, JOB, key):
             return 0
-        key = slot_key(slot)
         start, end = covered_week(slot, tz)
         summaries = {
             survey: await summary_for(session, start, end, survey, settings.min_group_size)
             for survey in {subscription.survey for subscription in wanted}
         }
-        messages = [(s.id, s.channel, s.address, payload(s.channel, summaries[s.survey])) for s in wanted]
+    # Rendered once per survey and channel, however many people share them.
+    bodies = {(s.survey, s.channel): payload(s.channel, summaries[s.survey]) for s in wanted}
+    messages = [(s.id, s.channel, s.address, bodies[s.survey, s.channel]) for s in wanted]
 
     async def work(session: AsyncSession) -> int:
         if not await claim_slot(session, JOB, key, now):
