@@ -39,6 +39,7 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 def make_bot(runtime: Runtime) -> ExtBot[None]:
     settings = runtime.settings
     assert settings.telegram_bot_token is not None
+    outgoing.quiet_typed_method_advice()
     return ExtBot(
         settings.telegram_bot_token.get_secret_value(),
         base_url=settings.telegram_api_base_url,

@@ -16,6 +16,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 DEFAULT_TIMEOUT = 10.0
+JSON_BODY = {"Content-Type": "application/json"}
 
 
 class AiohttpRequest(BaseRequest):
@@ -52,8 +53,11 @@ class AiohttpRequest(BaseRequest):
             sock_read=self._seconds(read_timeout, self._read_timeout),
             sock_connect=self._seconds(connect_timeout, DEFAULT_TIMEOUT),
         )
+        headers = JSON_BODY if request_data is not None and not request_data.contains_files else None
         try:
-            async with self._session.request(method, url, data=self._body(request_data), timeout=timeout) as response:
+            async with self._session.request(
+                method, url, data=self._body(request_data), headers=headers, timeout=timeout
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error
@@ -67,12 +71,13 @@ class AiohttpRequest(BaseRequest):
         return default if isinstance(given, DefaultValue) else given
 
     @staticmethod
-    def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
-        """Form fields as PTB encodes them; files as a multipart body."""
+    def _body(request_data: RequestData | None) -> aiohttp.FormData | bytes | None:
+        """A JSON body (the Bot API takes one for any call without files, and a form costs more to
+        encode); files as a multipart body."""
         if request_data is None:
             return None
         if not request_data.contains_files:
-            return request_data.json_parameters
+            return request_data.json_payload
         form = aiohttp.FormData()
         for name, value in request_data.json_parameters.items():
             form.add_field(name, value)
