@@ -125,6 +125,7 @@ class FakeTelegram:
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
         self.webhook_responses: list[int] = []
+        self.calls_in_responses: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -161,8 +162,9 @@ class FakeTelegram:
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return self._error(401, "Unauthorized")
-        method = request.match_info["method"]
-        params = await self._params(request)
+        return await self._perform(request.match_info["method"], await self._params(request))
+
+    async def _perform(self, method: str, params: dict[str, Any]) -> web.Response:
         self.calls[method] += 1
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -449,7 +451,14 @@ class FakeTelegram:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         async with self._client.post(self.webhook["url"], json=update, headers=headers) as response:
             self.webhook_responses.append(response.status)
+            if response.status == 200 and response.content_type == "application/json":
+                await self._perform_from_response(dict(await response.json()))
             return response.status
+
+    async def _perform_from_response(self, call: dict[str, Any]) -> None:
+        """Make the Bot API call a webhook answered with, as Telegram does; like Telegram, tell no one the outcome."""
+        self.calls_in_responses.append(call)
+        await self._perform(str(call.get("method")), {k: v for k, v in call.items() if k != "method"})
 
     # ---- reading what the bot did --------------------------------------------------------------
 

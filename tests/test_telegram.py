@@ -258,6 +258,25 @@ async def test_webhook_needs_the_secret_and_applies_each_update_once(
         assert await answers(run, response.id) == {"consent": "agree", "tp01_overall": "very_satisfied"}
 
 
+async def test_under_a_webhook_a_button_is_answered_in_the_webhook_response(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spinner on a pressed button stops as the press commits, not when the outbox gets to it."""
+    async with running_chorus(tmp_path, monkeypatch, webhook=True) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        consent_message, refuse = run.keyboard_message(CHAT), run.keyboard(CHAT)[1]["callback_data"]
+        await run.press(CHAT, "I agree")
+        await run.fake.press(CHAT, consent_message, refuse)  # the consent question's other button, pressed late
+        answered = [call for call in run.fake.calls_in_responses if call["method"] == "answerCallbackQuery"]
+        assert len(answered) == 2 and "text" not in answered[0]
+        assert "earlier question" in answered[1]["text"]
+        await asyncio.sleep(0.3)
+        assert run.fake.calls["answerCallbackQuery"] == 2, "each press is answered once: in its webhook response"
+        assert run.fake.calls["editMessageText"] == 1, "the outbox still edits the question to show the answer"
+        [response] = await responses(run)
+        assert await answers(run, response.id) == {"consent": "agree"}
+
+
 async def test_a_blocked_bot_marks_the_contact_opted_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async with running_chorus(tmp_path, monkeypatch) as run:
         await run.say(CHAT, "/start tsm", replies=3)

@@ -134,7 +134,10 @@ class TelegramChannel:
         await asyncio.gather(*(in_order(chat_updates) for chat_updates in by_chat.values()))
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """Telegram's webhook: 403 without the secret; 200 once the update is durably applied."""
+        """Telegram's webhook: 403 without the secret; 200 once the update is durably applied.
+
+        A 200 may carry a Bot API call for Telegram to make (a button press's answer, see conversation.py).
+        """
         secret = self.runtime.settings.webhook_secret
         given = request.headers.get(SECRET_HEADER, "")
         if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
@@ -143,16 +146,18 @@ class TelegramChannel:
             update = Update.de_json(await request.json(), self.bot)
         except (ValueError, TypeError, KeyError):
             return web.Response(status=400, text="not a Telegram update")
-        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        committed: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(self.process(update, committed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         try:
-            await committed
+            call = await committed
         except Exception:
             logger.exception("update %s could not be applied; Telegram will deliver it again", update.update_id)
             return web.Response(status=500, text="try again")
-        return web.Response(status=200)
+        if call is None:
+            return web.Response(status=200)
+        return web.json_response({name: value for name, value in call.items() if value is not None})
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
         lock = self._locks.get(chat_id)
@@ -161,12 +166,15 @@ class TelegramChannel:
             self._locks[chat_id] = lock
         return lock
 
-    async def process(self, update: Update, committed: asyncio.Future[None] | None = None) -> None:
-        """Apply one update and wake the sender for its replies; never raises for one bad update."""
+    async def process(self, update: Update, committed: asyncio.Future[dict[str, Any] | None] | None = None) -> None:
+        """Apply one update and wake the sender for its replies; never raises for one bad update.
+
+        Under a webhook, `committed` hears when the update is applied, with the call to answer it with.
+        """
         chat = update.effective_chat
         async with self._lock(chat.id if chat else 0):
             try:
-                queued = await handle_update(self.runtime, update)
+                handled = await handle_update(self.runtime, update, answer_in_response=committed is not None)
             except Exception as error:
                 if committed is not None and not committed.done():
                     committed.set_exception(error)
@@ -174,8 +182,8 @@ class TelegramChannel:
                 logger.exception("update %s could not be applied", update.update_id)
                 return
             if committed is not None and not committed.done():
-                committed.set_result(None)
-            if queued:
+                committed.set_result(handled.in_response)
+            if handled.queued:
                 self.on_queued()
 
     async def transport(self, address: str, payload: dict[str, Any]) -> None:
