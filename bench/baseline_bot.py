@@ -5,6 +5,11 @@ answers, and PTB's custom-webhook pattern (an aiohttp route that puts updates
 on the application's queue). It answers the same survey as Chorus, keeping its
 state in memory and pickling it on PTB's persistence schedule.
 
+ANSWER_BY=typing (the default) offers a reply keyboard and takes typed answers;
+ANSWER_BY=buttons offers inline buttons and, on a press, does what Chorus does:
+answers the button, edits the question to show the choice without its buttons,
+then sends the next question.
+
 Usage:
     python bench/baseline_bot.py  # with TOKEN, BASE_URL, PORT and STATE set in the environment
 """
@@ -14,11 +19,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import warnings
 
 from aiohttp import web
-from telegram import ReplyKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
 from telegram.ext import (
     Application,
+    BaseHandler,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     ConversationHandler,
@@ -26,16 +34,25 @@ from telegram.ext import (
     PicklePersistence,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 QUESTIONS = [f"Question {n}" for n in range(1, 21)]
 SCALE = [["1", "2", "3", "4", "5"]]
+BUTTONS = os.environ.get("ANSWER_BY") == "buttons"
+# PTB warns that with per_message=False a conversation follows the chat, not each message: as intended here.
+warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+KEYBOARD = (
+    InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=label) for label in SCALE[0]]])
+    if BUTTONS
+    else ReplyKeyboardMarkup(SCALE)
+)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Begin the survey; the first question follows."""
     assert update.message is not None and context.user_data is not None
     context.user_data["answers"] = {}
-    await update.message.reply_text(QUESTIONS[0], reply_markup=ReplyKeyboardMarkup(SCALE))
+    await update.message.reply_text(QUESTIONS[0], reply_markup=KEYBOARD)
     return 0
 
 
@@ -48,7 +65,23 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if index + 1 == len(QUESTIONS):
         await update.message.reply_text("Thank you for taking part.")
         return ConversationHandler.END
-    await update.message.reply_text(QUESTIONS[index + 1], reply_markup=ReplyKeyboardMarkup(SCALE))
+    await update.message.reply_text(QUESTIONS[index + 1], reply_markup=KEYBOARD)
+    return index + 1
+
+
+async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Keep the pressed answer, show it on the question without buttons, ask the next question."""
+    query = update.callback_query
+    assert query is not None and query.message is not None and context.user_data is not None
+    answers = context.user_data.setdefault("answers", {})
+    index = len(answers)
+    answers[index] = query.data
+    await query.answer()
+    await query.edit_message_text(f"{QUESTIONS[index]}: {query.data}")
+    if index + 1 == len(QUESTIONS):
+        await context.bot.send_message(query.message.chat.id, "Thank you for taking part.")
+        return ConversationHandler.END
+    await context.bot.send_message(query.message.chat.id, QUESTIONS[index + 1], reply_markup=KEYBOARD)
     return index + 1
 
 
@@ -62,7 +95,12 @@ async def main() -> None:
         .updater(None)
         .build()
     )
-    states = {n: [MessageHandler(filters.Regex("^[1-5]$"), answer)] for n in range(len(QUESTIONS))}
+    handler: BaseHandler[Update, ContextTypes.DEFAULT_TYPE, object] = (
+        CallbackQueryHandler(press, pattern="^[1-5]$") if BUTTONS else MessageHandler(filters.Regex("^[1-5]$"), answer)
+    )
+    states: dict[object, list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, object]]] = {
+        n: [handler] for n in range(len(QUESTIONS))
+    }
     application.add_handler(
         ConversationHandler(
             entry_points=[CommandHandler("start", start)], states=states, fallbacks=[], name="survey", persistent=True

@@ -1,8 +1,10 @@
 """How fast residents' answers get through the Telegram webhook path, against a plain PTB baseline.
 
 N simulated participants answer bench/survey.yaml (twenty 5-point questions) by
-typing, through a local fake Bot API server that delivers each update by
-webhook and times the bot's reply. Each system runs as its own process:
+typing or, with --answer-by buttons, by pressing inline buttons (each press is
+answered, the question edited and the next one sent: three Bot API calls),
+through a local fake Bot API server that delivers each update by webhook and
+times the bot's reply (the next question). Each system runs as its own process:
 
 - chorus:   `chorus run` in webhook mode on SQLite, every answer committed before the reply;
 - chorus-postgresql: the same on a fresh database on the --postgres server;
@@ -17,6 +19,7 @@ the bot process's VmHWM.
 
 Usage:
     .venv/bin/python bench/ingest.py [--participants 100] [--rate 50] [--systems chorus baseline]
+    .venv/bin/python bench/ingest.py --answer-by buttons
     .venv/bin/python bench/ingest.py --systems chorus-postgresql --postgres postgresql+asyncpg://postgres@127.0.0.1/test
 """
 
@@ -53,6 +56,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 @dataclass
 class Result:
     system: str
+    answer_by: str
     answers: int
     answers_per_second: float
     cpu_ms_per_answer: float
@@ -106,8 +110,9 @@ def start_chorus(base_url: str, workdir: Path, database_url: str) -> subprocess.
     return subprocess.Popen([str(chorus), "run"], env=env, cwd=workdir)
 
 
-def start_baseline(base_url: str, workdir: Path) -> subprocess.Popen[bytes]:
+def start_baseline(base_url: str, workdir: Path, answer_by: str) -> subprocess.Popen[bytes]:
     env = os.environ | {
+        "ANSWER_BY": answer_by,
         "TOKEN": TOKEN,
         "BASE_URL": base_url,
         "PORT": str(free_port()),
@@ -133,25 +138,32 @@ async def begin(fake: FakeTelegram, chats: list[int], replies: int) -> None:
         await asyncio.gather(*(one(chat) for chat in chats[start : start + 20]))
 
 
-async def answer(fake: FakeTelegram, chat: int, n: int) -> float:
+async def answer(fake: FakeTelegram, chat: int, n: int, answer_by: str) -> float:
+    """Answer the question last sent to `chat`; the seconds until the bot's next message."""
     reply = fake.next_message(chat)
-    sent = time.perf_counter()
-    await fake.user_sends(chat, str(1 + n % 5))
+    if answer_by == "buttons":
+        question = fake.to(chat)[-1]
+        buttons = [button for row in question["reply_markup"]["inline_keyboard"] for button in row]
+        sent = time.perf_counter()
+        await fake.press(chat, question["message_id"], buttons[n % 5]["callback_data"])
+    else:
+        sent = time.perf_counter()
+        await fake.user_sends(chat, str(1 + n % 5))
     await asyncio.wait_for(reply, 60)
     return time.perf_counter() - sent
 
 
-async def closed_loop(fake: FakeTelegram, chats: list[int]) -> float:
+async def closed_loop(fake: FakeTelegram, chats: list[int], answer_by: str) -> float:
     async def participant(chat: int) -> None:
         for n in range(QUESTIONS):
-            await answer(fake, chat, n)
+            await answer(fake, chat, n, answer_by)
 
     started = time.perf_counter()
     await asyncio.gather(*(participant(chat) for chat in chats))
     return time.perf_counter() - started
 
 
-async def open_loop(fake: FakeTelegram, chats: list[int], rate: float) -> list[float]:
+async def open_loop(fake: FakeTelegram, chats: list[int], rate: float, answer_by: str) -> list[float]:
     """Offer `rate` answers a second in all, each participant answering its next question in turn."""
     latencies: list[float] = []
     tasks = []
@@ -162,20 +174,20 @@ async def open_loop(fake: FakeTelegram, chats: list[int], rate: float) -> list[f
         delay = started + n * interval - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(answer(fake, chat, n // len(chats))))
+        tasks.append(asyncio.create_task(answer(fake, chat, n // len(chats), answer_by)))
         tasks[-1].add_done_callback(lambda t: latencies.append(t.result()))
     await asyncio.gather(*tasks)
     return latencies
 
 
-async def run_system(system: str, participants: int, rate: float, postgres: str | None) -> Result:
+async def run_system(system: str, participants: int, rate: float, answer_by: str, postgres: str | None) -> Result:
     fake = FakeTelegram(overall_rate=1e6, overall_burst=1e6, chat_rate=1e6, chat_burst=1e6)
     base_url = await fake.start()
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         database = None
         if system == "baseline":
-            process = start_baseline(base_url, workdir)
+            process = start_baseline(base_url, workdir, answer_by)
         else:
             on_postgres = system == "chorus-postgresql"
             if on_postgres and not postgres:
@@ -199,13 +211,13 @@ async def run_system(system: str, participants: int, rate: float, postgres: str 
             throughput_chats = list(range(100_000, 100_000 + participants))
             await begin(fake, throughput_chats, replies)
             cpu_before, harness_before = cpu_seconds(process.pid), cpu_seconds(os.getpid())
-            elapsed = await closed_loop(fake, throughput_chats)
+            elapsed = await closed_loop(fake, throughput_chats, answer_by)
             cpu = cpu_seconds(process.pid) - cpu_before
             harness = cpu_seconds(os.getpid()) - harness_before
             total = participants * QUESTIONS
             latency_chats = list(range(200_000, 200_000 + int(rate)))
             await begin(fake, latency_chats, replies)
-            latencies = sorted(await open_loop(fake, latency_chats, rate))
+            latencies = sorted(await open_loop(fake, latency_chats, rate, answer_by))
             rss = peak_rss_mb(process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
@@ -216,6 +228,7 @@ async def run_system(system: str, participants: int, rate: float, postgres: str 
             await drop_postgres(postgres, database)
     return Result(
         system=system,
+        answer_by=answer_by,
         answers=total,
         answers_per_second=round(total / elapsed, 1),
         cpu_ms_per_answer=round(cpu / total * 1000, 2),
@@ -265,9 +278,14 @@ async def main() -> None:
     parser.add_argument(
         "--systems", nargs="+", default=["chorus", "baseline"], choices=["chorus", "chorus-postgresql", "baseline"]
     )
+    parser.add_argument(
+        "--answer-by", choices=["typing", "buttons"], default="typing", help="how participants answer each question"
+    )
     parser.add_argument("--postgres", help="a PostgreSQL server for chorus-postgresql (a database is made per run)")
     args = parser.parse_args()
-    results = [await run_system(system, args.participants, args.rate, args.postgres) for system in args.systems]
+    results = [
+        await run_system(system, args.participants, args.rate, args.answer_by, args.postgres) for system in args.systems
+    ]
     for result in results:
         print(json.dumps(asdict(result)))
     baseline = next((r for r in results if r.system == "baseline"), None)
