@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -29,7 +30,7 @@ from storage.catalogue import load_version
 from storage.errors import NotFound
 from storage.models import Organisation, SurveyVersion, Wave
 from storage.models import Survey as SurveyRow
-from storage.outbox import enqueue
+from storage.outbox import enqueue_many, outbox_row
 from storage.waves import (
     Audience,
     Invitee,
@@ -68,6 +69,12 @@ async def _organisation_name(session: AsyncSession, survey: Survey) -> str:
     return await session.scalar(select(Organisation.name).where(Organisation.slug == slug)) or slug
 
 
+async def _survey_of(session: AsyncSession, version_id: int) -> tuple[Survey, str]:
+    """A survey version and the name of the organisation that runs it, as invites and reminders name them."""
+    _, survey = await load_version(session, version_id)
+    return survey, await _organisation_name(session, survey)
+
+
 async def open_wave(
     runtime: Runtime, slug: str, audience: Audience, *, name: str | None = None, slot: str | None = None
 ) -> OpenedWave | None:
@@ -101,8 +108,10 @@ async def open_wave(
         reachable = [c for c in contacts if c.channel in REACHABLE_CHANNELS]
         invitees = await invite(session, wave.id, reachable, now)
         organisation = await _organisation_name(session, survey)
-        for invitee in invitees:
-            await _queue(session, invitee, survey, organisation, now, not_before, reminder=False, started=False)
+        await enqueue_many(
+            session,
+            (_invite(i, survey, organisation, now, not_before, reminder=False, started=False) for i in invitees),
+        )
         metrics.QUEUED.labels("invite").inc(len(invitees))
         return OpenedWave(wave.id, slug, len(invitees), not_before)
 
@@ -112,8 +121,7 @@ async def open_wave(
     return opened
 
 
-async def _queue(
-    session: AsyncSession,
+def _invite(
     invitee: Invitee,
     survey: Survey,
     organisation: str,
@@ -123,13 +131,13 @@ async def _queue(
     reminder: bool,
     started: bool,
     number: int = 0,
-) -> None:
+) -> dict[str, Any]:
+    """The outbox row of an invite or a reminder; its dedupe key makes each one queue once."""
     payload = invitation_message(
         survey, organisation, invitee.language, invitee.invitation_id, reminder=reminder, started=started
     )
     kind = "reminder" if reminder else "invite"
-    await enqueue(
-        session,
+    return outbox_row(
         channel=invitee.channel,
         address=invitee.address,
         payload=payload,
@@ -169,23 +177,22 @@ async def send_reminders(runtime: Runtime) -> int:
                 now=now,
             )
         ]
-        for pending in due:
-            _, survey = await load_version(session, pending.version_id)
-            invitee = Invitee(
-                pending.invitation_id, pending.contact_id, pending.channel, pending.address, pending.language
-            )
-            organisation = await _organisation_name(session, survey)
-            await _queue(
-                session,
-                invitee,
-                survey,
-                organisation,
-                now,
-                now,
-                reminder=True,
-                started=pending.started,
-                number=pending.reminders_sent + 1,
-            )
+        surveys = {version_id: await _survey_of(session, version_id) for version_id in {p.version_id for p in due}}
+        await enqueue_many(
+            session,
+            (
+                _invite(
+                    Invitee(p.invitation_id, p.contact_id, p.channel, p.address, p.language),
+                    *surveys[p.version_id],
+                    now,
+                    now,
+                    reminder=True,
+                    started=p.started,
+                    number=p.reminders_sent + 1,
+                )
+                for p in due
+            ),
+        )
         await mark_reminded(session, [p.invitation_id for p in due], now)
         return len(due)
 

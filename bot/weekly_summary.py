@@ -39,7 +39,7 @@ from bot.schedule import LOOKBACK, latest_slot, slot_key
 from bot.summary import HIDDEN, summary_for, to_html, to_markdown
 from bot.telegram.outgoing import send_document
 from storage.models import SummarySubscription
-from storage.outbox import enqueue
+from storage.outbox import enqueue, outbox_row
 from storage.subscriptions import subscriptions
 from storage.waves import claim_slot, slot_ran
 
@@ -109,12 +109,14 @@ async def send_weekly_summaries(runtime: Runtime) -> int:
             if subscription_id in current:
                 queued += await enqueue(
                     session,
-                    channel=channel,
-                    address=address,
-                    payload=body,
-                    dedupe_key=f"summary:{key}:{subscription_id}",
-                    now=now,
-                    kind="summary",
+                    outbox_row(
+                        channel=channel,
+                        address=address,
+                        payload=body,
+                        dedupe_key=f"summary:{key}:{subscription_id}",
+                        now=now,
+                        kind="summary",
+                    ),
                 )
         return queued
 

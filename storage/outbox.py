@@ -21,14 +21,13 @@ from sqlalchemy import BindParameter, bindparam, delete, exists, func, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Outbox
-from storage.upsert import insert_once
+from storage.upsert import insert_many_once, insert_once
 
 QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
 ERASURE = "erasure"
 
 
-async def enqueue(
-    session: AsyncSession,
+def outbox_row(
     *,
     channel: str,
     address: str,
@@ -38,22 +37,30 @@ async def enqueue(
     not_before: datetime | None = None,
     kind: str = "reply",
     invitation_id: int | None = None,
-) -> bool:
-    """Queue a message unless one with the same dedupe key exists; True when queued by this call."""
-    return await insert_once(
-        session,
-        Outbox,
-        channel=channel,
-        address=address,
-        kind=kind,
-        invitation_id=invitation_id,
-        payload=payload,
-        dedupe_key=dedupe_key,
-        status=QUEUED,
-        attempts=0,
-        not_before=not_before or now,
-        created_at=now,
-    )
+) -> dict[str, Any]:
+    """A message to queue: the outbox row's values."""
+    return {
+        "channel": channel,
+        "address": address,
+        "kind": kind,
+        "invitation_id": invitation_id,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "status": QUEUED,
+        "attempts": 0,
+        "not_before": not_before or now,
+        "created_at": now,
+    }
+
+
+async def enqueue(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """Queue a message (an outbox_row) unless one with the same dedupe key exists; True when queued by this call."""
+    return await insert_once(session, Outbox, **row)
+
+
+async def enqueue_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
+    """Queue many messages (outbox_rows: a wave's invites, a round of reminders) in batches, skipping dedupe keys queued already."""
+    return await insert_many_once(session, Outbox, rows)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from storage.contacts import get_or_create_contact
 from storage.database import Database
 from storage.inbound import AlreadyApplied, claim
 from storage.models import Contact, Outbox
-from storage.outbox import enqueue
+from storage.outbox import enqueue, outbox_row
 from tests.conftest import NOW
 
 
@@ -32,7 +32,8 @@ async def test_a_message_with_the_same_dedupe_key_is_queued_once(db: Database) -
     async def queue(session: Any) -> list[bool]:
         return [
             await enqueue(
-                session, channel="telegram", address="1", payload={"text": "hi"}, dedupe_key="invite:7", now=NOW
+                session,
+                outbox_row(channel="telegram", address="1", payload={"text": "hi"}, dedupe_key="invite:7", now=NOW),
             )
             for _ in range(3)
         ]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from storage.contacts import get_or_create_contact, opt_out
 from storage.database import Database
 from storage.models import Outbox
-from storage.outbox import ERASURE, Settlement, claim, enqueue, outbox_status, recover, settle
+from storage.outbox import ERASURE, Settlement, claim, enqueue, outbox_row, outbox_status, recover, settle
 from tests.conftest import NOW
 
 
@@ -22,12 +22,14 @@ async def queue(db: Database, *messages: tuple[str, str], kind: str = "reply") -
         for number, (address, text) in enumerate(messages):
             await enqueue(
                 session,
-                channel="telegram",
-                address=address,
-                payload={"text": text},
-                dedupe_key=f"{address}:{text}:{number}",
-                now=NOW,
-                kind=kind,
+                outbox_row(
+                    channel="telegram",
+                    address=address,
+                    payload={"text": text},
+                    dedupe_key=f"{address}:{text}:{number}",
+                    now=NOW,
+                    kind=kind,
+                ),
             )
 
     await db.write(work)

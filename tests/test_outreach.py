@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from bot import outreach
 from bot.config import load_settings
@@ -16,7 +17,7 @@ from bot.runtime import Runtime
 from storage.catalogue import import_survey
 from storage.contacts import get_or_create_contact, opt_out, record_consent
 from storage.database import Database
-from storage.models import Area, Invitation, Organisation, Outbox, Service
+from storage.models import Area, Consent, Contact, Invitation, Organisation, Outbox, Service, SurveyVersion
 from storage.waves import Audience, list_waves
 from tests.conftest import SECRET, survey_of
 
@@ -235,3 +236,51 @@ async def test_a_scheduled_wave_opens_once_per_slot_even_after_a_restart(town: T
         names = [w.name for w in await list_waves(session)]
     assert names == ["monthly 2026-12-01", "monthly 2027-01-03"]
     assert january.wave_id != wave.wave_id
+
+
+async def crowd(db: Database, count: int) -> None:
+    """`count` more consented residents of Ancoats, in bulk."""
+
+    async def work(session: Any) -> None:
+        area = await session.scalar(select(Area.id).where(Area.slug == "ancoats"))
+        version = await session.scalar(select(SurveyVersion.id).order_by(SurveyVersion.id))
+        contact = {
+            "channel": "telegram",
+            "role": "resident",
+            "area_id": area,
+            "created_at": OPENED,
+            "last_seen_at": OPENED,
+        }
+        addresses = [str(50_000 + n) for n in range(count)]
+        await session.execute(insert(Contact), [contact | {"address": address} for address in addresses])
+        ids = await session.scalars(select(Contact.id).where(Contact.address.in_(addresses)))
+        consent = {"survey_version_id": version, "question_id": "consent", "language": "en", "decision": "agree"}
+        await session.execute(
+            insert(Consent), [consent | {"contact_id": i, "notice": "N", "recorded_at": OPENED} for i in ids]
+        )
+
+    await db.write(work)
+
+
+async def test_a_large_wave_lets_others_run_while_it_is_queued(town: Town, db: Database) -> None:
+    """On SQLite the writer runs on the event loop's thread: queued in one go, a 10,000-person wave held it for seconds."""
+    await crowd(db, 3_000)
+    turns = 0
+
+    async def others() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    running = asyncio.create_task(others())
+    await asyncio.sleep(0)
+    before = turns
+    opened = await outreach.open_wave(town.runtime, "pulse", Audience(areas=("ancoats",)))
+    during = turns - before
+    running.cancel()
+    assert opened is not None and opened.invited == 3_001
+    rows = 2 * opened.invited  # an invitation and an outbox row each
+    assert during >= rows // 500, f"others had {during} turns while {rows} rows were written: fewer than one per 500"
+    invites = addressed(await outbox(db), "invite")
+    assert len(invites) == len(set(invites)) == 3_001

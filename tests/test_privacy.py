@@ -15,7 +15,7 @@ from storage.database import Database
 from storage.errors import NotFound
 from storage.keys import participant_key
 from storage.models import AuditEntry, Base, Invitation, Response, Wave
-from storage.outbox import enqueue
+from storage.outbox import enqueue, outbox_row
 from storage.privacy import export, forget, purge
 from storage.responses import release_anonymous, start_response
 from surveys.engine import start, step
@@ -88,7 +88,10 @@ async def populate(db: Database) -> dict[str, Any]:
             invitation_id=invitation.id,
         )
         await enqueue(
-            session, channel="telegram", address=ADDRESS, payload={"text": f"Hello {NAME}"}, dedupe_key="m1", now=NOW
+            session,
+            outbox_row(
+                channel="telegram", address=ADDRESS, payload={"text": f"Hello {NAME}"}, dedupe_key="m1", now=NOW
+            ),
         )
         return {
             "contact": contact.id,
