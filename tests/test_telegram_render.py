@@ -30,7 +30,7 @@ def test_participant_visible_words_never_become_markup() -> None:
     assert message.text == "<b>Is 3 &lt; 5 &amp; &lt;b&gt;bold&lt;/b&gt;?</b>\n<i>&lt;i&gt;hint&lt;/i&gt;</i>"
     assert html_error(message.text) is None
     assert message.keyboard is not None
-    labels = [button.text for row in message.keyboard.inline_keyboard for button in row]
+    labels = [button["text"] for row in message.keyboard["inline_keyboard"] for button in row]
     assert labels == ["<A>", "B", "Skip"]
 
 

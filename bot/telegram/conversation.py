@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot import messages as m
 from bot import metrics
@@ -32,7 +32,7 @@ from bot.participation import Place, advance, begin, current_place, latest_versi
 from bot.runtime import Runtime
 from bot.telegram import outgoing
 from bot.telegram.callbacks import AnswerButton, ForgetButton, InviteButton, LanguageButton, decode, encode
-from bot.telegram.render import Outgoing, html, keyboard, messages, render
+from bot.telegram.render import Keyboard, Outgoing, button, html, inline_keyboard, keyboard, messages, render
 from storage import privacy
 from storage.catalogue import load_version
 from storage.contacts import get_or_create_contact, opt_out
@@ -59,7 +59,7 @@ class Effects:
     send: list[Outgoing] = field(default_factory=list)
     callback_id: str | None = None
     callback_text: str | None = None
-    edit: tuple[int, str, InlineKeyboardMarkup | None] | None = None
+    edit: tuple[int, str, Keyboard | None] | None = None
     document: tuple[str, bytes, str] | None = None
     erasure: bool = False
 
@@ -321,10 +321,8 @@ class _Turn:
         if code in offered:
             await self.set_language(code)
             return
-        rows = [
-            [InlineKeyboardButton(m.LANGUAGE_NAMES.get(c, c), callback_data=encode(LanguageButton(c)))] for c in offered
-        ]
-        self.effects.send += messages(html(m.say(self.language, m.CHOOSE_LANGUAGE)), InlineKeyboardMarkup(rows))
+        rows = [[button(m.LANGUAGE_NAMES.get(c, c), encode(LanguageButton(c)))] for c in offered]
+        self.effects.send += messages(html(m.say(self.language, m.CHOOSE_LANGUAGE)), inline_keyboard(rows))
 
     async def set_language(self, code: str) -> None:
         self.contact.language = code
@@ -347,10 +345,10 @@ class _Turn:
 
     async def ask_forget(self, _: str) -> None:
         rows = [
-            [InlineKeyboardButton(m.say(self.language, m.FORGET_YES), callback_data=encode(ForgetButton(True)))],
-            [InlineKeyboardButton(m.say(self.language, m.FORGET_NO), callback_data=encode(ForgetButton(False)))],
+            [button(m.say(self.language, m.FORGET_YES), encode(ForgetButton(True)))],
+            [button(m.say(self.language, m.FORGET_NO), encode(ForgetButton(False)))],
         ]
-        self.effects.send += messages(html(m.say(self.language, m.FORGET_CONFIRM)), InlineKeyboardMarkup(rows))
+        self.effects.send += messages(html(m.say(self.language, m.FORGET_CONFIRM)), inline_keyboard(rows))
 
     async def button(self, data: str) -> None:
         pressed = decode(data)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
 from bot import messages as m
 from bot.i18n import supported
 from bot.telegram.callbacks import InviteButton, encode
 from bot.telegram.outgoing import send_message
-from bot.telegram.render import Outgoing, html
+from bot.telegram.render import Outgoing, button, html, inline_keyboard
 from surveys.model import Survey
 
 
@@ -21,8 +19,6 @@ def invitation_message(
     speaks = supported(language)
     title = survey.title.get(language or survey.default_language, survey.default_language)
     text = m.REMINDER_STARTED if started else (m.REMINDER if reminder else m.INVITE)
-    button = m.CONTINUE_SURVEY if started else m.START_SURVEY
-    markup = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(m.say(speaks, button), callback_data=encode(InviteButton(invitation_id)))]]
-    )
+    label = m.CONTINUE_SURVEY if started else m.START_SURVEY
+    markup = inline_keyboard([[button(m.say(speaks, label), encode(InviteButton(invitation_id)))]])
     return send_message(Outgoing(html(m.say(speaks, text, organisation=organisation, survey=title)), markup))

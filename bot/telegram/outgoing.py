@@ -27,14 +27,13 @@ import warnings
 from datetime import timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
 from bot.errors import SendFailed
-from bot.telegram.render import Outgoing
+from bot.telegram.render import Keyboard, Outgoing
 
 SEND_METHODS = {"sendMessage", "sendDocument"}
 IN_A_CHAT = {"sendMessage", "editMessageText"}
@@ -43,13 +42,11 @@ HARMLESS = ("message is not modified", "query is too old", "query id is invalid"
 
 
 def send_message(outgoing: Outgoing) -> dict[str, Any]:
-    markup = outgoing.keyboard.to_dict() if outgoing.keyboard else None
-    return {"method": "sendMessage", "text": outgoing.text, "reply_markup": markup}
+    return {"method": "sendMessage", "text": outgoing.text, "reply_markup": outgoing.keyboard}
 
 
-def edit_message(message_id: int, text: str, keyboard: InlineKeyboardMarkup | None) -> dict[str, Any]:
-    markup = keyboard.to_dict() if keyboard else None
-    return {"method": "editMessageText", "message_id": message_id, "text": text, "reply_markup": markup}
+def edit_message(message_id: int, text: str, keyboard: Keyboard | None) -> dict[str, Any]:
+    return {"method": "editMessageText", "message_id": message_id, "text": text, "reply_markup": keyboard}
 
 
 def answer_callback(callback_query_id: str, text: str | None) -> dict[str, Any]:
