@@ -32,7 +32,7 @@ from bot.participation import Place, advance, begin, current_place, latest_versi
 from bot.runtime import Runtime
 from bot.telegram import outgoing
 from bot.telegram.callbacks import AnswerButton, ForgetButton, InviteButton, LanguageButton, decode, encode
-from bot.telegram.render import Keyboard, Outgoing, button, html, inline_keyboard, keyboard, messages, render
+from bot.telegram.render import Keyboard, Outgoing, html, inline_button, inline_keyboard, keyboard, messages, render
 from storage import privacy
 from storage.catalogue import load_version
 from storage.contacts import get_or_create_contact, opt_out
@@ -321,7 +321,7 @@ class _Turn:
         if code in offered:
             await self.set_language(code)
             return
-        rows = [[button(m.LANGUAGE_NAMES.get(c, c), encode(LanguageButton(c)))] for c in offered]
+        rows = [[inline_button(m.LANGUAGE_NAMES.get(c, c), encode(LanguageButton(c)))] for c in offered]
         self.effects.send += messages(html(m.say(self.language, m.CHOOSE_LANGUAGE)), inline_keyboard(rows))
 
     async def set_language(self, code: str) -> None:
@@ -345,8 +345,8 @@ class _Turn:
 
     async def ask_forget(self, _: str) -> None:
         rows = [
-            [button(m.say(self.language, m.FORGET_YES), encode(ForgetButton(True)))],
-            [button(m.say(self.language, m.FORGET_NO), encode(ForgetButton(False)))],
+            [inline_button(m.say(self.language, m.FORGET_YES), encode(ForgetButton(True)))],
+            [inline_button(m.say(self.language, m.FORGET_NO), encode(ForgetButton(False)))],
         ]
         self.effects.send += messages(html(m.say(self.language, m.FORGET_CONFIRM)), inline_keyboard(rows))
 

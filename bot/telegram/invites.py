@@ -8,7 +8,7 @@ from bot import messages as m
 from bot.i18n import supported
 from bot.telegram.callbacks import InviteButton, encode
 from bot.telegram.outgoing import send_message
-from bot.telegram.render import Outgoing, button, html, inline_keyboard
+from bot.telegram.render import Outgoing, html, inline_button, inline_keyboard
 from surveys.model import Survey
 
 
@@ -20,5 +20,5 @@ def invitation_message(
     title = survey.title.get(language or survey.default_language, survey.default_language)
     text = m.REMINDER_STARTED if started else (m.REMINDER if reminder else m.INVITE)
     label = m.CONTINUE_SURVEY if started else m.START_SURVEY
-    markup = inline_keyboard([[button(m.say(speaks, label), encode(InviteButton(invitation_id)))]])
+    markup = inline_keyboard([[inline_button(m.say(speaks, label), encode(InviteButton(invitation_id)))]])
     return send_message(Outgoing(html(m.say(speaks, text, organisation=organisation, survey=title)), markup))

@@ -23,7 +23,7 @@ Button: TypeAlias = dict[str, str]
 Keyboard: TypeAlias = dict[str, list[list[Button]]]  # the Bot API's InlineKeyboardMarkup
 
 
-def button(label: str, data: str) -> Button:
+def inline_button(label: str, data: str) -> Button:
     """An inline button: what it says, and the callback_data a press sends back (64 bytes at most)."""
     return {"text": label, "callback_data": data}
 
@@ -90,7 +90,7 @@ def keyboard(survey: Survey, ask: AskQuestion, language: str) -> Keyboard | None
     position = survey.position(ask.question_id) or 0
 
     def answer(label: str, action: str, choice: int = -1) -> Button:
-        return button(label, encode(AnswerButton(survey.version, position, action, choice)))
+        return inline_button(label, encode(AnswerButton(survey.version, position, action, choice)))
 
     rows: list[list[Button]] = []
     if ask.kind is Kind.SELECT_MULTIPLE:
