@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -256,6 +257,23 @@ async def test_webhook_needs_the_secret_and_applies_each_update_once(
         assert len(run.fake.to(CHAT)) == 5, "replayed updates send nothing"
         [response] = await responses(run)
         assert await answers(run, response.id) == {"consent": "agree", "tp01_overall": "very_satisfied"}
+
+
+async def test_a_webhook_call_that_is_not_an_update_gets_400_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, webhook=True) as run:
+        assert run.fake.webhook is not None
+        headers = {"X-Telegram-Bot-Api-Secret-Token": run.fake.webhook["secret"], "Content-Type": "application/json"}
+        bodies = [b"not json", b"[1, 2]", b"{}", b'{"update_id": 7, "callback_query": {"id": "1", "message": 5}}']
+        async with ClientSession() as client:
+            for body in bodies:
+                async with client.post(run.fake.webhook["url"], data=body, headers=headers) as response:
+                    assert (response.status, await response.text()) == (400, "not a Telegram update"), body
+        async with run.db.read() as session:
+            assert await session.scalar(select(func.count()).select_from(Contact)) == 0, "nothing was stored"
+        sent = await run.say(CHAT, "/start tsm", replies=3)
+        assert "Are you happy to take part?" in sent[-1]["text"], "and the bot still serves"
 
 
 async def test_under_a_webhook_a_button_is_answered_in_the_webhook_response(

@@ -48,17 +48,16 @@ def make_bot(runtime: Runtime) -> ExtBot[None]:
     )
 
 
-def without_pressed_keyboard(body: Any) -> Any:
+def without_pressed_keyboard(body: dict[str, Any]) -> dict[str, Any]:
     """The update without the keyboard of the message whose button was pressed.
 
     Telegram sends the whole message a pressed button sits on; Chorus reads the
     button's data, never the rest of its keyboard, and building PTB objects for
     every button of it was half the cost of parsing a press.
     """
-    if isinstance(body, dict):
-        query = body.get("callback_query")
-        if isinstance(query, dict) and isinstance(query.get("message"), dict):
-            query["message"].pop("reply_markup", None)
+    query = body.get("callback_query")
+    if isinstance(query, dict) and isinstance(query.get("message"), dict):
+        query["message"].pop("reply_markup", None)
     return body
 
 
@@ -157,8 +156,12 @@ class TelegramChannel:
         if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
             return web.Response(status=403, text="forbidden")
         try:
-            update = Update.de_json(without_pressed_keyboard(await request.json()), self.bot)
-        except (ValueError, TypeError, KeyError):
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise TypeError(f"a JSON {type(body).__name__}, not an object")
+            update = Update.de_json(without_pressed_keyboard(body), self.bot)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            logger.warning("webhook: a request with the right secret is not a Telegram update (%s)", error)
             return web.Response(status=400, text="not a Telegram update")
         committed: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(self.process(update, committed))
