@@ -11,9 +11,10 @@ from aiohttp import ClientSession
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AnonymousDraft, Answer, Consent, Contact, Organisation, Response, Wave
+from storage.catalogue import import_survey
+from storage.models import AnonymousDraft, Answer, Area, Consent, Contact, Organisation, Response, Wave
 from storage.staff import create_codes
-from tests.conftest import NOW
+from tests.conftest import NOW, survey_of
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_harness import Running, running_chorus
 from tests.test_privacy import dump
@@ -192,6 +193,48 @@ async def test_forget_leaves_nothing_that_identifies_the_person(
             assert await session.scalar(select(func.count()).select_from(Response)) == 0
             assert await session.scalar(select(func.count()).select_from(Consent)) == 0
         assert str(CHAT) not in await dump(run.db)
+
+
+HOMES = survey_of(
+    """
+    id: homes
+    title: Our homes
+    organisation: ancoats-housing
+    questions:
+      - {id: happy, type: yes_no, label: "Are you happy with your home?"}
+    """
+)
+
+
+async def area_of(run: Running, chat: int) -> str | None:
+    async with run.db.read() as session:
+        return await session.scalar(
+            select(Area.name).join(Contact, Contact.area_id == Area.id).where(Contact.address == str(chat))
+        )
+
+
+async def test_a_deep_link_records_the_area_within_the_surveys_organisation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+
+        async def places(session: AsyncSession) -> None:
+            gorton = Organisation(slug="gorton-mutual", name="Gorton Mutual", created_at=NOW)
+            ancoats = Organisation(slug="ancoats-housing", name="Ancoats Housing Co-op", created_at=NOW)
+            session.add_all([gorton, ancoats])
+            await session.flush()
+            session.add(Area(organisation_id=gorton.id, slug="central", name="Gorton Central"))
+            session.add(Area(organisation_id=ancoats.id, slug="central", name="Ancoats Central"))
+            await session.flush()
+            await import_survey(session, HOMES, NOW)
+
+        await run.db.write(places)
+        await run.say(CHAT, "/start homes-central")
+        assert await area_of(run, CHAT) == "Ancoats Central", "the area of the survey's own organisation"
+        await run.say(CHAT, "/start homes-centrl")
+        assert await area_of(run, CHAT) == "Ancoats Central", "a mistyped area leaves the recorded one alone"
+        await run.say(CHAT + 1, "/start tsm-central")
+        assert await area_of(run, CHAT + 1) == "Gorton Central", "a survey of no organisation: the first area so named"
 
 
 async def test_staff_join_with_a_code_and_answer_anonymously(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -278,7 +278,7 @@ class _Turn:
             self.say(m.STAFF_ONLY)
             return
         if area:
-            self.contact.area_id = await self.session.scalar(select(Area.id).where(Area.slug == area).limit(1))
+            await self.place_in(area, survey.metadata.organisation)
         await self.introduce(survey)
         self.show(*await begin(self.session, self.runtime.secret_key, self.contact, version_id, CHANNEL, self.now))
 
@@ -292,6 +292,23 @@ class _Turn:
             if payload == slug or payload.startswith(f"{slug}-"):
                 return slug, payload[len(slug) + 1 :] or None
         return None, None
+
+    async def place_in(self, area: str, organisation: str | None) -> None:
+        """Record the area a leaflet's link names, within the survey's organisation when it has one.
+
+        Areas are named per organisation, so two may both have a `central`. A
+        name that matches nothing (a mistyped link) leaves the area as it was.
+        """
+        query = select(Area.id).where(Area.slug == area)
+        if organisation:
+            query = query.join(Organisation, Organisation.id == Area.organisation_id).where(
+                Organisation.slug == organisation
+            )
+        area_id = await self.session.scalar(query.order_by(Area.id).limit(1))
+        if area_id is None:
+            logger.info("update %s: the link names area %r, which is not known", self.inbound.update_id, area)
+        else:
+            self.contact.area_id = area_id
 
     async def introduce(self, survey: Any) -> None:
         lines = []
