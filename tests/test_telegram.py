@@ -41,6 +41,7 @@ async def test_a_resident_completes_the_tsm_survey_with_buttons(
         sent = await run.say(CHAT, "/start tsm", replies=3)
         assert "takes about 5 minutes" in sent[-2]["text"]
         assert "Are you happy to take part?" in sent[-1]["text"]
+        consent_message, consent_button = run.keyboard_message(CHAT), run.keyboard(CHAT)[0]["callback_data"]
         await run.press(CHAT, "I agree")
         await run.press(CHAT, "Very satisfied")
         await run.press(CHAT, "Yes")  # had a repair
@@ -53,8 +54,17 @@ async def test_a_resident_completes_the_tsm_survey_with_buttons(
         await run.press(CHAT, "No")  # no communal areas: TP10 skipped
         await run.press(CHAT, "Don't know")  # TP11
         await run.press(CHAT, "Very dissatisfied")  # TP12
+        presses = len(run.fake.callback_answers)
         await run.say(CHAT, "Repairs are quick but nobody tells us anything.")
         assert "Thank you. Your answers help your landlord" in run.last_text(CHAT)
+        before = len(run.fake.to(CHAT))
+        await run.fake.press(CHAT, consent_message, consent_button)  # the first question's button, after the end
+        for _ in range(100):
+            if len(run.fake.callback_answers) > presses and run.fake.callback_answers[-1].get("text"):
+                break
+            await asyncio.sleep(0.02)
+        assert run.fake.callback_answers[-1]["text"] == "This survey is finished. Thank you for taking part."
+        assert len(run.fake.to(CHAT)) == before, "and nothing else is sent"
         [response] = await responses(run)
         assert response.status == "completed" and response.participant_key is not None
         stored = await answers(run, response.id)

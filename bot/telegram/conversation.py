@@ -416,12 +416,11 @@ class _Turn:
 
     async def answer_button(self, pressed: AnswerButton) -> None:
         place = await current_place(self.session, self.runtime.secret_key, self.contact)
+        if place is None:  # nothing in progress: the button's survey was finished (or its answers erased)
+            self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.FINISHED])
+            return
         stale = m.say(self.language, m.REFUSALS[Reason.STALE])
-        if (
-            place is None
-            or not place.survey.version.startswith(pressed.version)
-            or pressed.position >= len(place.survey.steps)
-        ):
+        if not place.survey.version.startswith(pressed.version) or pressed.position >= len(place.survey.steps):
             self.effects.callback_text = stale
             return
         question = place.survey.steps[pressed.position].question
