@@ -88,6 +88,8 @@ async def test_a_resident_completes_the_coproduction_survey_by_typing(
         sent = await run.say(CHAT, "1, 3")  # two issues: the priority question follows
         assert "only work on one of those first" in sent[-1]["text"]
         await run.say(CHAT, "parks")
+        sent = await run.say(CHAT, "benches " * 300)  # 2,400 characters where at most 2,000 are taken
+        assert sent[-1]["text"] == "That is 2399 characters; please keep it under 2000."
         await run.say(CHAT, "More benches by the canal")
         await run.say(CHAT, "no")
         assert "within six weeks" in run.last_text(CHAT)
