@@ -58,9 +58,9 @@ async def enqueue(session: AsyncSession, row: dict[str, Any]) -> bool:
     return await insert_once(session, Outbox, **row)
 
 
-async def enqueue_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
+async def enqueue_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:
     """Queue many messages (outbox_rows: a wave's invites, a round of reminders) in batches, skipping dedupe keys queued already."""
-    return await insert_many_once(session, Outbox, rows)
+    await insert_many_once(session, Outbox, rows)
 
 
 @dataclass(frozen=True)
