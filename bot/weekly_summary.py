@@ -55,9 +55,13 @@ def covered_week(slot: datetime, tz: ZoneInfo) -> tuple[date, date]:
     return end - timedelta(days=6), end
 
 
+def title(summary: Summary) -> str:
+    return f"What people said, {summary.start} to {summary.end}"
+
+
 def headline(summary: Summary) -> str:
     """A few plain lines a commissioner reads first: how many answered each survey, or that too few did."""
-    lines = [f"What people said, {summary.start} to {summary.end}"]
+    lines = [title(summary)]
     for survey in summary.surveys:
         count = HIDDEN.format(minimum=summary.minimum_group) if survey.responses is None else f"{survey.responses:,}"
         lines.append(f"• {survey.title}: {count} responses")
@@ -70,9 +74,8 @@ def headline(summary: Summary) -> str:
 
 def payload(channel: str, summary: Summary) -> dict[str, Any]:
     """The outbox payload that carries one summary on one channel."""
-    title = f"What people said, {summary.start} to {summary.end}"
     if channel == "email":
-        return email_message(title, to_markdown(summary), to_html(summary))
+        return email_message(title(summary), to_markdown(summary), to_html(summary))
     filename = f"chorus-summary-{summary.start}-to-{summary.end}.html"
     return send_document(filename, to_html(summary).encode(), headline(summary))
 

@@ -115,8 +115,7 @@ class InlineConnection:
         self._conn.create_function(*args, **kwargs)
 
     async def close(self) -> None:
-        self._connection = None
-        self._conn.close()
+        self.stop()
 
     def stop(self) -> None:
         self._connection = None
