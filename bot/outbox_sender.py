@@ -164,7 +164,6 @@ class OutboxSender:
         finally:
             self._queues.pop(key, None)
             self._settled.set()
-            self.wake()
 
     async def _deliver(self, message: Message) -> bool:
         """Send one message, pausing for 429s; False when the rest of this address's messages must wait."""
@@ -233,7 +232,13 @@ class OutboxSender:
             await self._flush()
 
     async def _flush(self) -> None:
-        """Write back every outcome so far in one transaction; kept for the next try if the database is busy."""
+        """Write back every outcome so far in one transaction; kept for the next try if the database is busy.
+
+        Only then is there room for more, so only then is the claim loop woken,
+        if it was waiting for room or rows went back to the queue. Waking it
+        whenever a person's messages were sent claimed nothing on half the tries
+        and, with the window full, freed no room: the next claim came at the poll.
+        """
         settlement, self._pending = self._pending, Settlement()
         unreachable, self._unreachable = self._unreachable, set()
         if not settlement and not unreachable:
@@ -245,6 +250,7 @@ class OutboxSender:
             for channel, address in unreachable:
                 await _opt_out_address(session, channel, address, now)
 
+        room_before = self.window - self.in_flight
         try:
             await self.runtime.db.write(work)
             self._held -= len(settlement)
@@ -256,6 +262,9 @@ class OutboxSender:
             self._unreachable |= unreachable
             await asyncio.sleep(1)
             self._settled.set()
+            return
+        if settlement.released or not self._worth_claiming(room_before):
+            self.wake()
 
 
 async def _opt_out_address(session: AsyncSession, channel: str, address: str, now: Any) -> None:

@@ -16,6 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.config import load_settings
+from bot.runtime import Runtime
 from storage.database import Database
 from storage.migrate import upgrade
 from surveys.loader import survey_from_yaml
@@ -105,6 +107,13 @@ async def db(empty_db: Database) -> Database:
     """A migrated, empty database on each engine."""
     await upgrade(empty_db)
     return empty_db
+
+
+@pytest.fixture
+def runtime(db: Database, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+    """The service's runtime on the test database, its clock stopped at NOW."""
+    monkeypatch.setenv("CHORUS_SECRET_KEY", SECRET)
+    return Runtime(load_settings(None), db, clock=lambda: NOW)
 
 
 # A survey and its version as raw SQL rows, for tests that fill an older schema before migrating it.

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import analysis_worker
-from bot.config import load_settings
 from bot.runtime import Runtime
 from storage.catalogue import import_survey
 from storage.contacts import get_or_create_contact
@@ -18,7 +17,7 @@ from storage.responses import release_anonymous, start_response
 from storage.text_analysis import Result, store
 from surveys.engine import start, step
 from surveys.inputs import Reply
-from tests.conftest import NOW, SECRET, survey_of
+from tests.conftest import NOW, survey_of
 
 RESIDENTS = survey_of(
     "id: r\ntitle: R\nquestions:\n  - {id: better, type: text, label: 'What could we improve?'}\n  - {id: other, type: text, label: 'Anything else?'}\n"
@@ -33,12 +32,6 @@ def answered(survey: Any, *replies: str) -> Any:
     for reply in replies:
         state, _ = step(survey, state, Reply(reply))
     return state
-
-
-@pytest.fixture
-def runtime(db: Database, monkeypatch: pytest.MonkeyPatch) -> Runtime:
-    monkeypatch.setenv("CHORUS_SECRET_KEY", SECRET)
-    return Runtime(load_settings(None), db, clock=lambda: NOW)
 
 
 async def populate(db: Database) -> None:

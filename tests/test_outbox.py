@@ -8,6 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.outbox_sender import OutboxSender
+from bot.rate_limit import SendLimits
+from bot.runtime import Runtime
 from storage.contacts import get_or_create_contact, opt_out
 from storage.database import Database
 from storage.models import Outbox
@@ -119,3 +122,27 @@ async def test_two_senders_claiming_at_once_never_take_the_same_row(db: Database
     batches = await asyncio.gather(*[db.write(lambda s: claim(s, NOW, 30)) for _ in range(8)])
     ids = [m.id for batch in batches for m in batch]
     assert len(ids) == len(set(ids)) == 200
+
+
+async def test_the_sender_drains_a_queue_longer_than_its_window_without_waiting_for_its_poll(
+    db: Database, runtime: Runtime
+) -> None:
+    """As each batch's outcomes are written, room in the window brings the next claim at once."""
+    await queue(db, *((f"chat-{n}", f"message {n}") for n in range(40)))
+    sent: list[tuple[str, str]] = []
+
+    async def transport(address: str, payload: dict[str, Any]) -> None:
+        sent.append((address, payload["text"]))
+
+    limits = SendLimits(1e6, chat_rate=1e6, chat_burst=1e6)
+    sender = OutboxSender(runtime, {"telegram": transport}, limits, window=8, poll_seconds=3600)
+    sending = asyncio.create_task(sender.run())
+    try:
+        async with asyncio.timeout(20):
+            while len(sent) < 40 or sender.in_flight:
+                await asyncio.sleep(0.01)
+    finally:
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+    assert sorted(sent) == sorted((f"chat-{n}", f"message {n}") for n in range(40))
+    assert set((await statuses(db)).values()) == {"sent"}
