@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 Transport = Callable[[str, dict[str, Any]], Awaitable[None]]
 WINDOW = 64
 POLL_SECONDS = 0.5
+SETTLE_SECONDS = 0.005
 MAX_ATTEMPTS = 8
 MAX_PAUSES = 20
 
@@ -226,8 +227,15 @@ class OutboxSender:
                 await asyncio.sleep(wait)
 
     async def _flush_forever(self) -> None:
+        """Write outcomes soon after they happen, gathering those of the next few milliseconds into one write.
+
+        Writing each send's outcome as it came cost a statement per message (a
+        button press sends two); the few milliseconds only delay when a sent row
+        stops counting against the window.
+        """
         while True:
             await self._settled.wait()
+            await asyncio.sleep(SETTLE_SECONDS)
             self._settled.clear()
             await self._flush()
 
