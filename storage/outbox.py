@@ -59,7 +59,7 @@ async def enqueue(session: AsyncSession, row: dict[str, Any]) -> bool:
 
 
 async def enqueue_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:
-    """Queue many messages (outbox_rows: a wave's invites, a round of reminders) in batches, skipping dedupe keys queued already."""
+    """Queue messages (outbox_rows: an update's replies, a wave's invites) a batch per statement, skipping dedupe keys queued already."""
     await insert_many_once(session, Outbox, rows)
 
 

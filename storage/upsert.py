@@ -42,9 +42,11 @@ async def insert_many_once(
     generator are built a batch at a time, so building them is interleaved too.
     """
     iterator = iter(rows)
-    while batch := list(islice(iterator, BATCH)):
+    batch = list(islice(iterator, BATCH))
+    while batch:
         await _insert(session, model, batch)
-        await asyncio.sleep(0)
+        if batch := list(islice(iterator, BATCH)):
+            await asyncio.sleep(0)
 
 
 async def _insert(

@@ -38,7 +38,7 @@ from storage.catalogue import load_version
 from storage.contacts import get_or_create_contact, opt_out
 from storage.inbound import AlreadyApplied, claim
 from storage.models import Area, Contact, Invitation, Organisation, Wave
-from storage.outbox import ERASURE, enqueue, outbox_row
+from storage.outbox import ERASURE, enqueue_many, outbox_row
 from storage.staff import redeem
 from surveys.engine import prompt
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
@@ -87,18 +87,18 @@ class Effects:
         """Queue the payloads in the caller's transaction; returns how many."""
         kind = ERASURE if self.erasure else "reply"
         payloads = self.payloads()
-        for n, payload in enumerate(payloads):
-            await enqueue(
-                session,
-                outbox_row(
-                    channel=CHANNEL,
-                    address=str(self.chat_id),
-                    payload=payload,
-                    dedupe_key=f"telegram:{update_id}:{n}",
-                    now=now,
-                    kind=kind,
-                ),
+        rows = [
+            outbox_row(
+                channel=CHANNEL,
+                address=str(self.chat_id),
+                payload=payload,
+                dedupe_key=f"telegram:{update_id}:{n}",
+                now=now,
+                kind=kind,
             )
+            for n, payload in enumerate(payloads)
+        ]
+        await enqueue_many(session, rows)
         metrics.QUEUED.labels(kind).inc(len(payloads))
         return len(payloads)
 
