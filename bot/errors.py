@@ -31,3 +31,7 @@ class SendFailed(ChorusError):
 
 class WaveError(ChorusError):
     """A wave cannot be opened or closed as asked: no such survey, wave or audience."""
+
+
+class NotAnUpdate(ChorusError):
+    """A body with the webhook's secret, or from getUpdates, that is not a Telegram update; it names the bad field."""

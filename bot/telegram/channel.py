@@ -18,16 +18,18 @@ from typing import Any
 from weakref import WeakValueDictionary
 
 from aiohttp import web
-from telegram import BotCommand, Update
+from telegram import BotCommand
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import ExtBot
 
 from bot import messages as m
+from bot.errors import NotAnUpdate
 from bot.i18n import languages
 from bot.runtime import Runtime
 from bot.telegram import outgoing
 from bot.telegram.conversation import handle_update
 from bot.telegram.request import AiohttpRequest
+from bot.telegram.updates import Inbound, read_update
 
 logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -46,19 +48,6 @@ def make_bot(runtime: Runtime) -> ExtBot[None]:
         request=AiohttpRequest(),
         get_updates_request=AiohttpRequest(connection_limit=1, read_timeout=POLL_SECONDS + 10),
     )
-
-
-def without_pressed_keyboard(body: dict[str, Any]) -> dict[str, Any]:
-    """The update without the keyboard of the message whose button was pressed.
-
-    Telegram sends the whole message a pressed button sits on; Chorus reads the
-    button's data, never the rest of its keyboard, and building PTB objects for
-    every button of it was half the cost of parsing a press.
-    """
-    query = body.get("callback_query")
-    if isinstance(query, dict) and isinstance(query.get("message"), dict):
-        query["message"].pop("reply_markup", None)
-    return body
 
 
 class TelegramChannel:
@@ -119,8 +108,8 @@ class TelegramChannel:
         delay = 1.0
         while True:
             try:
-                updates = await self.bot.get_updates(
-                    offset=offset, timeout=POLL_SECONDS, allowed_updates=ALLOWED_UPDATES
+                updates = await self.bot.do_api_request(
+                    "getUpdates", {"offset": offset, "timeout": POLL_SECONDS, "allowed_updates": ALLOWED_UPDATES}
                 )
                 delay = 1.0
             except (NetworkError, TimedOut) as error:
@@ -128,21 +117,26 @@ class TelegramChannel:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60)
                 continue
-            if not updates:
+            if not isinstance(updates, list) or not updates:
                 continue
             await self._handle_batch(updates)
-            offset = updates[-1].update_id + 1
+            offset = max(_update_ids(updates), default=offset - 1) + 1
 
-    async def _handle_batch(self, updates: Iterable[Update]) -> None:
+    async def _handle_batch(self, updates: Iterable[object]) -> None:
         """Chats are handled side by side; each chat's updates in order."""
-        by_chat: dict[int, list[Update]] = {}
+        by_chat: dict[int, list[Inbound]] = {}
         for update in updates:
-            chat = update.effective_chat
-            by_chat.setdefault(chat.id if chat else 0, []).append(update)
+            try:
+                inbound = read_update(update)
+            except NotAnUpdate as error:
+                logger.warning("getUpdates returned something that is not a Telegram update (%s)", error)
+                continue
+            if inbound is not None:
+                by_chat.setdefault(inbound.chat_id, []).append(inbound)
 
-        async def in_order(chat_updates: list[Update]) -> None:
-            for update in chat_updates:
-                await self.process(update)
+        async def in_order(chat_updates: list[Inbound]) -> None:
+            for inbound in chat_updates:
+                await self.process(inbound)
 
         await asyncio.gather(*(in_order(chat_updates) for chat_updates in by_chat.values()))
 
@@ -156,21 +150,20 @@ class TelegramChannel:
         if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
             return web.Response(status=403, text="forbidden")
         try:
-            body = await request.json()
-            if not isinstance(body, dict):
-                raise TypeError(f"a JSON {type(body).__name__}, not an object")
-            update = Update.de_json(without_pressed_keyboard(body), self.bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            inbound = read_update(await request.json())
+        except (ValueError, NotAnUpdate) as error:
             logger.warning("webhook: a request with the right secret is not a Telegram update (%s)", error)
             return web.Response(status=400, text="not a Telegram update")
+        if inbound is None:
+            return web.Response(status=200)
         committed: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self.process(update, committed))
+        task = asyncio.create_task(self.process(inbound, committed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         try:
             call = await committed
         except Exception:
-            logger.exception("update %s could not be applied; Telegram will deliver it again", update.update_id)
+            logger.exception("update %s could not be applied; Telegram will deliver it again", inbound.update_id)
             return web.Response(status=500, text="try again")
         if call is None:
             return web.Response(status=200)
@@ -183,20 +176,19 @@ class TelegramChannel:
             self._locks[chat_id] = lock
         return lock
 
-    async def process(self, update: Update, committed: asyncio.Future[dict[str, Any] | None] | None = None) -> None:
+    async def process(self, inbound: Inbound, committed: asyncio.Future[dict[str, Any] | None] | None = None) -> None:
         """Apply one update and wake the sender for its replies; never raises for one bad update.
 
         Under a webhook, `committed` hears when the update is applied, with the call to answer it with.
         """
-        chat = update.effective_chat
-        async with self._lock(chat.id if chat else 0):
+        async with self._lock(inbound.chat_id):
             try:
-                handled = await handle_update(self.runtime, update, answer_in_response=committed is not None)
+                handled = await handle_update(self.runtime, inbound, answer_in_response=committed is not None)
             except Exception as error:
                 if committed is not None and not committed.done():
                     committed.set_exception(error)
                     return
-                logger.exception("update %s could not be applied", update.update_id)
+                logger.exception("update %s could not be applied", inbound.update_id)
                 return
             if committed is not None and not committed.done():
                 committed.set_result(handled.in_response)
@@ -206,3 +198,10 @@ class TelegramChannel:
     async def transport(self, address: str, payload: dict[str, Any]) -> None:
         """The outbox sender's way out to Telegram."""
         await outgoing.send(self.bot, address, payload)
+
+
+def _update_ids(updates: list[object]) -> Iterable[int]:
+    """Each update's id, to confirm them to Telegram: even those that could not be read are not asked for again."""
+    for update in updates:
+        if isinstance(update, dict) and isinstance(update.get("update_id"), int):
+            yield update["update_id"]

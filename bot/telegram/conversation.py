@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
 
 from bot import messages as m
 from bot import metrics
@@ -33,6 +32,7 @@ from bot.runtime import Runtime
 from bot.telegram import outgoing
 from bot.telegram.callbacks import AnswerButton, ForgetButton, InviteButton, LanguageButton, decode, encode
 from bot.telegram.render import Keyboard, Outgoing, html, inline_button, inline_keyboard, keyboard, messages, render
+from bot.telegram.updates import Inbound
 from storage import privacy
 from storage.catalogue import load_version
 from storage.contacts import get_or_create_contact, opt_out
@@ -104,43 +104,6 @@ class Effects:
 
 
 @dataclass(frozen=True)
-class Inbound:
-    update_id: int
-    chat_id: int
-    language_code: str | None
-    text: str | None = None
-    callback_id: str | None = None
-    callback_data: str | None = None
-    message_id: int | None = None
-    private: bool = True
-
-
-def read_update(update: Update) -> Inbound | None:
-    """The parts of an update Chorus acts on, or None for updates it ignores (and logs)."""
-    if update.callback_query is not None:
-        query = update.callback_query
-        message = query.message
-        if message is None or message.chat.type != "private":
-            return None
-        return Inbound(
-            update.update_id,
-            message.chat.id,
-            query.from_user.language_code,
-            callback_id=query.id,
-            callback_data=query.data or "",
-            message_id=message.message_id,
-        )
-    message = update.message
-    if message is None:
-        logger.info("ignoring update %s: not a new message or button press", update.update_id)
-        return None
-    language = message.from_user.language_code if message.from_user else None
-    if message.chat.type != "private":
-        return Inbound(update.update_id, message.chat.id, language, private=False)
-    return Inbound(update.update_id, message.chat.id, language, text=message.text, message_id=message.message_id)
-
-
-@dataclass(frozen=True)
 class Handled:
     """What applying an update led to: how many replies were queued, and the call to make in the webhook's response."""
 
@@ -148,14 +111,11 @@ class Handled:
     in_response: dict[str, Any] | None = None
 
 
-async def handle_update(runtime: Runtime, update: Update, answer_in_response: bool = False) -> Handled:
-    """Apply the update once and queue its replies (nothing for a repeat or an ignored update).
+async def handle_update(runtime: Runtime, inbound: Inbound, answer_in_response: bool = False) -> Handled:
+    """Apply the update once and queue its replies (nothing for a repeat).
 
     With `answer_in_response` (webhook mode), a button press's answer is returned instead of queued.
     """
-    inbound = read_update(update)
-    if inbound is None:
-        return Handled()
     try:
         handled = await runtime.db.write(lambda session: _apply(runtime, session, inbound, answer_in_response))
     except AlreadyApplied:

@@ -13,7 +13,8 @@ would build PTB objects from the stored JSON only to turn them back into
 JSON, then parse Telegram's answer into a Message nobody reads, which
 profiling put at a sixth of the CPU of a button press. PTB advises the typed
 method when do_api_request names a call it wraps; that advice is for
-hand-written calls, and is silenced for these.
+hand-written calls, and is silenced for these and for getUpdates, whose
+updates are read as JSON too (bot/telegram/updates.py).
 
 Sending maps PTB's errors to SendFailed: 429 waits `retry_after`, network
 trouble is retried, 403 means the person blocked the bot (they are opted
@@ -61,7 +62,7 @@ def send_document(filename: str, content: bytes, caption: str) -> dict[str, Any]
 def quiet_typed_method_advice() -> None:
     """Silence PTB's advice to use the typed method for the calls that go out as stored (see above)."""
     warnings.filterwarnings(
-        "ignore", r"Please use 'Bot\.(sendMessage|editMessageText|answerCallbackQuery)'", PTBUserWarning
+        "ignore", r"Please use 'Bot\.(sendMessage|editMessageText|answerCallbackQuery|getUpdates)'", PTBUserWarning
     )
 
 
