@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from functools import cache
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from storage.catalogue import load_version
 from storage.models import Answer, AnswerTally, Response
@@ -20,6 +22,7 @@ from surveys.model import Kind
 from surveys.state import AnswerValue
 
 Key = tuple[int, str, str, str]
+TALLY = AnswerTally.metadata.tables["answer_tally"]
 
 
 def _items(value: AnswerValue) -> list[str]:
@@ -62,17 +65,25 @@ async def uncount(session: AsyncSession, response_ids: Iterable[str]) -> None:
     await session.execute(delete(AnswerTally).where(AnswerTally.count <= 0))
 
 
+@cache
+def _add_to_tally(dialect_name: str) -> Insert:
+    """Built once: a statement with the rows in it was compiled anew for every completed response."""
+    key = ["survey_version_id", "period", "question_id", "value"]
+    if dialect_name == "postgresql":
+        on_postgresql = postgresql.insert(TALLY)
+        return on_postgresql.on_conflict_do_update(
+            index_elements=key, set_={"count": TALLY.c.count + on_postgresql.excluded.count}
+        )
+    on_sqlite = sqlite.insert(TALLY)
+    return on_sqlite.on_conflict_do_update(index_elements=key, set_={"count": TALLY.c.count + on_sqlite.excluded.count})
+
+
 async def _apply(session: AsyncSession, counts: Counter[Key]) -> None:
     if not counts:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [
         {"survey_version_id": v, "period": p, "question_id": q, "value": value[:200], "count": n}
         for (v, p, q, value), n in counts.items()
     ]
-    statement = dialect.insert(AnswerTally).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=["survey_version_id", "period", "question_id", "value"],
-        set_={"count": AnswerTally.count + statement.excluded.count},
-    )
-    await session.execute(statement)
+    connection = await session.connection()
+    await connection.execute(_add_to_tally(connection.dialect.name), rows)
