@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -37,7 +38,7 @@ GROUP_COMMIT = 64
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
-def _sqlite_pragmas(engine: Engine, begin: str, busy_timeout_ms: int) -> None:
+def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def configure(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy, not the driver, decides when to BEGIN
@@ -46,9 +47,28 @@ def _sqlite_pragmas(engine: Engine, begin: str, busy_timeout_ms: int) -> None:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
+
+def _begin_reading(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def start(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        connection.exec_driver_sql("BEGIN")
+
+
+def _begin_writing(engine: Engine) -> None:
+    """Every write transaction takes the write lock at once (BEGIN IMMEDIATE), so it cannot fail halfway for a lock.
+
+    The writer's driver is sqlite3 on this thread (storage/inline_sqlite.py), so
+    BEGIN goes to it directly: through exec_driver_sql it cost a fifth of an
+    empty transaction. Its error is raised as SQLAlchemy's, as exec_driver_sql
+    would, so a busy database is retried like any other write.
+    """
+
+    @event.listens_for(engine, "begin")
+    def start(connection: Any) -> None:
+        try:
+            connection.connection.driver_connection.begin_immediate()
+        except sqlite3.OperationalError as error:
+            raise OperationalError("BEGIN IMMEDIATE", None, error) from error
 
 
 async def _in_turn(session: AsyncSession, works: list[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Any]:
@@ -83,8 +103,10 @@ class Database:
                 url, pool_size=1, max_overflow=0, async_creator=lambda: inline_sqlite.connect(path)
             )
             reader = create_async_engine(url, pool_size=pool_size, max_overflow=0)
-            _sqlite_pragmas(writer.sync_engine, "BEGIN IMMEDIATE", inline_sqlite.BUSY_TIMEOUT_MS)
-            _sqlite_pragmas(reader.sync_engine, "BEGIN", BUSY_TIMEOUT_MS)
+            _sqlite_pragmas(writer.sync_engine, inline_sqlite.BUSY_TIMEOUT_MS)
+            _begin_writing(writer.sync_engine)
+            _sqlite_pragmas(reader.sync_engine, BUSY_TIMEOUT_MS)
+            _begin_reading(reader.sync_engine)
             return cls(url, writer, reader)
         connect_args = {"server_settings": {"search_path": schema}} if schema else {}
         engine = create_async_engine(

@@ -105,6 +105,9 @@ class InlineConnection:
     def cursor(self) -> InlineCursor:
         return InlineCursor(self._conn.cursor())
 
+    def begin_immediate(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
     async def commit(self) -> None:
         self._conn.commit()
 

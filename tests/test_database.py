@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -95,6 +96,25 @@ async def test_two_processes_writing_one_sqlite_file_never_see_a_lock_error(tmp_
     await db.close()
     assert [process.returncode for process in others] == [0, 0], errors
     assert stored == 900
+
+
+async def test_a_write_waits_out_another_process_holding_the_lock_and_is_not_lost(tmp_path: Path) -> None:
+    """Longer than the writer's 20 ms busy timeout: BEGIN IMMEDIATE fails, and the write is tried again."""
+    path = tmp_path / "held.db"
+    db = Database.open(f"sqlite+aiosqlite:///{path}")
+    await upgrade(db)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    writing = asyncio.create_task(db.write(lambda s: _receipt(s, "after-the-lock")))
+    await asyncio.sleep(0.3)
+    assert not writing.done(), "the write waits while the lock is held"
+    other.execute("ROLLBACK")
+    other.close()
+    await asyncio.wait_for(writing, 15)
+    async with db.read() as session:
+        stored = await session.scalar(select(func.count()).select_from(InboundReceipt))
+    await db.close()
+    assert stored == 1
 
 
 async def _receipt(session: object, key: str) -> None:
