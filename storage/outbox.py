@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import BindParameter, bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.connection import core_connection
 from storage.models import Outbox
 from storage.upsert import insert_many_once, insert_once
 
@@ -116,7 +117,7 @@ _SETTLE_ONE = update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id"), OUTBOX.c.
 
 async def claim(session: AsyncSession, now: datetime, limit: int) -> list[Message]:
     """Take up to `limit` due rows, oldest first, and mark them sending; erasure confirmations are deleted as taken."""
-    connection = await session.connection()
+    connection = await core_connection(session)
     query = _DUE_SKIPPING_LOCKED if connection.dialect.name == "postgresql" else _DUE
     rows = (await connection.execute(query, {"now": now, "limit": limit})).all()
     if not rows:
@@ -146,7 +147,7 @@ class Settlement:
 
 async def settle(session: AsyncSession, now: datetime, settlement: Settlement) -> None:
     """Record outcomes. A sent row keeps no payload: what was said to a person is not kept once it has gone."""
-    connection = await session.connection()
+    connection = await core_connection(session)
     if settlement.sent:
         sent = {"status": SENT, "sent_at": now, "payload": {}, "last_error": None}
         await connection.execute(_SETTLE_MANY, {"ids": settlement.sent, **sent})

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.catalogue import load_version
+from storage.connection import core_connection
 from storage.errors import DuplicateAnswer, NotFound, StorageError, UnknownQuestion
 from storage.models import AnonymousDraft, Answer, Invitation, Response
 from storage.tallies import count_completed
@@ -135,8 +136,7 @@ async def _insert_answers(
         rows.append({"response_id": response_id, "question_id": question_id, "value": stored, "text": text})
     if not rows:
         return
-    await session.flush()
-    connection = await session.connection()
+    connection = await core_connection(session)
     try:
         await connection.execute(INSERT_ANSWERS, rows)
     except IntegrityError:
@@ -180,7 +180,7 @@ async def apply_state(
     }
     if state.status is not Status.ANSWERING:
         values["completed_at"] = now
-    connection = await session.connection()
+    connection = await core_connection(session)
     await connection.execute(UPDATE_RESPONSE, {"response_id": response_id, **values})
     if state.status is Status.COMPLETED and (previous is None or previous.status is not Status.COMPLETED):
         period = await session.scalar(select(Response.period).where(Response.id == response_id))

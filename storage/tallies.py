@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from storage.catalogue import load_version
+from storage.connection import core_connection
 from storage.models import Answer, AnswerTally, Response
 from surveys.model import Kind
 from surveys.state import AnswerValue
@@ -85,5 +86,5 @@ async def _apply(session: AsyncSession, counts: Counter[Key]) -> None:
         {"survey_version_id": v, "period": p, "question_id": q, "value": value[:200], "count": n}
         for (v, p, q, value), n in counts.items()
     ]
-    connection = await session.connection()
+    connection = await core_connection(session)
     await connection.execute(_add_to_tally(connection.dialect.name), rows)

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.dml import Insert
 
+from storage.connection import core_connection
+
 BATCH = 200
 
 
@@ -52,7 +54,6 @@ async def insert_many_once(
 async def _insert(
     session: AsyncSession, model: type[DeclarativeBase], values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
 ) -> CursorResult[Any]:
-    await session.flush()  # Core skips the ORM's autoflush: rows added earlier in the transaction go first
-    connection = await session.connection()
+    connection = await core_connection(session)
     table = model.metadata.tables[model.__tablename__]
     return await connection.execute(_insert_or_nothing(connection.dialect.name, table), values)

@@ -10,8 +10,10 @@ import textwrap
 from pathlib import Path
 
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.catalogue import import_survey
+from storage.connection import core_connection
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.models import Answer, InboundReceipt
@@ -138,3 +140,15 @@ async def test_writes_that_arrive_together_commit_together_and_one_failure_spoil
     async with db.read() as session:
         stored = set(await session.scalars(select(InboundReceipt.key)))
     assert stored == {f"k{n}" for n in range(20) if n != 7}
+
+
+async def test_core_statements_see_rows_the_orm_added_earlier_in_the_transaction(db: Database) -> None:
+    async def work(session: AsyncSession, write: int) -> tuple[int, int]:
+        session.add(InboundReceipt(key=f"added-through-the-orm-{write}", received_at=NOW))
+        counted = await (await core_connection(session)).scalar(select(func.count()).select_from(InboundReceipt))
+        session.add(InboundReceipt(key=f"and-another-{write}", received_at=NOW))
+        again = await (await core_connection(session)).scalar(select(func.count()).select_from(InboundReceipt))
+        return int(counted or 0), int(again or 0)
+
+    assert await db.write(lambda session: work(session, 1)) == (1, 2)
+    assert await db.write(lambda session: work(session, 2)) == (3, 4), "a later transaction gets its own connection"
