@@ -108,8 +108,8 @@ async def find_response(
     session: AsyncSession, participant_key: str, version_id: int
 ) -> Row[Any, Any, Any, Any, Any] | None:
     """The participant's latest response to this version (id, status, state, wave, completion), to resume it."""
-    result = await session.execute(LATEST_RESPONSE, {"key": participant_key, "version": version_id})
-    return result.first()
+    connection = await core_connection(session)
+    return (await connection.execute(LATEST_RESPONSE, {"key": participant_key, "version": version_id})).first()
 
 
 async def record_answer(session: AsyncSession, response_id: str, question_id: str, value: AnswerValue) -> None:
