@@ -470,6 +470,11 @@ class FakeTelegram:
         self._waiters[chat_id].append(future)
         return future
 
+    @property
+    def unconfirmed(self) -> list[dict[str, Any]]:
+        """Updates getUpdates has not yet been told (by a later offset) that the bot has handled."""
+        return list(self._updates)
+
     def to(self, chat_id: int) -> list[dict[str, Any]]:
         return [m for m in self.sent if m["chat_id"] == chat_id and m["method"] == "send"]
 

@@ -331,6 +331,18 @@ async def test_a_webhook_call_that_is_not_an_update_gets_400_and_changes_nothing
         assert "Are you happy to take part?" in sent[-1]["text"], "and the bot still serves"
 
 
+async def test_a_malformed_update_from_get_updates_is_confirmed_and_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        malformed = await run.fake.deliver({"message": {"message_id": 1, "chat": {"id": CHAT}}})
+        sent = await run.say(CHAT, "/start tsm", replies=3)
+        assert "Are you happy to take part?" in sent[-1]["text"], "the updates after it are served"
+        async with asyncio.timeout(10):
+            while any(u["update_id"] == malformed["update_id"] for u in run.fake.unconfirmed):
+                await asyncio.sleep(0.01)
+
+
 async def test_under_a_webhook_a_button_is_answered_in_the_webhook_response(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

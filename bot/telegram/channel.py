@@ -120,7 +120,11 @@ class TelegramChannel:
             if not isinstance(updates, list) or not updates:
                 continue
             await self._handle_batch(updates)
-            offset = max(_update_ids(updates), default=offset - 1) + 1
+            ids = list(_update_ids(updates))
+            if not ids:  # nothing to confirm them by: asking at once would only get the same again
+                await asyncio.sleep(delay)
+                continue
+            offset = max(ids) + 1
 
     async def _handle_batch(self, updates: Iterable[object]) -> None:
         """Chats are handled side by side; each chat's updates in order."""
@@ -201,7 +205,7 @@ class TelegramChannel:
 
 
 def _update_ids(updates: list[object]) -> Iterable[int]:
-    """Each update's id, to confirm them to Telegram: even those that could not be read are not asked for again."""
+    """The updates' ids, to confirm them to Telegram; those that could not be read are confirmed too."""
     for update in updates:
         if isinstance(update, dict) and isinstance(update.get("update_id"), int):
             yield update["update_id"]
