@@ -139,11 +139,15 @@ async def _serve(runtime: Runtime, stop: asyncio.Event) -> None:
         transports["telegram"] = telegram.transport
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
+    try:
+        await _listen(runner, settings)
+    except StartupError:
+        await runner.cleanup()
+        raise
     starting = asyncio.create_task(telegram.start()) if telegram else None
     leading = asyncio.create_task(lead(runtime, sender, starting))
     analysing = asyncio.create_task(analysis_worker.run(runtime))
     try:
-        await _listen(runner, settings)
         logger.info("Chorus is serving on http://%s:%s (health check: /healthz)", settings.host, settings.port)
         if telegram is None:
             logger.info("Telegram is off: set TELEGRAM_BOT_TOKEN to start the bot")
@@ -163,6 +167,12 @@ async def _serve(runtime: Runtime, stop: asyncio.Event) -> None:
 
 
 async def _listen(runner: web.AppRunner, settings: Settings) -> None:
+    """Listen before any background work starts: a taken port then stops the service with nothing half-begun.
+
+    The analysis worker, started first, could be opening a database connection
+    on aiosqlite's thread when a taken port stopped the service; the thread then
+    reported to a closed event loop, and a traceback followed the one-line error.
+    """
     try:
         await web.TCPSite(runner, settings.host, settings.port).start()
     except OSError as error:
