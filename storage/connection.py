@@ -27,10 +27,9 @@ async def core_connection(session: AsyncSession) -> AsyncConnection:
     """
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    transaction = session.sync_session.get_transaction()
-    kept = session.info.get(_KEY)
-    if kept is not None and transaction is not None and kept[0] is transaction:
-        return kept[1]  # type: ignore[no-any-return]
+    kept: tuple[object, AsyncConnection] | None = session.info.get(_KEY)
+    if kept is not None and kept[0] is session.sync_session.get_transaction():
+        return kept[1]
     connection = await session.connection()
     session.info[_KEY] = (session.sync_session.get_transaction(), connection)
     return connection
