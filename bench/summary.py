@@ -109,8 +109,9 @@ async def main() -> None:
         timings = []
         for _ in range(3):
             started = time.perf_counter()
-            async with db.read() as session:
-                summary = await summary_for(session, date(2026, 11, 23), date(2026, 11, 29), None, minimum=10)
+            summary = await db.fetch(
+                lambda session: summary_for(session, date(2026, 11, 23), date(2026, 11, 29), None, minimum=10)
+            )
             timings.append(time.perf_counter() - started)
         await db.close()
     print(

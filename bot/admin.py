@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from telegram import Bot
 from telegram.error import TelegramError
 
@@ -71,8 +71,8 @@ async def import_surveys(settings: Settings, paths: list[Path]) -> list[catalogu
         await prepare_database(runtime)
         now = runtime.clock()
 
-        async def store(session: Any) -> list[catalogue.Imported]:
-            return [await catalogue.import_survey(session, survey, now) for survey in surveys]
+        def store(session: Session) -> list[catalogue.Imported]:
+            return [catalogue.import_survey(session, survey, now) for survey in surveys]
 
         return await runtime.db.write(store)
 
@@ -80,8 +80,7 @@ async def import_surveys(settings: Settings, paths: list[Path]) -> list[catalogu
 async def list_surveys(settings: Settings) -> list[catalogue.SurveyListing]:
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
-        async with runtime.db.read() as session:
-            return await catalogue.list_surveys(session)
+        return await runtime.db.fetch(catalogue.list_surveys)
 
 
 async def forget_contact(settings: Settings, contact_id: int, actor: str = "cli") -> privacy.Forgotten:
@@ -145,16 +144,14 @@ async def close_wave(settings: Settings, wave_id: int) -> None:
 async def list_waves(settings: Settings) -> list[waves.WaveListing]:
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
-        async with runtime.db.read() as session:
-            return await waves.list_waves(session)
+        return await runtime.db.fetch(waves.list_waves)
 
 
 async def follow_wave(settings: Settings, wave_id: int, progress: Callable[[dict[str, int]], bool]) -> None:
     """Report the wave's invites by status every second, until `progress` returns False."""
     async with open_runtime(settings) as runtime:
         while True:
-            async with runtime.db.read() as session:
-                counts = await waves.wave_sends(session, wave_id)
+            counts = await runtime.db.fetch(lambda session: waves.wave_sends(session, wave_id))
             if not progress(counts):
                 return
             await asyncio.sleep(1)
@@ -163,8 +160,8 @@ async def follow_wave(settings: Settings, wave_id: int, progress: Callable[[dict
 async def outbox_status(settings: Settings) -> outbox.OutboxStatus:
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
-        async with runtime.db.read() as session:
-            return await outbox.outbox_status(session, runtime.clock())
+        now = runtime.clock()
+        return await runtime.db.fetch(lambda session: outbox.outbox_status(session, now))
 
 
 @dataclass(frozen=True)
@@ -181,8 +178,8 @@ async def subscribe(settings: Settings, channel: str, address: str, survey: str 
         await prepare_database(runtime)
         now = runtime.clock()
 
-        async def work(session: AsyncSession) -> Subscriber:
-            row = await subscriptions.subscribe(session, channel, address, survey, now)
+        def work(session: Session) -> Subscriber:
+            row = subscriptions.subscribe(session, channel, address, survey, now)
             return Subscriber(row.id, row.channel, row.address, row.survey)
 
         return await runtime.db.write(work)
@@ -198,9 +195,8 @@ async def unsubscribe(settings: Settings, subscription_id: int) -> None:
 async def list_subscribers(settings: Settings) -> list[Subscriber]:
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
-        async with runtime.db.read() as session:
-            rows = await subscriptions.subscriptions(session)
-            return [Subscriber(row.id, row.channel, row.address, row.survey) for row in rows]
+        rows = await runtime.db.fetch(subscriptions.subscriptions)
+        return [Subscriber(row.id, row.channel, row.address, row.survey) for row in rows]
 
 
 async def _bot_username(settings: Settings) -> str | None:

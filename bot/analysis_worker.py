@@ -54,8 +54,7 @@ def analyse_batch(batch: list[PendingText]) -> list[Result]:
 async def analyse_pending(runtime: Runtime, batch_size: int = BATCH) -> int:
     """Analyse one batch; returns how many answers it stored results for."""
     version = model_version()
-    async with runtime.db.read() as session:
-        batch = await text_analysis.pending(session, version, batch_size)
+    batch = await runtime.db.fetch(lambda session: text_analysis.pending(session, version, batch_size))
     if not batch:
         return 0
     results = await asyncio.to_thread(analyse_batch, batch)

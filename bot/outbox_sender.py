@@ -32,7 +32,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot import metrics
 from bot.errors import SendFailed
@@ -139,7 +139,7 @@ class OutboxSender:
 
     async def _claim(self, room: int) -> list[Message]:
         now = self.runtime.clock()
-        claimed = await self.runtime.db.write(lambda session: claim(session, now, room))
+        claimed = await self.runtime.db.write(lambda session: claim(session, now, room), quick=True)
         self._held += len(claimed)
         for message in claimed:
             key = (message.channel, message.address)
@@ -253,14 +253,14 @@ class OutboxSender:
             return
         now = self.runtime.clock()
 
-        async def work(session: AsyncSession) -> None:
-            await settle(session, now, settlement)
+        def work(session: Session) -> None:
+            settle(session, now, settlement)
             for channel, address in unreachable:
-                await _opt_out_address(session, channel, address, now)
+                _opt_out_address(session, channel, address, now)
 
         room_before = self.window - self.in_flight
         try:
-            await self.runtime.db.write(work)
+            await self.runtime.db.write(work, quick=True)
             self._held -= len(settlement)
         except Exception:
             logger.exception(
@@ -275,11 +275,11 @@ class OutboxSender:
             self.wake()
 
 
-async def _opt_out_address(session: AsyncSession, channel: str, address: str, now: Any) -> None:
-    contact_id = await session.scalar(select(Contact.id).where(Contact.channel == channel, Contact.address == address))
+def _opt_out_address(session: Session, channel: str, address: str, now: Any) -> None:
+    contact_id = session.scalar(select(Contact.id).where(Contact.channel == channel, Contact.address == address))
     if contact_id is not None:
         logger.info("contact %s cannot be reached (blocked the bot); opted out", contact_id)
-        await opt_out(session, contact_id, now, reason="blocked the bot")
+        opt_out(session, contact_id, now, reason="blocked the bot")
 
 
 def _merged(first: Settlement, second: Settlement) -> Settlement:

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot import metrics
 from bot.errors import WaveError
@@ -62,17 +62,17 @@ def _rules(runtime: Runtime) -> tuple[ZoneInfo, QuietHours]:
     return ZoneInfo(settings.timezone), QuietHours.parse(settings.quiet_hours)
 
 
-async def _organisation_name(session: AsyncSession, survey: Survey) -> str:
+def _organisation_name(session: Session, survey: Survey) -> str:
     slug = survey.metadata.organisation
     if slug is None:
         return "Your local services"
-    return await session.scalar(select(Organisation.name).where(Organisation.slug == slug)) or slug
+    return session.scalar(select(Organisation.name).where(Organisation.slug == slug)) or slug
 
 
-async def _survey_of(session: AsyncSession, version_id: int) -> tuple[Survey, str]:
+def _survey_of(session: Session, version_id: int) -> tuple[Survey, str]:
     """A survey version and the name of the organisation that runs it, as invites and reminders name them."""
-    _, survey = await load_version(session, version_id)
-    return survey, await _organisation_name(session, survey)
+    _, survey = load_version(session, version_id)
+    return survey, _organisation_name(session, survey)
 
 
 async def open_wave(
@@ -84,19 +84,19 @@ async def open_wave(
     not_before = next_allowed(now, tz, quiet)
     cool_off_since = now - timedelta(days=runtime.settings.invite_cool_off_days)
 
-    async def work(session: AsyncSession) -> OpenedWave | None:
-        version_id = await latest_version(session, slug)
+    def work(session: Session) -> OpenedWave | None:
+        version_id = latest_version(session, slug)
         if version_id is None:
             raise WaveError(f"no survey called '{slug}': import it with `chorus survey import FILE`")
-        if slot is not None and not await claim_slot(session, f"wave:{slug}", slot, now):
+        if slot is not None and not claim_slot(session, f"wave:{slug}", slot, now):
             return None
-        version, survey = await load_version(session, version_id)
+        version, survey = load_version(session, version_id)
         try:
-            contacts = await select_audience(session, audience, version.survey_id, cool_off_since=cool_off_since)
+            contacts = select_audience(session, audience, version.survey_id, cool_off_since=cool_off_since)
         except NotFound as error:
             raise WaveError(f"cannot open a wave of '{slug}': {error}") from None
         reminders = survey.metadata.reminders
-        wave = await create_wave(
+        wave = create_wave(
             session,
             version_id=version_id,
             name=name or f"{slug} {now.astimezone(tz):%Y-%m-%d}",
@@ -106,9 +106,9 @@ async def open_wave(
             reminder_every_days=reminders.every_days,
         )
         reachable = [c for c in contacts if c.channel in REACHABLE_CHANNELS]
-        invitees = await invite(session, wave.id, reachable, now)
-        organisation = await _organisation_name(session, survey)
-        await enqueue_many(
+        invitees = invite(session, wave.id, reachable, now)
+        organisation = _organisation_name(session, survey)
+        enqueue_many(
             session,
             (_invite(i, survey, organisation, now, not_before, reminder=False, started=False) for i in invitees),
         )
@@ -165,10 +165,10 @@ async def send_reminders(runtime: Runtime) -> int:
     if next_allowed(now, tz, quiet) != now:
         return 0
 
-    async def work(session: AsyncSession) -> int:
+    def work(session: Session) -> int:
         due = [
             pending
-            for pending in await pending_invitations(session)
+            for pending in pending_invitations(session)
             if reminder_due(
                 ReminderRule(pending.reminders_max, timedelta(days=pending.reminder_every_days)),
                 reminders_sent=pending.reminders_sent,
@@ -177,8 +177,8 @@ async def send_reminders(runtime: Runtime) -> int:
                 now=now,
             )
         ]
-        surveys = {version_id: await _survey_of(session, version_id) for version_id in {p.version_id for p in due}}
-        await enqueue_many(
+        surveys = {version_id: _survey_of(session, version_id) for version_id in {p.version_id for p in due}}
+        enqueue_many(
             session,
             (
                 _invite(
@@ -193,7 +193,7 @@ async def send_reminders(runtime: Runtime) -> int:
                 for p in due
             ),
         )
-        await mark_reminded(session, [p.invitation_id for p in due], now)
+        mark_reminded(session, [p.invitation_id for p in due], now)
         return len(due)
 
     sent = await runtime.db.write(work)
@@ -232,23 +232,25 @@ def _audience_of(survey: Survey) -> Audience:
 
 
 async def _scheduled_surveys(runtime: Runtime) -> list[tuple[str, Survey, datetime]]:
-    async with runtime.db.read() as session:
-        rows = (
-            await session.execute(
-                select(SurveyRow.slug, SurveyVersion.id, SurveyVersion.created_at)
-                .join(SurveyVersion, SurveyVersion.survey_id == SurveyRow.id)
-                .order_by(SurveyRow.slug, SurveyVersion.number.desc())
-            )
-        ).all()
-        latest: dict[str, tuple[int, datetime]] = {}
-        for slug, version_id, created_at in rows:
-            latest.setdefault(slug, (version_id, created_at))
-        found = []
-        for slug, (version_id, created_at) in latest.items():
-            _, survey = await load_version(session, version_id)
-            if survey.metadata.schedule:
-                found.append((slug, survey, created_at))
-        return found
+    return await runtime.db.fetch(_surveys_with_schedules)
+
+
+def _surveys_with_schedules(session: Session) -> list[tuple[str, Survey, datetime]]:
+    """Each survey's latest version that has a schedule, with the time it was imported."""
+    rows = session.execute(
+        select(SurveyRow.slug, SurveyVersion.id, SurveyVersion.created_at)
+        .join(SurveyVersion, SurveyVersion.survey_id == SurveyRow.id)
+        .order_by(SurveyRow.slug, SurveyVersion.number.desc())
+    ).all()
+    latest: dict[str, tuple[int, datetime]] = {}
+    for slug, version_id, created_at in rows:
+        latest.setdefault(slug, (version_id, created_at))
+    found = []
+    for slug, (version_id, created_at) in latest.items():
+        _, survey = load_version(session, version_id)
+        if survey.metadata.schedule:
+            found.append((slug, survey, created_at))
+    return found
 
 
 async def tick(runtime: Runtime, wake: Callable[[], None]) -> None:

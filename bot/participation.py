@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot import metrics
 from storage.catalogue import VersionInfo, load_version
@@ -44,8 +44,8 @@ class Place:
     wave_id: int | None = None
 
 
-async def latest_version(session: AsyncSession, slug: str) -> int | None:
-    return await session.scalar(
+def latest_version(session: Session, slug: str) -> int | None:
+    return session.scalar(
         select(SurveyVersion.id)
         .join(SurveyRow, SurveyRow.id == SurveyVersion.survey_id)
         .where(SurveyRow.slug == slug)
@@ -54,69 +54,69 @@ async def latest_version(session: AsyncSession, slug: str) -> int | None:
     )
 
 
-async def survey_slugs(session: AsyncSession) -> list[str]:
-    return list(await session.scalars(select(SurveyRow.slug)))
+def survey_slugs(session: Session) -> list[str]:
+    return list(session.scalars(select(SurveyRow.slug)))
 
 
-async def current_place(session: AsyncSession, secret_key: str, contact: Contact) -> Place | None:
+def current_place(session: Session, secret_key: str, contact: Contact) -> Place | None:
     """The survey the contact is answering now, or None."""
     if contact.current_version_id is None:
         return None
-    return await _place(session, secret_key, contact, contact.current_version_id)
+    return _place(session, secret_key, contact, contact.current_version_id)
 
 
-async def _place(session: AsyncSession, secret_key: str, contact: Contact, version_id: int) -> Place | None:
-    version, survey = await load_version(session, version_id)
+def _place(session: Session, secret_key: str, contact: Contact, version_id: int) -> Place | None:
+    version, survey = load_version(session, version_id)
     if version.anonymous:
-        state = await load_draft(session, contact.id, version_id)
+        state = load_draft(session, contact.id, version_id)
         return None if state is None else Place(contact, version, survey, state, None)
-    response = await find_response(session, participant_key(secret_key, contact.id), version_id)
+    response = find_response(session, participant_key(secret_key, contact.id), version_id)
     if response is None or response.status != Status.ANSWERING.value or response.state is None:
         return None
     closed = False
     if response.wave_id is not None:
-        closed = (await session.scalar(select(Wave.closed_at).where(Wave.id == response.wave_id))) is not None
+        closed = (session.scalar(select(Wave.closed_at).where(Wave.id == response.wave_id))) is not None
     return Place(contact, version, survey, State.from_json(response.state), response.id, closed, response.wave_id)
 
 
-async def begin(
-    session: AsyncSession, secret_key: str, contact: Contact, version_id: int, channel: str, now: datetime
+def begin(
+    session: Session, secret_key: str, contact: Contact, version_id: int, channel: str, now: datetime
 ) -> tuple[Place, tuple[Output, ...]]:
     """Resume the contact's unfinished answers to this version, or start afresh (in their open wave, if invited)."""
-    place = await _place(session, secret_key, contact, version_id)
+    place = _place(session, secret_key, contact, version_id)
     contact.current_version_id = version_id
     if place is not None:
         return place, prompt(place.survey, place.state)
-    version, survey = await load_version(session, version_id)
+    version, survey = load_version(session, version_id)
     state, outputs = start(survey, contact.language)
-    invitation = await open_invitation(session, contact.id, version_id)
+    invitation = open_invitation(session, contact.id, version_id)
     if invitation is not None:
-        await mark_started(session, invitation.id, now)
+        mark_started(session, invitation.id, now)
     place = Place(contact, version, survey, state, None, wave_id=invitation.wave_id if invitation else None)
-    await _persist(session, secret_key, place, state, channel, now)
+    _persist(session, secret_key, place, state, channel, now)
     return place, outputs
 
 
-async def advance(
-    session: AsyncSession, secret_key: str, place: Place, given: Input, channel: str, now: datetime
+def advance(
+    session: Session, secret_key: str, place: Place, given: Input, channel: str, now: datetime
 ) -> tuple[State, tuple[Output, ...]]:
     """Apply one input and persist what it changed: answers, state, consent, completion."""
     state, outputs = step(place.survey, place.state, given)
     if state != place.state:
         metrics.ANSWERS.labels(channel).inc()
-        await _record_consent(session, place, state, now)
-        await _persist(session, secret_key, place, state, channel, now)
+        _record_consent(session, place, state, now)
+        _persist(session, secret_key, place, state, channel, now)
         place.state = state
     return state, outputs
 
 
-async def _record_consent(session: AsyncSession, place: Place, state: State, now: datetime) -> None:
+def _record_consent(session: Session, place: Place, state: State, now: datetime) -> None:
     if len(state.history) <= len(place.state.history):
         return
     question = place.survey.question(state.history[-1])
     if question is None or question.kind is not Kind.CONSENT or question.notice is None:
         return
-    await record_consent(
+    record_consent(
         session,
         contact_id=place.contact.id,
         version_id=place.version.id,
@@ -128,21 +128,19 @@ async def _record_consent(session: AsyncSession, place: Place, state: State, now
     )
 
 
-async def _persist(
-    session: AsyncSession, secret_key: str, place: Place, state: State, channel: str, now: datetime
-) -> None:
+def _persist(session: Session, secret_key: str, place: Place, state: State, channel: str, now: datetime) -> None:
     contact, version = place.contact, place.version
     if state.status is not Status.ANSWERING:
         contact.current_version_id = None
     if state.status is Status.COMPLETED and place.state.status is not Status.COMPLETED:
-        await mark_completed(session, contact.id, version.id, now)
+        mark_completed(session, contact.id, version.id, now)
     if version.anonymous:
-        await _persist_anonymous(session, place, state, channel, now)
+        _persist_anonymous(session, place, state, channel, now)
     elif state.status is Status.DECLINED:
         if place.response_id is not None:
-            await session.execute(delete(Response).where(Response.id == place.response_id))
+            session.execute(delete(Response).where(Response.id == place.response_id))
     elif place.response_id is None:
-        place.response_id = await start_response(
+        place.response_id = start_response(
             session,
             version_id=version.id,
             participant_key=participant_key(secret_key, contact.id),
@@ -155,13 +153,13 @@ async def _persist(
             service_id=contact.service_id,
         )
     else:
-        await apply_state(session, place.response_id, state, now, previous=place.state, version_id=version.id)
+        apply_state(session, place.response_id, state, now, previous=place.state, version_id=version.id)
 
 
-async def _persist_anonymous(session: AsyncSession, place: Place, state: State, channel: str, now: datetime) -> None:
+def _persist_anonymous(session: Session, place: Place, state: State, channel: str, now: datetime) -> None:
     contact, version = place.contact, place.version
     if state.status is Status.ANSWERING:
-        await save_draft(
+        save_draft(
             session,
             contact_id=contact.id,
             version_id=version.id,
@@ -171,7 +169,7 @@ async def _persist_anonymous(session: AsyncSession, place: Place, state: State, 
             wave_id=place.wave_id,
         )
     elif state.status is Status.COMPLETED:
-        await release_anonymous(
+        release_anonymous(
             session,
             contact_id=contact.id,
             version_id=version.id,
@@ -182,7 +180,7 @@ async def _persist_anonymous(session: AsyncSession, place: Place, state: State, 
             organisation_id=contact.organisation_id,
         )
     else:
-        await session.execute(
+        session.execute(
             delete(AnonymousDraft).where(
                 AnonymousDraft.contact_id == contact.id, AnonymousDraft.survey_version_id == version.id
             )

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from html import escape
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from analysis.privacy import Table
 from analysis.summary import Summary, SurveySummary, summarise
@@ -29,20 +29,20 @@ async def build_summary(settings: Settings, start: date, end: date, survey: str 
     """The summary of [start, end], compared with the period of the same length before it."""
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
-        async with runtime.db.read() as session:
-            return await summary_for(session, start, end, survey, settings.min_group_size)
+        minimum = settings.min_group_size
+        return await runtime.db.fetch(lambda session: summary_for(session, start, end, survey, minimum))
 
 
-async def summary_for(session: AsyncSession, start: date, end: date, survey: str | None, minimum: int) -> Summary:
+def summary_for(session: Session, start: date, end: date, survey: str | None, minimum: int) -> Summary:
     """Gather [start, end], the period of the same length before it and the four weeks before, then summarise."""
     days = timedelta(days=(end - start).days + 1)
     version = model_version()
-    current = await summary_queries.gather(session, start, end, version, survey)
-    previous = await summary_queries.gather(session, start - days, start - timedelta(days=1), version, survey)
-    actions = await summary_queries.actions(session, start, end, survey)
+    current = summary_queries.gather(session, start, end, version, survey)
+    previous = summary_queries.gather(session, start - days, start - timedelta(days=1), version, survey)
+    actions = summary_queries.actions(session, start, end, survey)
     slugs = [period.slug for period in current]
-    samples = await summary_queries.text_samples(session, start, end, version, slugs)
-    before = await summary_queries.text_samples(
+    samples = summary_queries.text_samples(session, start, end, version, slugs)
+    before = summary_queries.text_samples(
         session, start - timedelta(weeks=4), start - timedelta(days=1), version, slugs
     )
     return summarise(start.isoformat(), end.isoformat(), current, previous, minimum, actions, samples, before)

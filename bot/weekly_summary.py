@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from analysis.summary import Summary
 from bot import metrics
@@ -86,31 +86,31 @@ async def send_weekly_summaries(runtime: Runtime) -> int:
     now = runtime.clock()
     tz = ZoneInfo(settings.timezone)
     async with runtime.db.read() as session:
-        wanted = await subscriptions(session)
+        wanted = await session.run_sync(subscriptions)
         if not wanted:
             return 0
         since = max(now - LOOKBACK, min(subscription.created_at for subscription in wanted))
         slot = latest_slot(settings.summary_schedule, tz, since=since, now=now)
         key = slot_key(slot) if slot is not None else ""
-        if slot is None or await slot_ran(session, JOB, key):
+        if slot is None or await session.run_sync(slot_ran, JOB, key):
             return 0
         start, end = covered_week(slot, tz)
         summaries = {
-            survey: await summary_for(session, start, end, survey, settings.min_group_size)
+            survey: await session.run_sync(summary_for, start, end, survey, settings.min_group_size)
             for survey in {subscription.survey for subscription in wanted}
         }
     # Rendered once per survey and channel, however many people share them.
     bodies = {(s.survey, s.channel): payload(s.channel, summaries[s.survey]) for s in wanted}
     messages = [(s.id, s.channel, s.address, bodies[s.survey, s.channel]) for s in wanted]
 
-    async def work(session: AsyncSession) -> int:
-        if not await claim_slot(session, JOB, key, now):
+    def work(session: Session) -> int:
+        if not claim_slot(session, JOB, key, now):
             return 0
-        current = set(await session.scalars(select(SummarySubscription.id)))
+        current = set(session.scalars(select(SummarySubscription.id)))
         queued = 0
         for subscription_id, channel, address, body in messages:
             if subscription_id in current:
-                queued += await enqueue(
+                queued += enqueue(
                     session,
                     outbox_row(
                         channel=channel,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry
 
 
-def audit(session: AsyncSession, now: datetime, actor: str, action: str, subject: str, **detail: Any) -> None:
+def audit(session: Session, now: datetime, actor: str, action: str, subject: str, **detail: Any) -> None:
     """e.g. audit(session, now, "cli", "contact.forget", "contact 42", responses_deleted=3)."""
     session.add(AuditEntry(at=now, actor=actor, action=action, subject=subject, detail=detail))

@@ -14,7 +14,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import case, event, exists, func, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.audit import audit
 from storage.errors import ImmutableVersion, UnknownVersion
@@ -74,26 +74,24 @@ class SurveyListing:
     versions: tuple[VersionListing, ...]
 
 
-async def import_survey(session: AsyncSession, survey: Survey, now: datetime, actor: str = "cli") -> Imported:
+def import_survey(session: Session, survey: Survey, now: datetime, actor: str = "cli") -> Imported:
     """Store the survey, or a new version of it; the same content again is found, not duplicated."""
-    row = await session.scalar(select(SurveyRow).where(SurveyRow.slug == survey.id))
+    row = session.scalar(select(SurveyRow).where(SurveyRow.slug == survey.id))
     if row is None:
         row = SurveyRow(
             slug=survey.id,
             title=survey.title.get(survey.default_language, survey.default_language),
-            organisation_id=await _organisation_id(session, survey.metadata.organisation, now),
+            organisation_id=_organisation_id(session, survey.metadata.organisation, now),
             created_at=now,
         )
         session.add(row)
-        await session.flush()
-    existing = await session.scalar(
+        session.flush()
+    existing = session.scalar(
         select(SurveyVersion).where(SurveyVersion.survey_id == row.id, SurveyVersion.version == survey.version)
     )
     if existing is not None:
         return Imported(survey.id, existing.number, existing.version, existing.id, created=False)
-    number = (
-        await session.scalar(select(func.max(SurveyVersion.number)).where(SurveyVersion.survey_id == row.id))
-    ) or 0
+    number = (session.scalar(select(func.max(SurveyVersion.number)).where(SurveyVersion.survey_id == row.id))) or 0
     version = SurveyVersion(
         survey_id=row.id,
         version=survey.version,
@@ -104,24 +102,24 @@ async def import_survey(session: AsyncSession, survey: Survey, now: datetime, ac
         created_at=now,
     )
     session.add(version)
-    await session.flush()
+    session.flush()
     audit(session, now, actor, "survey.import", f"survey {survey.id}", version=survey.version, number=number + 1)
     return Imported(survey.id, version.number, version.version, version.id, created=True)
 
 
-async def _organisation_id(session: AsyncSession, slug: str | None, now: datetime) -> int | None:
+def _organisation_id(session: Session, slug: str | None, now: datetime) -> int | None:
     if not slug:
         return None
-    found = await session.scalar(select(Organisation.id).where(Organisation.slug == slug))
+    found = session.scalar(select(Organisation.id).where(Organisation.slug == slug))
     if found is not None:
         return found
     organisation = Organisation(slug=slug, name=slug, created_at=now)
     session.add(organisation)
-    await session.flush()
+    session.flush()
     return organisation.id
 
 
-async def list_surveys(session: AsyncSession) -> list[SurveyListing]:
+def list_surveys(session: Session) -> list[SurveyListing]:
     counts = (
         select(
             Response.survey_version_id,
@@ -131,7 +129,7 @@ async def list_surveys(session: AsyncSession) -> list[SurveyListing]:
         .group_by(Response.survey_version_id)
         .subquery()
     )
-    rows = await session.execute(
+    rows = session.execute(
         select(SurveyRow.slug, SurveyRow.title, SurveyVersion, counts.c.responses, counts.c.completed)
         .join(SurveyVersion, SurveyVersion.survey_id == SurveyRow.id)
         .outerjoin(counts, counts.c.survey_version_id == SurveyVersion.id)
@@ -146,11 +144,11 @@ async def list_surveys(session: AsyncSession) -> list[SurveyListing]:
     return [SurveyListing(slug, title, tuple(versions)) for slug, (title, versions) in listings.items()]
 
 
-async def load_version(session: AsyncSession, version_id: int) -> tuple[VersionInfo, Survey]:
+def load_version(session: Session, version_id: int) -> tuple[VersionInfo, Survey]:
     """A stored version and its survey, read once per database and process: versions never change."""
     loaded = _LOADED.setdefault(session.get_bind().engine, {})
     if version_id not in loaded:
-        row = await session.get(SurveyVersion, version_id)
+        row = session.get(SurveyVersion, version_id)
         if row is None:
             raise UnknownVersion(f"survey version {version_id} does not exist")
         info = VersionInfo(row.id, row.survey_id, row.number, row.version, row.anonymous, row.keep_anonymised)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.errors import NotFound
 from storage.models import Consent, Contact
@@ -21,8 +21,8 @@ CONTACT_FOR_UPDATE = (
 )  # built once: it runs for every message anyone sends
 
 
-async def get_or_create_contact(
-    session: AsyncSession,
+def get_or_create_contact(
+    session: Session,
     *,
     channel: str,
     address: str,
@@ -40,7 +40,7 @@ async def get_or_create_contact(
     SQLite has one writer anyway), so two workers handling the same person's
     messages take turns instead of both answering from the same state.
     """
-    contact = await session.scalar(CONTACT_FOR_UPDATE, {"channel": channel, "address": address})
+    contact = session.scalar(CONTACT_FOR_UPDATE, {"channel": channel, "address": address})
     if contact is None:
         contact = Contact(
             channel=channel,
@@ -52,21 +52,21 @@ async def get_or_create_contact(
             last_seen_at=now,
         )
         session.add(contact)
-        await session.flush()
+        session.flush()
     elif now - contact.last_seen_at > SEEN_PRECISION:
         contact.last_seen_at = now
     return contact
 
 
-async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
-    contact = await session.get(Contact, contact_id)
+def get_contact(session: Session, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
     if contact is None:
         raise NotFound(f"no contact {contact_id} (it may have been erased)")
     return contact
 
 
-async def record_consent(
-    session: AsyncSession,
+def record_consent(
+    session: Session,
     *,
     contact_id: int,
     version_id: int,
@@ -90,9 +90,9 @@ async def record_consent(
     )
 
 
-async def opt_out(session: AsyncSession, contact_id: int, now: datetime, reason: str = "opted out") -> None:
+def opt_out(session: Session, contact_id: int, now: datetime, reason: str = "opted out") -> None:
     """No more messages to this contact, from this moment: whatever was still queued for them is cancelled."""
-    contact = await get_contact(session, contact_id)
+    contact = get_contact(session, contact_id)
     if contact.opted_out_at is None:
         contact.opted_out_at = now
-    await cancel_queued(session, contact.channel, [contact.address], reason)
+    cancel_queued(session, contact.channel, [contact.address], reason)

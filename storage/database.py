@@ -1,38 +1,53 @@
 """The database handle: an async facade with one path for reads and one for writes.
 
-On SQLite every write goes through one connection, one at a time, opened with
-BEGIN IMMEDIATE, and is retried if another process holds the lock, so callers
-never see "database is locked"; reads run in parallel on their own connections
-(WAL lets them). On PostgreSQL both paths share a pool, and a write is retried
-on a serialization failure or deadlock. A write is a function of a session, so
-it can safely run again.
+A write is a plain function of a synchronous Session, run in one transaction
+and committed: it can safely run again, so a busy database is retried. On
+SQLite every write goes through one connection, one transaction at a time,
+opened with BEGIN IMMEDIATE, and callers never see "database is locked"; reads
+run in parallel on their own connections (WAL lets them). On PostgreSQL both
+paths share a pool, a write runs through the session's `run_sync`, and it is
+retried on a serialization failure or deadlock.
+
+Why writes are synchronous: on SQLite a resident's answer is a handful of
+statements that take microseconds each, and each statement through
+SQLAlchemy's asyncio layer cost five times what it costs synchronously (the
+greenlet switches, not the database). So the SQLite writer is SQLAlchemy's
+own pysqlite engine: a quick write (one update's turn, the sender's claims)
+runs on the event loop's thread, where handing it to a thread would cost more
+than the write; any other write runs on the writer's own thread, so opening a
+10,000-person wave never holds up webhooks.
 
 Usage:
     db = Database.open("sqlite+aiosqlite:///chorus.db")
     contact_id = await db.write(lambda session: add_contact(session, ...))
-    async with db.read() as session: ...
+    waves = await db.fetch(list_waves)
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-
-from storage import inline_sqlite
+from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+Work = Callable[[Session], T]
 
 BUSY_TIMEOUT_MS = 5000
+# The SQLite writer must not sit on another process's lock while it holds the
+# event loop, so it waits briefly and write() backs off with asyncio.sleep.
+WRITER_BUSY_TIMEOUT_MS = 20
 WRITE_ATTEMPTS = 12  # about 15 s of backing off in all: another process's long write is waited out
 GROUP_COMMIT = 64
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
@@ -48,31 +63,12 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.close()
 
 
-def _begin_reading(engine: Engine) -> None:
-    @event.listens_for(engine, "begin")
-    def start(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
-
-
-def _begin_writing(engine: Engine) -> None:
-    """Every write transaction takes the write lock at once (BEGIN IMMEDIATE), so it cannot fail halfway for a lock.
-
-    The writer's driver is sqlite3 on this thread (storage/inline_sqlite.py), so
-    BEGIN goes to it directly: through exec_driver_sql it cost a fifth of an
-    empty transaction. Its error is raised as SQLAlchemy's, as exec_driver_sql
-    would, so a busy database is retried like any other write.
-    """
+def _sqlite_begin(engine: Engine, statement: str) -> None:
+    """BEGIN IMMEDIATE for writers, so a write transaction takes the lock at once and cannot fail halfway for it."""
 
     @event.listens_for(engine, "begin")
     def start(connection: Any) -> None:
-        try:
-            connection.connection.driver_connection.begin_immediate()
-        except sqlite3.OperationalError as error:
-            raise OperationalError("BEGIN IMMEDIATE", None, error) from error
-
-
-async def _in_turn(session: AsyncSession, works: list[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Any]:
-    return [await work(session) for work in works]
+        connection.exec_driver_sql(statement)
 
 
 def _retryable(error: DBAPIError) -> bool:
@@ -81,51 +77,89 @@ def _retryable(error: DBAPIError) -> bool:
     return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+@dataclass
+class _Queued:
+    work: Work[Any]
+    quick: bool
+    future: asyncio.Future[Any]
+
+
+def _in_turn(works: list[Work[Any]]) -> Work[list[Any]]:
+    return lambda session: [_done(session, work) for work in works]
+
+
+def _done(session: Session, work: Work[T]) -> T:
+    """Run a write's work; a coroutine function passed by mistake would otherwise commit having done nothing."""
+    result = work(session)
+    if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            result.close()
+        raise TypeError(f"a write is a plain function of a Session, and {work!r} returned an awaitable")
+    return result
+
+
 class Database:
-    def __init__(self, url: str, writer: AsyncEngine, reader: AsyncEngine, schema: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        writer: AsyncEngine,
+        reader: AsyncEngine,
+        schema: str | None = None,
+        sqlite_writer: Engine | None = None,
+    ) -> None:
+        """`writer` changes the schema (and, on PostgreSQL, runs every write); `sqlite_writer` runs SQLite's writes."""
         self.url = url
         self.schema = schema
         self.writer = writer
         self.reader = reader
-        self.is_sqlite = writer.dialect.name == "sqlite"
+        self.is_sqlite = sqlite_writer is not None
         self._write_sessions = async_sessionmaker(writer, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(reader, expire_on_commit=False)
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
-        self._queue: list[tuple[Callable[[AsyncSession], Awaitable[Any]], asyncio.Future[Any]]] = []
+        self._sqlite_writer = sqlite_writer
+        self._sqlite_sessions = sessionmaker(sqlite_writer, expire_on_commit=False)
+        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="chorus-sqlite-writer")
+        self._queue: list[_Queued] = []
         self._draining = False
 
     @classmethod
     def open(cls, url: str, pool_size: int = 10, schema: str | None = None) -> Database:
         """Connect lazily; `schema` puts a PostgreSQL database's tables in that schema (tests use one each)."""
         if url.startswith("sqlite"):
-            path = make_url(url).database or ""
-            writer = create_async_engine(
-                url, pool_size=1, max_overflow=0, async_creator=lambda: inline_sqlite.connect(path)
+            sqlite_writer = create_engine(
+                make_url(url).set(drivername="sqlite+pysqlite"),
+                pool_size=1,
+                max_overflow=0,
+                connect_args={"check_same_thread": False},  # the loop's thread and the writer's, never both at once
             )
+            _sqlite_pragmas(sqlite_writer, WRITER_BUSY_TIMEOUT_MS)
+            _sqlite_begin(sqlite_writer, "BEGIN IMMEDIATE")
+            writer = create_async_engine(url, pool_size=1, max_overflow=0)
+            _sqlite_pragmas(writer.sync_engine, BUSY_TIMEOUT_MS)
+            _sqlite_begin(writer.sync_engine, "BEGIN IMMEDIATE")
             reader = create_async_engine(url, pool_size=pool_size, max_overflow=0)
-            _sqlite_pragmas(writer.sync_engine, inline_sqlite.BUSY_TIMEOUT_MS)
-            _begin_writing(writer.sync_engine)
             _sqlite_pragmas(reader.sync_engine, BUSY_TIMEOUT_MS)
-            _begin_reading(reader.sync_engine)
-            return cls(url, writer, reader)
+            _sqlite_begin(reader.sync_engine, "BEGIN")
+            return cls(url, writer, reader, sqlite_writer=sqlite_writer)
         connect_args = {"server_settings": {"search_path": schema}} if schema else {}
         engine = create_async_engine(
             url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=connect_args
         )
         return cls(url, engine, engine, schema)
 
-    async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def write(self, work: Work[T], *, quick: bool = False) -> T:
         """Run `work` in one transaction and commit it; retried whole if the database was busy.
 
-        On SQLite, writes that arrive while another is running wait in a queue and
-        then commit together (group commit): each work runs in turn in one
-        transaction, and each caller hears back only after that commit. If any of
-        them fails, the batch is rolled back and every work runs again on its own.
+        `quick` says the work is a few statements (one update's turn): on SQLite
+        it then runs on the event loop's thread. On SQLite, writes that arrive
+        while another is running wait in a queue and then commit together (group
+        commit): each work runs in turn in one transaction, and each caller hears
+        back only after that commit. If any of them fails, the batch is rolled
+        back and every work runs again on its own.
         """
-        if self._write_lock is None:
-            return await self._write_alone(work)
+        if not self.is_sqlite:
+            return await self._retrying(lambda: self._commit_on_postgresql(work))
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append((work, future))
+        self._queue.append(_Queued(work, quick, future))
         if not self._draining:
             self._draining = True
             asyncio.get_running_loop().create_task(self._drain())
@@ -139,53 +173,70 @@ class Database:
         finally:
             self._draining = False
 
-    async def _write_batch(
-        self, batch: list[tuple[Callable[[AsyncSession], Awaitable[Any]], asyncio.Future[Any]]]
-    ) -> None:
+    async def _write_batch(self, batch: list[_Queued]) -> None:
         if len(batch) > 1:
+            quick = all(queued.quick for queued in batch)
             try:
-                results = await self._write_alone(lambda session: _in_turn(session, [work for work, _ in batch]))
+                results = await self._write_on_sqlite(_in_turn([queued.work for queued in batch]), quick)
             except Exception:
                 logger.debug("a write in a group of %s failed; running each on its own", len(batch))
             else:
-                for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
+                for queued, result in zip(batch, results, strict=True):
+                    if not queued.future.done():
+                        queued.future.set_result(result)
                 return
-        for work, future in batch:
+        for queued in batch:
             try:
-                result = await self._write_alone(work)
+                result = await self._write_on_sqlite(queued.work, queued.quick)
             except Exception as error:
-                if not future.done():
-                    future.set_exception(error)
+                if not queued.future.done():
+                    queued.future.set_exception(error)
             else:
-                if not future.done():
-                    future.set_result(result)
+                if not queued.future.done():
+                    queued.future.set_result(result)
 
-    async def _write_alone(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            try:
-                if self._write_lock is None:
-                    return await self._write_once(work)
-                async with self._write_lock:
-                    return await self._write_once(work)
-            except DBAPIError as error:
-                if not _retryable(error) or attempt == WRITE_ATTEMPTS:
-                    raise
-                logger.info("database busy, retrying write (attempt %s)", attempt)
-                await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
-        raise AssertionError("unreachable")
+    async def _write_on_sqlite(self, work: Work[T], quick: bool) -> T:
+        if quick:
+            return await self._retrying(lambda: self._at_once(work))
+        loop = asyncio.get_running_loop()
+        return await self._retrying(lambda: loop.run_in_executor(self._writer_thread, self._commit_on_sqlite, work))
 
-    async def _write_once(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def _at_once(self, work: Work[T]) -> T:
+        return self._commit_on_sqlite(work)
+
+    def _commit_on_sqlite(self, work: Work[T]) -> T:
+        with self._sqlite_sessions() as session, session.begin():
+            return _done(session, work)
+
+    async def _commit_on_postgresql(self, work: Work[T]) -> T:
         async with self._write_sessions() as session, session.begin():
-            return await work(session)
+            return await session.run_sync(_done, work)
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        for number in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return await attempt()
+            except DBAPIError as error:
+                if not _retryable(error) or number == WRITE_ATTEMPTS:
+                    raise
+                logger.info("database busy, retrying write (attempt %s)", number)
+                await asyncio.sleep(min(0.05 * 2**number, 2.0))
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self._read_sessions() as session:
             yield session
 
+    async def fetch(self, work: Work[T]) -> T:
+        """Run `work` on a reading session (its own connection on SQLite, beside the writer)."""
+        async with self.read() as session:
+            return await session.run_sync(work)
+
     async def close(self) -> None:
+        self._writer_thread.shutdown(wait=True)
+        if self._sqlite_writer is not None:
+            self._sqlite_writer.dispose()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()

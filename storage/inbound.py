@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.errors import StorageError
 from storage.models import InboundReceipt
@@ -15,7 +15,7 @@ class AlreadyApplied(StorageError):
     """This inbound event was applied before; its transaction is rolled back and nothing changes."""
 
 
-async def claim(session: AsyncSession, key: str, now: datetime) -> None:
+def claim(session: Session, key: str, now: datetime) -> None:
     """Record the event's key in the caller's transaction; raises AlreadyApplied for a repeat, e.g. "telegram:812"."""
-    if not await insert_once(session, InboundReceipt, key=key, received_at=now):
+    if not insert_once(session, InboundReceipt, key=key, received_at=now):
         raise AlreadyApplied(f"inbound event {key} was already applied")

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, delete, exists, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.connection import core_connection
 from storage.models import Outbox
@@ -54,14 +54,14 @@ def outbox_row(
     }
 
 
-async def enqueue(session: AsyncSession, row: dict[str, Any]) -> bool:
+def enqueue(session: Session, row: dict[str, Any]) -> bool:
     """Queue a message (an outbox_row) unless one with the same dedupe key exists; True when queued by this call."""
-    return await insert_once(session, Outbox, **row)
+    return insert_once(session, Outbox, **row)
 
 
-async def enqueue_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:
+def enqueue_many(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     """Queue messages (outbox_rows: an update's replies, a wave's invites) a batch per statement, skipping dedupe keys queued already."""
-    await insert_many_once(session, Outbox, rows)
+    insert_many_once(session, Outbox, rows)
 
 
 @dataclass(frozen=True)
@@ -115,20 +115,20 @@ _SETTLE_MANY = update(OUTBOX).where(OUTBOX.c.id.in_(_IDS), OUTBOX.c.status == SE
 _SETTLE_ONE = update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id"), OUTBOX.c.status == SENDING)
 
 
-async def claim(session: AsyncSession, now: datetime, limit: int) -> list[Message]:
+def claim(session: Session, now: datetime, limit: int) -> list[Message]:
     """Take up to `limit` due rows, oldest first, and mark them sending; erasure confirmations are deleted as taken."""
-    connection = await core_connection(session)
+    connection = core_connection(session)
     query = _DUE_SKIPPING_LOCKED if connection.dialect.name == "postgresql" else _DUE
-    rows = (await connection.execute(query, {"now": now, "limit": limit})).all()
+    rows = (connection.execute(query, {"now": now, "limit": limit})).all()
     if not rows:
         return []
     taken = [Message(r.id, r.channel, r.address, r.kind, r.payload, r.attempts + 1, r.invitation_id) for r in rows]
     erasures = [m.id for m in taken if m.kind == ERASURE]
     others = [m.id for m in taken if m.kind != ERASURE]
     if erasures:
-        await connection.execute(_TAKE_ERASURES, {"ids": erasures})
+        connection.execute(_TAKE_ERASURES, {"ids": erasures})
     if others:
-        await connection.execute(_TAKE, {"ids": others})
+        connection.execute(_TAKE, {"ids": others})
     return taken
 
 
@@ -145,30 +145,30 @@ class Settlement:
         return len(self.sent) + len(self.released) + len(self.retries) + len(self.failures)
 
 
-async def settle(session: AsyncSession, now: datetime, settlement: Settlement) -> None:
+def settle(session: Session, now: datetime, settlement: Settlement) -> None:
     """Record outcomes. A sent row keeps no payload: what was said to a person is not kept once it has gone."""
-    connection = await core_connection(session)
+    connection = core_connection(session)
     if settlement.sent:
         sent = {"status": SENT, "sent_at": now, "payload": {}, "last_error": None}
-        await connection.execute(_SETTLE_MANY, {"ids": settlement.sent, **sent})
+        connection.execute(_SETTLE_MANY, {"ids": settlement.sent, **sent})
     if settlement.released:
-        await connection.execute(_SETTLE_MANY, {"ids": settlement.released, "status": QUEUED})
+        connection.execute(_SETTLE_MANY, {"ids": settlement.released, "status": QUEUED})
     for row_id, not_before, error in settlement.retries:
         retry = {"status": QUEUED, "not_before": not_before, "last_error": error[:500]}
-        await connection.execute(_SETTLE_ONE, {"row_id": row_id, **retry})
+        connection.execute(_SETTLE_ONE, {"row_id": row_id, **retry})
     for row_id, error in settlement.failures:
-        await connection.execute(_SETTLE_ONE, {"row_id": row_id, "status": FAILED, "last_error": error})
+        connection.execute(_SETTLE_ONE, {"row_id": row_id, "status": FAILED, "last_error": error})
 
 
-async def recover(session: AsyncSession) -> int:
+def recover(session: Session) -> int:
     """Put back rows a previous sender claimed but never settled (it crashed or lost the lead); returns how many."""
-    result = await session.execute(update(Outbox).where(Outbox.status == SENDING).values(status=QUEUED))
+    result = session.execute(update(Outbox).where(Outbox.status == SENDING).values(status=QUEUED))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def cancel_queued(session: AsyncSession, channel: str, addresses: Iterable[str], reason: str) -> int:
+def cancel_queued(session: Session, channel: str, addresses: Iterable[str], reason: str) -> int:
     """Cancel everything still waiting to go to these addresses (an opt-out is honoured at once)."""
-    result = await session.execute(
+    result = session.execute(
         update(Outbox)
         .where(Outbox.channel == channel, Outbox.address.in_(list(addresses)), Outbox.status == QUEUED)
         .values(status=CANCELLED, last_error=reason)
@@ -188,14 +188,14 @@ class OutboxStatus:
         return self.sent_last_minute / 60
 
 
-async def outbox_status(session: AsyncSession, now: datetime) -> OutboxStatus:
+def outbox_status(session: Session, now: datetime) -> OutboxStatus:
     counts = {status: 0 for status in (QUEUED, SENDING, SENT, FAILED, CANCELLED)}
-    for status, count in await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)):
+    for status, count in session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)):
         counts[status] = int(count)
-    recent = await session.scalar(
+    recent = session.scalar(
         select(func.count()).select_from(Outbox).where(Outbox.sent_at >= now - timedelta(minutes=1))
     )
-    oldest = await session.scalar(
+    oldest = session.scalar(
         select(Outbox.created_at).where(Outbox.status == QUEUED).order_by(Outbox.created_at).limit(1)
     )
     return OutboxStatus(counts, int(recent or 0), oldest)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.audit import audit
 from storage.contacts import get_contact
@@ -60,30 +60,30 @@ class Purged:
     receipts_deleted: int
 
 
-async def forget(
-    session: AsyncSession, contact_id: int, *, secret_key: str, now: datetime, actor: str, scrub: Scrub = drop_text
+def forget(
+    session: Session, contact_id: int, *, secret_key: str, now: datetime, actor: str, scrub: Scrub = drop_text
 ) -> Forgotten:
     """Erase a contact and everything that identifies them; raises NotFound for an unknown id."""
-    contact = await get_contact(session, contact_id)
+    contact = get_contact(session, contact_id)
     key = participant_key(secret_key, contact_id)
-    rows = await session.execute(
+    rows = session.execute(
         select(Response.id, SurveyVersion.keep_anonymised)
         .join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
         .where(Response.participant_key == key)
     )
     found = list(rows)
     kept = [response_id for response_id, keep in found if keep]
-    await uncount(session, [response_id for response_id, keep in found if not keep])
-    removed = await session.execute(delete(Response).where(Response.participant_key == key, Response.id.not_in(kept)))
-    await _deidentify(session, kept, scrub)
-    unlinked = await session.execute(
+    uncount(session, [response_id for response_id, keep in found if not keep])
+    removed = session.execute(delete(Response).where(Response.participant_key == key, Response.id.not_in(kept)))
+    _deidentify(session, kept, scrub)
+    unlinked = session.execute(
         update(Invitation).where(Invitation.contact_id == contact_id).values(contact_id=None, token=None)
     )
-    messages = await session.execute(
+    messages = session.execute(
         delete(Outbox).where(Outbox.channel == contact.channel, Outbox.address == contact.address)
     )
-    await session.delete(contact)
-    await session.flush()
+    session.delete(contact)
+    session.flush()
     result = Forgotten(
         contact_id,
         _count(removed),
@@ -97,20 +97,20 @@ async def forget(
     return result
 
 
-async def _deidentify(session: AsyncSession, response_ids: list[str], scrub: Scrub) -> None:
+def _deidentify(session: Session, response_ids: list[str], scrub: Scrub) -> None:
     """Cut responses loose from anyone: no key, no engine state, no exact times; free text scrubbed."""
     if not response_ids:
         return
-    await session.execute(
+    session.execute(
         update(Response)
         .where(Response.id.in_(response_ids))
         .values(participant_key=None, state=None, started_at=None, updated_at=None, completed_at=None)
     )
-    texts = await session.scalars(select(Answer).where(Answer.response_id.in_(response_ids), Answer.text.is_not(None)))
+    texts = session.scalars(select(Answer).where(Answer.response_id.in_(response_ids), Answer.text.is_not(None)))
     for answer in texts:
         scrubbed = scrub(answer.text or "")
         if scrubbed is None:
-            await session.delete(answer)
+            session.delete(answer)
         else:
             answer.text = scrubbed
             answer.value = scrubbed
@@ -120,23 +120,21 @@ def _count(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def export(
-    session: AsyncSession, contact_id: int, *, secret_key: str, now: datetime, actor: str
-) -> dict[str, Any]:
+def export(session: Session, contact_id: int, *, secret_key: str, now: datetime, actor: str) -> dict[str, Any]:
     """Everything held about a contact, as JSON-ready data (a subject access request)."""
-    contact = await get_contact(session, contact_id)
+    contact = get_contact(session, contact_id)
     key = participant_key(secret_key, contact_id)
-    consents = await session.scalars(select(Consent).where(Consent.contact_id == contact_id).order_by(Consent.id))
-    invitations = await session.scalars(select(Invitation).where(Invitation.contact_id == contact_id))
-    responses = await session.execute(
+    consents = session.scalars(select(Consent).where(Consent.contact_id == contact_id).order_by(Consent.id))
+    invitations = session.scalars(select(Invitation).where(Invitation.contact_id == contact_id))
+    responses = session.execute(
         select(Response, Survey.slug, SurveyVersion.number)
         .join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
         .join(Survey, Survey.id == SurveyVersion.survey_id)
         .where(Response.participant_key == key)
         .order_by(Response.started_at)
     )
-    drafts = await session.scalars(select(AnonymousDraft).where(AnonymousDraft.contact_id == contact_id))
-    messages = await session.scalars(
+    drafts = session.scalars(select(AnonymousDraft).where(AnonymousDraft.contact_id == contact_id))
+    messages = session.scalars(
         select(Outbox).where(Outbox.channel == contact.channel, Outbox.address == contact.address).order_by(Outbox.id)
     )
     exported = {
@@ -149,7 +147,7 @@ async def export(
                 "survey": slug,
                 "version": number,
                 **_row(response, "channel language status started_at completed_at"),
-                "answers": await _answers(session, response.id),
+                "answers": _answers(session, response.id),
             }
             for response, slug, number in responses
         ],
@@ -161,8 +159,8 @@ async def export(
     return exported
 
 
-async def _answers(session: AsyncSession, response_id: str) -> dict[str, Any]:
-    rows = await session.execute(select(Answer.question_id, Answer.value).where(Answer.response_id == response_id))
+def _answers(session: Session, response_id: str) -> dict[str, Any]:
+    rows = session.execute(select(Answer.question_id, Answer.value).where(Answer.response_id == response_id))
     return {question_id: value for question_id, value in rows}
 
 
@@ -171,8 +169,8 @@ def _row(row: Any, fields: str) -> dict[str, Any]:
     return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
 
 
-async def purge(
-    session: AsyncSession,
+def purge(
+    session: Session,
     *,
     secret_key: str,
     now: datetime,
@@ -182,20 +180,16 @@ async def purge(
 ) -> Purged:
     """Remove identifiable data older than the retention period; anonymous and de-identified answers stay."""
     cutoff = now - timedelta(days=retention_days)
-    stale = list(await session.scalars(select(Contact.id).where(Contact.last_seen_at < cutoff)))
+    stale = list(session.scalars(select(Contact.id).where(Contact.last_seen_at < cutoff)))
     for contact_id in stale:
-        await forget(session, contact_id, secret_key=secret_key, now=now, actor=actor, scrub=scrub)
+        forget(session, contact_id, secret_key=secret_key, now=now, actor=actor, scrub=scrub)
     old = list(
-        await session.scalars(
-            select(Response.id).where(Response.participant_key.is_not(None), Response.updated_at < cutoff)
-        )
+        session.scalars(select(Response.id).where(Response.participant_key.is_not(None), Response.updated_at < cutoff))
     )
-    await _deidentify(session, old, scrub)
-    drafts = await session.execute(delete(AnonymousDraft).where(AnonymousDraft.updated_at < cutoff))
-    messages = await session.execute(
-        delete(Outbox).where(Outbox.status.in_(("sent", "failed")), Outbox.created_at < cutoff)
-    )
-    receipts = await session.execute(
+    _deidentify(session, old, scrub)
+    drafts = session.execute(delete(AnonymousDraft).where(AnonymousDraft.updated_at < cutoff))
+    messages = session.execute(delete(Outbox).where(Outbox.status.in_(("sent", "failed")), Outbox.created_at < cutoff))
+    receipts = session.execute(
         delete(InboundReceipt).where(InboundReceipt.received_at < now - timedelta(days=RECEIPT_DAYS))
     )
     result = Purged(len(stale), len(old), _count(drafts), _count(messages), _count(receipts))

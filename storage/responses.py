@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.catalogue import load_version
 from storage.connection import core_connection
@@ -33,8 +33,8 @@ def week_of(now: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-async def start_response(
-    session: AsyncSession,
+def start_response(
+    session: Session,
     *,
     version_id: int,
     participant_key: str,
@@ -47,7 +47,7 @@ async def start_response(
     service_id: int | None = None,
 ) -> str:
     """Open a named response; raises UnknownVersion, or StorageError for an anonymous survey."""
-    version, _ = await load_version(session, version_id)
+    version, _ = load_version(session, version_id)
     if version.anonymous:
         raise StorageError("an anonymous survey's answers are kept as a draft until released, never under a key")
     named = Response(
@@ -58,11 +58,11 @@ async def start_response(
         updated_at=now,
         completed_at=now if state.status is not Status.ANSWERING else None,
     )
-    return await _store_response(session, named, version_id, state, now, channel, wave_id, organisation_id, area_id)
+    return _store_response(session, named, version_id, state, now, channel, wave_id, organisation_id, area_id)
 
 
-async def _store_response(
-    session: AsyncSession,
+def _store_response(
+    session: Session,
     response: Response,
     version_id: int,
     state: State,
@@ -83,10 +83,10 @@ async def _store_response(
     response.status = state.status.value
     response.period = week_of(now)
     session.add(response)
-    await session.flush()
-    await _insert_answers(session, response.id, version_id, {q: state.answers[q] for q in state.history})
+    session.flush()
+    _insert_answers(session, response.id, version_id, {q: state.answers[q] for q in state.history})
     if state.status is Status.COMPLETED:
-        await count_completed(session, version_id, response.period, state.answers)
+        count_completed(session, version_id, response.period, state.answers)
     return response.id
 
 
@@ -104,26 +104,22 @@ UPDATE_RESPONSE = update(RESPONSE_TABLE).where(RESPONSES.id == bindparam("respon
 INSERT_ANSWERS = insert(Answer.metadata.tables["answer"])
 
 
-async def find_response(
-    session: AsyncSession, participant_key: str, version_id: int
-) -> Row[Any, Any, Any, Any, Any] | None:
+def find_response(session: Session, participant_key: str, version_id: int) -> Row[Any, Any, Any, Any, Any] | None:
     """The participant's latest response to this version (id, status, state, wave, completion), to resume it."""
-    connection = await core_connection(session)
-    return (await connection.execute(LATEST_RESPONSE, {"key": participant_key, "version": version_id})).first()
+    connection = core_connection(session)
+    return (connection.execute(LATEST_RESPONSE, {"key": participant_key, "version": version_id})).first()
 
 
-async def record_answer(session: AsyncSession, response_id: str, question_id: str, value: AnswerValue) -> None:
+def record_answer(session: Session, response_id: str, question_id: str, value: AnswerValue) -> None:
     """Store one answer; raises NotFound, UnknownQuestion or DuplicateAnswer, and the caller's transaction rolls back."""
-    version_id = await session.scalar(select(Response.survey_version_id).where(Response.id == response_id))
+    version_id = session.scalar(select(Response.survey_version_id).where(Response.id == response_id))
     if version_id is None:
         raise NotFound(f"no response {response_id}")
-    await _insert_answers(session, response_id, version_id, {question_id: value})
+    _insert_answers(session, response_id, version_id, {question_id: value})
 
 
-async def _insert_answers(
-    session: AsyncSession, response_id: str, version_id: int, answers: Mapping[str, AnswerValue]
-) -> None:
-    version, survey = await load_version(session, version_id)
+def _insert_answers(session: Session, response_id: str, version_id: int, answers: Mapping[str, AnswerValue]) -> None:
+    version, survey = load_version(session, version_id)
     rows = []
     for question_id, value in answers.items():
         question = survey.question(question_id)
@@ -136,15 +132,15 @@ async def _insert_answers(
         rows.append({"response_id": response_id, "question_id": question_id, "value": stored, "text": text})
     if not rows:
         return
-    connection = await core_connection(session)
+    connection = core_connection(session)
     try:
-        await connection.execute(INSERT_ANSWERS, rows)
+        connection.execute(INSERT_ANSWERS, rows)
     except IntegrityError:
         raise DuplicateAnswer(f"response {response_id} already has an answer to one of {', '.join(answers)}") from None
 
 
-async def apply_state(
-    session: AsyncSession,
+def apply_state(
+    session: Session,
     response_id: str,
     state: State,
     now: datetime,
@@ -159,7 +155,7 @@ async def apply_state(
     """
     if previous is None or version_id is None:
         found = (
-            await session.execute(select(Response.survey_version_id, Response.state).where(Response.id == response_id))
+            session.execute(select(Response.survey_version_id, Response.state).where(Response.id == response_id))
         ).first()
         if found is None:
             raise NotFound(f"no response {response_id}")
@@ -168,10 +164,10 @@ async def apply_state(
     stored = set(previous.answers) if previous else set()
     dropped = stored - set(state.answers)
     if dropped:
-        await session.execute(delete(Answer).where(Answer.response_id == response_id, Answer.question_id.in_(dropped)))
+        session.execute(delete(Answer).where(Answer.response_id == response_id, Answer.question_id.in_(dropped)))
     added = {q: state.answers[q] for q in state.history if q not in stored}
     if added:
-        await _insert_answers(session, response_id, version_id, added)
+        _insert_answers(session, response_id, version_id, added)
     values: dict[str, object] = {
         "state": state.to_json(),
         "status": state.status.value,
@@ -180,15 +176,15 @@ async def apply_state(
     }
     if state.status is not Status.ANSWERING:
         values["completed_at"] = now
-    connection = await core_connection(session)
-    await connection.execute(UPDATE_RESPONSE, {"response_id": response_id, **values})
+    connection = core_connection(session)
+    connection.execute(UPDATE_RESPONSE, {"response_id": response_id, **values})
     if state.status is Status.COMPLETED and (previous is None or previous.status is not Status.COMPLETED):
-        period = await session.scalar(select(Response.period).where(Response.id == response_id))
-        await count_completed(session, version_id, str(period), state.answers)
+        period = session.scalar(select(Response.period).where(Response.id == response_id))
+        count_completed(session, version_id, str(period), state.answers)
 
 
-async def save_draft(
-    session: AsyncSession,
+def save_draft(
+    session: Session,
     *,
     contact_id: int,
     version_id: int,
@@ -198,7 +194,7 @@ async def save_draft(
     wave_id: int | None = None,
 ) -> None:
     """Keep an anonymous survey's progress on the personal side until it is released."""
-    draft = await session.scalar(
+    draft = session.scalar(
         select(AnonymousDraft).where(
             AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
         )
@@ -217,11 +213,11 @@ async def save_draft(
     else:
         draft.state = state.to_json()
         draft.updated_at = now
-    await session.flush()
+    session.flush()
 
 
-async def load_draft(session: AsyncSession, contact_id: int, version_id: int) -> State | None:
-    state = await session.scalar(
+def load_draft(session: Session, contact_id: int, version_id: int) -> State | None:
+    state = session.scalar(
         select(AnonymousDraft.state).where(
             AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
         )
@@ -229,8 +225,8 @@ async def load_draft(session: AsyncSession, contact_id: int, version_id: int) ->
     return None if state is None else State.from_json(state)
 
 
-async def release_anonymous(
-    session: AsyncSession,
+def release_anonymous(
+    session: Session,
     *,
     contact_id: int,
     version_id: int,
@@ -243,20 +239,18 @@ async def release_anonymous(
     invitation_id: int | None = None,
 ) -> str:
     """Store a finished anonymous survey with no key, delete the draft, and mark the invitation done, to the day."""
-    version, _ = await load_version(session, version_id)
+    version, _ = load_version(session, version_id)
     if not version.anonymous:
         raise StorageError("only an anonymous survey's answers are released without a participant key")
     keyless = Response(participant_key=None, state=None)
-    response_id = await _store_response(
-        session, keyless, version_id, state, now, channel, wave_id, organisation_id, area_id
-    )
-    await session.execute(
+    response_id = _store_response(session, keyless, version_id, state, now, channel, wave_id, organisation_id, area_id)
+    session.execute(
         delete(AnonymousDraft).where(
             AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
         )
     )
     if invitation_id is not None:
-        invitation = await session.get(Invitation, invitation_id)
+        invitation = session.get(Invitation, invitation_id)
         if invitation is not None:
             invitation.completed_at = day_of(now)
     return response_id

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.errors import NotFound
 from storage.models import Contact, Organisation, StaffCode
@@ -17,8 +17,8 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-async def create_codes(session: AsyncSession, organisation_slug: str, count: int, now: datetime) -> list[str]:
-    organisation = await session.scalar(select(Organisation).where(Organisation.slug == organisation_slug))
+def create_codes(session: Session, organisation_slug: str, count: int, now: datetime) -> list[str]:
+    organisation = session.scalar(select(Organisation).where(Organisation.slug == organisation_slug))
     if organisation is None:
         raise NotFound(f"no organisation '{organisation_slug}': import a survey that names it first")
     codes = [secrets.token_urlsafe(12) for _ in range(count)]
@@ -26,9 +26,9 @@ async def create_codes(session: AsyncSession, organisation_slug: str, count: int
     return codes
 
 
-async def redeem(session: AsyncSession, code: str, contact: Contact, now: datetime) -> Organisation | None:
+def redeem(session: Session, code: str, contact: Contact, now: datetime) -> Organisation | None:
     """Make the contact staff of the code's organisation; None for an unknown or used code."""
-    found = await session.scalar(
+    found = session.scalar(
         select(StaffCode).where(StaffCode.code_hash == _hash(code), StaffCode.used_at.is_(None)).with_for_update()
     )
     if found is None:
@@ -36,4 +36,4 @@ async def redeem(session: AsyncSession, code: str, contact: Contact, now: dateti
     found.used_at = now
     contact.role = "staff"
     contact.organisation_id = found.organisation_id
-    return await session.get(Organisation, found.organisation_id)
+    return session.get(Organisation, found.organisation_id)

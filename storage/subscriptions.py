@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.audit import audit
 from storage.errors import NotFound
@@ -17,13 +17,11 @@ from storage.models import SummarySubscription
 from storage.models import Survey as SurveyRow
 
 
-async def subscribe(
-    session: AsyncSession, channel: str, address: str, survey: str | None, now: datetime
-) -> SummarySubscription:
+def subscribe(session: Session, channel: str, address: str, survey: str | None, now: datetime) -> SummarySubscription:
     """Add a subscription, or return the same one if it exists; an unknown survey raises NotFound."""
-    if survey is not None and await session.scalar(select(SurveyRow.id).where(SurveyRow.slug == survey)) is None:
+    if survey is not None and session.scalar(select(SurveyRow.id).where(SurveyRow.slug == survey)) is None:
         raise NotFound(f"no survey called '{survey}': `chorus survey list` shows them")
-    existing = await session.scalar(
+    existing = session.scalar(
         select(SummarySubscription).where(
             SummarySubscription.channel == channel,
             SummarySubscription.address == address,
@@ -34,18 +32,18 @@ async def subscribe(
         return existing
     subscription = SummarySubscription(channel=channel, address=address, survey=survey, created_at=now)
     session.add(subscription)
-    await session.flush()
+    session.flush()
     audit(session, now, "cli", "subscription.add", f"subscription {subscription.id}", channel=channel, survey=survey)
     return subscription
 
 
-async def unsubscribe(session: AsyncSession, subscription_id: int, now: datetime) -> None:
-    subscription = await session.get(SummarySubscription, subscription_id)
+def unsubscribe(session: Session, subscription_id: int, now: datetime) -> None:
+    subscription = session.get(SummarySubscription, subscription_id)
     if subscription is None:
         raise NotFound(f"no subscription {subscription_id}; `chorus subscribers list` shows them")
-    await session.delete(subscription)
+    session.delete(subscription)
     audit(session, now, "cli", "subscription.remove", f"subscription {subscription_id}")
 
 
-async def subscriptions(session: AsyncSession) -> list[SummarySubscription]:
-    return list(await session.scalars(select(SummarySubscription).order_by(SummarySubscription.id)))
+def subscriptions(session: Session) -> list[SummarySubscription]:
+    return list(session.scalars(select(SummarySubscription).order_by(SummarySubscription.id)))

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.catalogue import load_version
 from storage.models import (
@@ -79,8 +79,8 @@ def weeks(start: date, end: date) -> list[str]:
     return list(found)
 
 
-async def gather(
-    session: AsyncSession, start: date, end: date, model_version: str, survey: str | None = None
+def gather(
+    session: Session, start: date, end: date, model_version: str, survey: str | None = None
 ) -> list[SurveyPeriod]:
     """Completed responses in the weeks of [start, end], per survey, with counts, breakdowns and analysed texts."""
     period = weeks(start, end)
@@ -92,22 +92,22 @@ async def gather(
             .join(SurveyRow, SurveyRow.id == SurveyVersion.survey_id)
             .where(SurveyRow.slug == survey)
         )
-    version_ids = sorted(set(await session.scalars(scope.distinct())))
+    version_ids = sorted(set(session.scalars(scope.distinct())))
     periods = []
     for version_id in version_ids:
-        periods.append(await _version_period(session, version_id, completed, period, model_version))
-    rates = await wave_rates(session, start, end)
+        periods.append(_version_period(session, version_id, completed, period, model_version))
+    rates = wave_rates(session, start, end)
     return [replace(period, waves=rates.get(period.slug, {})) for period in _merge_by_survey(periods)]
 
 
-async def _version_period(
-    session: AsyncSession, version_id: int, completed: Any, period: list[str], model_version: str
+def _version_period(
+    session: Session, version_id: int, completed: Any, period: list[str], model_version: str
 ) -> SurveyPeriod:
-    _, survey = await load_version(session, version_id)
+    _, survey = load_version(session, version_id)
     in_version = completed & (Response.survey_version_id == version_id)
-    responses = await session.scalar(select(func.count()).select_from(Response).where(in_version)) or 0
+    responses = session.scalar(select(func.count()).select_from(Response).where(in_version)) or 0
     counts: dict[str, dict[str, int]] = defaultdict(dict)
-    rows = await session.execute(
+    rows = session.execute(
         select(AnswerTally.question_id, AnswerTally.value, func.sum(AnswerTally.count))
         .where(AnswerTally.survey_version_id == version_id, AnswerTally.period.in_(period), AnswerTally.count > 0)
         .group_by(AnswerTally.question_id, AnswerTally.value)
@@ -128,12 +128,12 @@ async def _version_period(
                     labels,
                 )
             )
-    texts = await _texts(session, in_version, model_version)
+    texts = _texts(session, in_version, model_version)
     breakdowns = {
-        "channel": await _counts(session, Response.channel, in_version),
-        "area": await _counts(session, Area.slug, in_version, (Area, Area.id == Response.area_id)),
-        "service": await _counts(session, Service.slug, in_version, (Service, Service.id == Response.service_id)),
-        "organisation": await _counts(
+        "channel": _counts(session, Response.channel, in_version),
+        "area": _counts(session, Area.slug, in_version, (Area, Area.id == Response.area_id)),
+        "service": _counts(session, Service.slug, in_version, (Service, Service.id == Response.service_id)),
+        "organisation": _counts(
             session, Organisation.slug, in_version, (Organisation, Organisation.id == Response.organisation_id)
         ),
     }
@@ -141,11 +141,11 @@ async def _version_period(
     return SurveyPeriod(survey.id, title, responses, questions, texts, breakdowns)
 
 
-async def wave_rates(session: AsyncSession, start: date, end: date) -> dict[str, dict[str, tuple[int, int]]]:
+def wave_rates(session: Session, start: date, end: date) -> dict[str, dict[str, tuple[int, int]]]:
     """Per survey, per wave open during [start, end]: invitations sent and completed."""
     opened_by = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
     closed_from = datetime.combine(start, time.min, tzinfo=UTC)
-    rows = await session.execute(
+    rows = session.execute(
         select(
             SurveyRow.slug,
             Wave.name,
@@ -168,7 +168,7 @@ async def wave_rates(session: AsyncSession, start: date, end: date) -> dict[str,
     return dict(rates)
 
 
-async def _texts(session: AsyncSession, in_version: Any, model_version: str) -> list[TextResult]:
+def _texts(session: Session, in_version: Any, model_version: str) -> list[TextResult]:
     """Analysed free text as counts per (sentiment, themes) plus a few quotes per theme, not every comment."""
     analysed = (
         select(TextAnalysis.sentiment, TextAnalysis.themes, func.count())
@@ -178,12 +178,12 @@ async def _texts(session: AsyncSession, in_version: Any, model_version: str) -> 
     )
     texts: list[TextResult] = []
     seen: set[str] = set()
-    for sentiment, themes, count in await session.execute(analysed):
+    for sentiment, themes, count in session.execute(analysed):
         texts.append(TextResult("", "", sentiment, tuple(themes), count))
         seen.update(themes)
     quotes: list[TextResult] = []
     for theme in sorted(seen):
-        rows = await session.execute(
+        rows = session.execute(
             select(Answer.question_id, Answer.text, TextAnalysis.sentiment, TextAnalysis.themes)
             .join(Response, Response.id == Answer.response_id)
             .join(
@@ -201,14 +201,12 @@ async def _texts(session: AsyncSession, in_version: Any, model_version: str) -> 
     return texts + quotes
 
 
-async def _counts(
-    session: AsyncSession, column: Any, where: Any, join: tuple[Any, Any] | None = None
-) -> dict[str, int]:
+def _counts(session: Session, column: Any, where: Any, join: tuple[Any, Any] | None = None) -> dict[str, int]:
     """Responses per value of one column, e.g. per area slug; responses without one count as "unknown"."""
     query = select(column, func.count()).select_from(Response)
     if join is not None:
         query = query.outerjoin(*join)
-    rows = await session.execute(query.where(where).group_by(column))
+    rows = session.execute(query.where(where).group_by(column))
     return {(value or "unknown"): count for value, count in rows}
 
 
@@ -248,8 +246,8 @@ def _merge_by_survey(periods: list[SurveyPeriod]) -> list[SurveyPeriod]:
     return list(merged.values())
 
 
-async def text_samples(
-    session: AsyncSession, start: date, end: date, model_version: str, slugs: list[str], limit: int = SAMPLE
+def text_samples(
+    session: Session, start: date, end: date, model_version: str, slugs: list[str], limit: int = SAMPLE
 ) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
     """Up to `limit` analysed comments for each survey in the weeks of [start, end], with their themes."""
     samples: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
@@ -271,16 +269,16 @@ async def text_samples(
             )
             .limit(limit)
         )
-        samples[slug] = [(text or "", tuple(themes)) for text, themes in await session.execute(query)]
+        samples[slug] = [(text or "", tuple(themes)) for text, themes in session.execute(query)]
     return samples
 
 
-async def actions(session: AsyncSession, start: date, end: date, survey: str | None = None) -> list[dict[str, Any]]:
+def actions(session: Session, start: date, end: date, survey: str | None = None) -> list[dict[str, Any]]:
     """ "You said, we did" recorded in the period, for one survey when given (so no other survey's shows)."""
     query = select(Action).order_by(Action.created_at)
     if survey:
         query = query.join(SurveyRow, SurveyRow.id == Action.survey_id).where(SurveyRow.slug == survey)
-    rows = await session.scalars(query)
+    rows = session.scalars(query)
     return [
         {"theme": a.theme, "you_said": a.you_said, "we_did": a.we_did, "status": a.status}
         for a in rows

@@ -13,7 +13,7 @@ from functools import cache
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from storage.catalogue import load_version
@@ -34,26 +34,24 @@ def _items(value: AnswerValue) -> list[str]:
     return [str(value)]
 
 
-async def count_completed(
-    session: AsyncSession, version_id: int, period: str, answers: Mapping[str, AnswerValue]
-) -> None:
+def count_completed(session: Session, version_id: int, period: str, answers: Mapping[str, AnswerValue]) -> None:
     """Add a just-completed response's choice answers to the tallies."""
-    _, survey = await load_version(session, version_id)
+    _, survey = load_version(session, version_id)
     counts: Counter[Key] = Counter()
     for question_id, value in answers.items():
         question = survey.question(question_id)
         if question is not None and question.kind is not Kind.TEXT:
             for item in _items(value):
                 counts[(version_id, period, question_id, item)] += 1
-    await _apply(session, counts)
+    _apply(session, counts)
 
 
-async def uncount(session: AsyncSession, response_ids: Iterable[str]) -> None:
+def uncount(session: Session, response_ids: Iterable[str]) -> None:
     """Take completed responses' choice answers out of the tallies, before they are deleted."""
     ids = list(response_ids)
     if not ids:
         return
-    rows = await session.execute(
+    rows = session.execute(
         select(Response.survey_version_id, Response.period, Answer.question_id, Answer.value)
         .join(Response, Response.id == Answer.response_id)
         .where(Answer.response_id.in_(ids), Response.status == "completed", Answer.text.is_(None))
@@ -62,8 +60,8 @@ async def uncount(session: AsyncSession, response_ids: Iterable[str]) -> None:
     for version_id, period, question_id, value in rows:
         for item in _items(value):
             counts[(version_id, period, question_id, item)] -= 1
-    await _apply(session, counts)
-    await session.execute(delete(AnswerTally).where(AnswerTally.count <= 0))
+    _apply(session, counts)
+    session.execute(delete(AnswerTally).where(AnswerTally.count <= 0))
 
 
 @cache
@@ -79,12 +77,12 @@ def _add_to_tally(dialect_name: str) -> Insert:
     return on_sqlite.on_conflict_do_update(index_elements=key, set_={"count": TALLY.c.count + on_sqlite.excluded.count})
 
 
-async def _apply(session: AsyncSession, counts: Counter[Key]) -> None:
+def _apply(session: Session, counts: Counter[Key]) -> None:
     if not counts:
         return
     rows = [
         {"survey_version_id": v, "period": p, "question_id": q, "value": value[:200], "count": n}
         for (v, p, q, value), n in counts.items()
     ]
-    connection = await core_connection(session)
-    await connection.execute(_add_to_tally(connection.dialect.name), rows)
+    connection = core_connection(session)
+    connection.execute(_add_to_tally(connection.dialect.name), rows)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.catalogue import load_version
 from storage.models import Answer, Response, TextAnalysis
@@ -36,14 +36,14 @@ class Result:
     themes: tuple[str, ...]
 
 
-async def pending(session: AsyncSession, model_version: str, limit: int) -> list[PendingText]:
+def pending(session: Session, model_version: str, limit: int) -> list[PendingText]:
     """Free-text answers with no result under this model version, with their question's text."""
     done = and_(
         TextAnalysis.response_id == Answer.response_id,
         TextAnalysis.question_id == Answer.question_id,
         TextAnalysis.model_version == model_version,
     )
-    rows = await session.execute(
+    rows = session.execute(
         select(Answer.response_id, Answer.question_id, Answer.text, Response.survey_version_id)
         .join(Response, Response.id == Answer.response_id)
         .outerjoin(TextAnalysis, done)
@@ -52,26 +52,26 @@ async def pending(session: AsyncSession, model_version: str, limit: int) -> list
     )
     found = []
     for response_id, question_id, text, version_id in rows:
-        _, survey = await load_version(session, version_id)
+        _, survey = load_version(session, version_id)
         question = survey.question(question_id)
         label = question.label.get(survey.default_language, survey.default_language) if question else ""
         found.append(PendingText(response_id, question_id, text or "", label, survey.metadata.audience.value))
     return found
 
 
-async def store(session: AsyncSession, results: Sequence[Result], model_version: str, now: datetime) -> int:
+def store(session: Session, results: Sequence[Result], model_version: str, now: datetime) -> int:
     """Keep results whose answers still exist (a participant may have gone back meanwhile); returns how many."""
     if not results:
         return 0
     keys = [(r.response_id, r.question_id) for r in results]
-    rows = await session.execute(
+    rows = session.execute(
         select(Answer.response_id, Answer.question_id).where(tuple_(Answer.response_id, Answer.question_id).in_(keys))
     )
     existing = {(response_id, question_id) for response_id, question_id in rows}
     stored = 0
     for result in results:
         if (result.response_id, result.question_id) in existing:
-            stored += await insert_once(
+            stored += insert_once(
                 session,
                 TextAnalysis,
                 response_id=result.response_id,

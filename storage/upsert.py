@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from itertools import islice
@@ -11,8 +10,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.dml import Insert
 
 from storage.connection import core_connection
@@ -28,32 +26,25 @@ def _insert_or_nothing(dialect_name: str, table: Table) -> Insert:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
-async def insert_once(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> bool:
+def insert_once(session: Session, model: type[DeclarativeBase], **values: Any) -> bool:
     """Insert a row unless one with the same unique key exists; True when this call inserted it."""
-    return bool((await _insert(session, model, values)).rowcount)
+    return bool((_insert(session, model, values)).rowcount)
 
 
-async def insert_many_once(
-    session: AsyncSession, model: type[DeclarativeBase], rows: Iterable[Mapping[str, Any]]
-) -> None:
+def insert_many_once(session: Session, model: type[DeclarativeBase], rows: Iterable[Mapping[str, Any]]) -> None:
     """Insert rows a batch per statement, skipping those whose unique key exists already.
 
-    Between batches the event loop serves others. On SQLite the writer runs on
-    the loop's thread, and queueing a 10,000-person wave a statement a row held
-    the loop for 2.2 s, with webhooks and /healthz waiting. Rows from a
-    generator are built a batch at a time, so building them is interleaved too.
+    A statement a row cost a 10,000-person wave 2.2 s; rows from a generator
+    are built a batch at a time.
     """
     iterator = iter(rows)
-    batch = list(islice(iterator, BATCH))
-    while batch:
-        await _insert(session, model, batch)
-        if batch := list(islice(iterator, BATCH)):
-            await asyncio.sleep(0)
+    while batch := list(islice(iterator, BATCH)):
+        _insert(session, model, batch)
 
 
-async def _insert(
-    session: AsyncSession, model: type[DeclarativeBase], values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+def _insert(
+    session: Session, model: type[DeclarativeBase], values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
 ) -> CursorResult[Any]:
-    connection = await core_connection(session)
+    connection = core_connection(session)
     table = model.metadata.tables[model.__tablename__]
-    return await connection.execute(_insert_or_nothing(connection.dialect.name, table), values)
+    return connection.execute(_insert_or_nothing(connection.dialect.name, table), values)

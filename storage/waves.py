@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from sqlalchemy import Row, exists, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.errors import NotFound
 from storage.models import (
@@ -65,18 +65,16 @@ class Invitee:
     language: str | None
 
 
-async def _ids(session: AsyncSession, model: Any, slugs: tuple[str, ...], what: str) -> list[int]:
-    found: dict[str, int] = dict(
-        (await session.execute(select(model.slug, model.id).where(model.slug.in_(slugs)))).all()
-    )
+def _ids(session: Session, model: Any, slugs: tuple[str, ...], what: str) -> list[int]:
+    found: dict[str, int] = dict((session.execute(select(model.slug, model.id).where(model.slug.in_(slugs)))).all())
     missing = [slug for slug in slugs if slug not in found]
     if missing:
         raise NotFound(f"no {what} called {', '.join(missing)}")
     return list(found.values())
 
 
-async def select_audience(
-    session: AsyncSession, audience: Audience, survey_id: int, *, cool_off_since: datetime
+def select_audience(
+    session: Session, audience: Audience, survey_id: int, *, cool_off_since: datetime
 ) -> Sequence[Reachable]:
     """The contacts a new wave of this survey would invite, oldest first."""
     consented = exists().where(Consent.contact_id == Contact.id, Consent.decision == "agree")
@@ -93,17 +91,17 @@ async def select_audience(
         ~recently,
     )
     if audience.areas:
-        query = query.where(Contact.area_id.in_(await _ids(session, Area, audience.areas, "area")))
+        query = query.where(Contact.area_id.in_(_ids(session, Area, audience.areas, "area")))
     if audience.services:
-        query = query.where(Contact.service_id.in_(await _ids(session, Service, audience.services, "service")))
+        query = query.where(Contact.service_id.in_(_ids(session, Service, audience.services, "service")))
     if audience.organisations:
-        organisations = await _ids(session, Organisation, audience.organisations, "organisation")
+        organisations = _ids(session, Organisation, audience.organisations, "organisation")
         query = query.where(Contact.organisation_id.in_(organisations))
-    return (await session.execute(query.order_by(Contact.id))).all()
+    return (session.execute(query.order_by(Contact.id))).all()
 
 
-async def create_wave(
-    session: AsyncSession,
+def create_wave(
+    session: Session,
     *,
     version_id: int,
     name: str,
@@ -123,19 +121,19 @@ async def create_wave(
         opened_at=now,
     )
     session.add(wave)
-    await session.flush()
+    session.flush()
     return wave
 
 
-async def invite(session: AsyncSession, wave_id: int, contacts: Sequence[Reachable], now: datetime) -> list[Invitee]:
+def invite(session: Session, wave_id: int, contacts: Sequence[Reachable], now: datetime) -> list[Invitee]:
     """One invitation per contact, in batches; returns them with where to reach each person."""
     rows = (
         {"wave_id": wave_id, "contact_id": contact_id, "token": secrets.token_urlsafe(16), "sent_at": now}
         for contact_id, *_ in contacts
     )
-    await insert_many_once(session, Invitation, rows)
+    insert_many_once(session, Invitation, rows)
     ids = dict(
-        (await session.execute(select(Invitation.contact_id, Invitation.id).where(Invitation.wave_id == wave_id))).all()
+        (session.execute(select(Invitation.contact_id, Invitation.id).where(Invitation.wave_id == wave_id))).all()
     )
     # Unpacked, not read by name: a row's attributes cost 170 ms over 10,000 contacts, all of it holding the loop.
     return [
@@ -144,8 +142,8 @@ async def invite(session: AsyncSession, wave_id: int, contacts: Sequence[Reachab
     ]
 
 
-async def close_wave(session: AsyncSession, wave_id: int, now: datetime) -> Wave:
-    wave = await session.get(Wave, wave_id)
+def close_wave(session: Session, wave_id: int, now: datetime) -> Wave:
+    wave = session.get(Wave, wave_id)
     if wave is None:
         raise NotFound(f"no wave {wave_id}; `chorus wave list` shows them")
     if wave.closed_at is None:
@@ -153,14 +151,14 @@ async def close_wave(session: AsyncSession, wave_id: int, now: datetime) -> Wave
     return wave
 
 
-async def claim_slot(session: AsyncSession, job: str, slot: str, now: datetime) -> bool:
+def claim_slot(session: Session, job: str, slot: str, now: datetime) -> bool:
     """Record that a scheduled job's slot ran, in the caller's transaction; False when it already had."""
-    return await insert_once(session, ScheduledRun, job=job, slot=slot, ran_at=now)
+    return insert_once(session, ScheduledRun, job=job, slot=slot, ran_at=now)
 
 
-async def slot_ran(session: AsyncSession, job: str, slot: str) -> bool:
+def slot_ran(session: Session, job: str, slot: str) -> bool:
     """Whether a scheduled job's slot has run: a cheap check before work that claim_slot will settle."""
-    return await session.get(ScheduledRun, (job, slot)) is not None
+    return session.get(ScheduledRun, (job, slot)) is not None
 
 
 @dataclass(frozen=True)
@@ -176,8 +174,8 @@ class WaveListing:
     reminded: int
 
 
-async def list_waves(session: AsyncSession) -> list[WaveListing]:
-    rows = await session.execute(
+def list_waves(session: Session) -> list[WaveListing]:
+    rows = session.execute(
         select(
             Wave.id,
             Survey.slug,
@@ -198,9 +196,9 @@ async def list_waves(session: AsyncSession) -> list[WaveListing]:
     return [WaveListing(*row) for row in rows]
 
 
-async def wave_sends(session: AsyncSession, wave_id: int) -> dict[str, int]:
+def wave_sends(session: Session, wave_id: int) -> dict[str, int]:
     """How the wave's invites stand in the outbox, by status (queued, sending, sent, failed, cancelled)."""
-    rows = await session.execute(
+    rows = session.execute(
         select(Outbox.status, func.count())
         .join(Invitation, Invitation.id == Outbox.invitation_id)
         .where(Invitation.wave_id == wave_id, Outbox.kind == "invite")
@@ -228,8 +226,8 @@ class Pending:
     reminder_every_days: int
 
 
-async def pending_invitations(session: AsyncSession) -> list[Pending]:
-    rows = await session.execute(
+def pending_invitations(session: Session) -> list[Pending]:
+    rows = session.execute(
         select(
             Invitation.id.label("invitation_id"),
             Wave.id.label("wave_id"),
@@ -259,9 +257,9 @@ async def pending_invitations(session: AsyncSession) -> list[Pending]:
     return [Pending(**row._asdict()) for row in rows]
 
 
-async def mark_reminded(session: AsyncSession, invitation_ids: list[int], now: datetime) -> None:
+def mark_reminded(session: Session, invitation_ids: list[int], now: datetime) -> None:
     if invitation_ids:
-        await session.execute(
+        session.execute(
             update(Invitation)
             .where(Invitation.id.in_(invitation_ids))
             .values(reminders_sent=Invitation.reminders_sent + 1, last_reminded_at=now)
@@ -273,9 +271,9 @@ def day_of(now: datetime) -> datetime:
     return datetime(now.year, now.month, now.day, tzinfo=UTC)
 
 
-async def open_invitation(session: AsyncSession, contact_id: int, version_id: int) -> Invitation | None:
+def open_invitation(session: Session, contact_id: int, version_id: int) -> Invitation | None:
     """The contact's invitation to this version in a wave still open, if any."""
-    return await session.scalar(
+    return session.scalar(
         select(Invitation)
         .join(Wave, Wave.id == Invitation.wave_id)
         .where(Invitation.contact_id == contact_id, Wave.survey_version_id == version_id, Wave.closed_at.is_(None))
@@ -284,18 +282,18 @@ async def open_invitation(session: AsyncSession, contact_id: int, version_id: in
     )
 
 
-async def mark_started(session: AsyncSession, invitation_id: int, now: datetime) -> None:
-    await session.execute(
+def mark_started(session: Session, invitation_id: int, now: datetime) -> None:
+    session.execute(
         update(Invitation)
         .where(Invitation.id == invitation_id, Invitation.started_at.is_(None))
         .values(started_at=day_of(now))
     )
 
 
-async def mark_completed(session: AsyncSession, contact_id: int, version_id: int, now: datetime) -> None:
+def mark_completed(session: Session, contact_id: int, version_id: int, now: datetime) -> None:
     """The contact finished this version: their invitations to it are done (to the day)."""
     waves = select(Wave.id).where(Wave.survey_version_id == version_id)
-    await session.execute(
+    session.execute(
         update(Invitation)
         .where(Invitation.contact_id == contact_id, Invitation.wave_id.in_(waves), Invitation.completed_at.is_(None))
         .values(completed_at=day_of(now))

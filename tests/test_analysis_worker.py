@@ -35,13 +35,13 @@ def answered(survey: Any, *replies: str) -> Any:
 
 
 async def populate(db: Database) -> None:
-    async def work(session: Any) -> None:
-        residents = (await import_survey(session, RESIDENTS, NOW)).version_id
-        staff = (await import_survey(session, STAFF, NOW)).version_id
+    def work(session: Any) -> None:
+        residents = (import_survey(session, RESIDENTS, NOW)).version_id
+        staff = (import_survey(session, STAFF, NOW)).version_id
         state = answered(RESIDENTS, "Nothing, all good", "Black mould in the bathroom, still not fixed")
-        await start_response(session, version_id=residents, participant_key="k1", channel="web", state=state, now=NOW)
-        contact = await get_or_create_contact(session, channel="telegram", address="9", now=NOW, role="staff")
-        await release_anonymous(
+        start_response(session, version_id=residents, participant_key="k1", channel="web", state=state, now=NOW)
+        contact = get_or_create_contact(session, channel="telegram", address="9", now=NOW, role="staff")
+        release_anonymous(
             session,
             contact_id=contact.id,
             version_id=staff,

@@ -23,18 +23,18 @@ SURVEY = survey_of(
 async def test_simultaneous_answers_from_one_person_are_applied_in_turn(db: Database) -> None:
     version = (await db.write(lambda s: import_survey(s, SURVEY, NOW))).version_id
 
-    async def begin_survey(session: Any) -> None:
-        contact = await get_or_create_contact(session, channel="telegram", address="77", now=NOW)
-        await begin(session, SECRET, contact, version, "telegram", NOW)
+    def begin_survey(session: Any) -> None:
+        contact = get_or_create_contact(session, channel="telegram", address="77", now=NOW)
+        begin(session, SECRET, contact, version, "telegram", NOW)
 
     await db.write(begin_survey)
 
-    async def answer(session: Any, text: str) -> None:
-        contact = await get_or_create_contact(session, channel="telegram", address="77", now=NOW)
-        place = await current_place(session, SECRET, contact)
+    def answer(session: Any, text: str) -> None:
+        contact = get_or_create_contact(session, channel="telegram", address="77", now=NOW)
+        place = current_place(session, SECRET, contact)
         assert place is not None
-        await asyncio.sleep(0.05)  # both workers are inside their transactions at the same time
-        await advance(session, SECRET, place, Reply(text), "telegram", NOW)
+        asyncio.sleep(0.05)  # both workers are inside their transactions at the same time
+        advance(session, SECRET, place, Reply(text), "telegram", NOW)
 
     await asyncio.gather(*(db.write(lambda s, n=n: answer(s, f"answer {n}")) for n in range(4)))
     async with db.read() as session:

@@ -7,10 +7,13 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.catalogue import import_survey
 from storage.connection import core_connection
@@ -74,7 +77,7 @@ WRITER = textwrap.dedent(
             await db.write(lambda s, n=n: _add(s, f"{prefix}{n}"))
         await db.close()
 
-    async def _add(session, key):
+    def _add(session, key):
         session.add(InboundReceipt(key=key, received_at=datetime.now(UTC)))
 
     asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
@@ -119,15 +122,15 @@ async def test_a_write_waits_out_another_process_holding_the_lock_and_is_not_los
     assert stored == 1
 
 
-async def _receipt(session: object, key: str) -> None:
-    session.add(InboundReceipt(key=key, received_at=NOW))  # type: ignore[attr-defined]
+def _receipt(session: Session, key: str) -> None:
+    session.add(InboundReceipt(key=key, received_at=NOW))
 
 
 async def test_writes_that_arrive_together_commit_together_and_one_failure_spoils_none(db: Database) -> None:
     """Group commit: each caller gets its own result or its own error, and only the failed write is missing."""
 
-    async def add(session: object, key: str, fail: bool) -> str:
-        session.add(InboundReceipt(key=key, received_at=NOW))  # type: ignore[attr-defined]
+    def add(session: Session, key: str, fail: bool) -> str:
+        session.add(InboundReceipt(key=key, received_at=NOW))
         if fail:
             raise ValueError(f"refused {key}")
         return key
@@ -143,12 +146,47 @@ async def test_writes_that_arrive_together_commit_together_and_one_failure_spoil
 
 
 async def test_core_statements_see_rows_the_orm_added_earlier_in_the_transaction(db: Database) -> None:
-    async def work(session: AsyncSession, write: int) -> tuple[int, int]:
+    def work(session: Session, write: int) -> tuple[int, int]:
         session.add(InboundReceipt(key=f"added-through-the-orm-{write}", received_at=NOW))
-        counted = await (await core_connection(session)).scalar(select(func.count()).select_from(InboundReceipt))
+        counted = core_connection(session).scalar(select(func.count()).select_from(InboundReceipt))
         session.add(InboundReceipt(key=f"and-another-{write}", received_at=NOW))
-        again = await (await core_connection(session)).scalar(select(func.count()).select_from(InboundReceipt))
+        again = core_connection(session).scalar(select(func.count()).select_from(InboundReceipt))
         return int(counted or 0), int(again or 0)
 
     assert await db.write(lambda session: work(session, 1)) == (1, 2)
-    assert await db.write(lambda session: work(session, 2)) == (3, 4), "a later transaction gets its own connection"
+    assert await db.write(lambda session: work(session, 2)) == (3, 4)
+
+
+async def test_a_coroutine_passed_as_a_write_is_refused_and_commits_nothing(db: Database) -> None:
+    """A write is a plain function: an async one would return a coroutine unrun, and the commit would keep nothing."""
+
+    async def by_mistake(session: Session) -> None:
+        session.add(InboundReceipt(key="never", received_at=NOW))
+
+    with pytest.raises(TypeError, match="plain function of a Session"):
+        await db.write(by_mistake)  # type: ignore[unused-coroutine]
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(InboundReceipt)) == 0
+
+
+async def test_a_long_write_runs_off_the_event_loop_and_a_quick_one_on_it(tmp_path: Path) -> None:
+    """On SQLite a write not marked quick runs on the writer's thread: webhooks go on being served meanwhile."""
+    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'long.db'}")
+    await upgrade(db)
+    started = threading.Event()
+
+    def long_write(session: Session) -> str:
+        started.set()
+        time.sleep(0.5)  # a wave of thousands being written
+        session.add(InboundReceipt(key="long", received_at=NOW))
+        return threading.current_thread().name
+
+    writing = asyncio.create_task(db.write(long_write))
+    turns = 0
+    while not writing.done():
+        await asyncio.sleep(0.01)
+        turns += started.is_set()
+    quick_thread = await db.write(lambda s: threading.current_thread().name, quick=True)
+    await db.close()
+    assert turns >= 20, f"the event loop had {turns} turns in the 0.5 s the write took"
+    assert writing.result() != quick_thread == threading.main_thread().name

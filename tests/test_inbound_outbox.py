@@ -16,9 +16,9 @@ from tests.conftest import NOW
 
 
 async def test_an_event_is_applied_once_and_its_replay_changes_nothing(db: Database) -> None:
-    async def handle(session: Any, address: str) -> None:
-        await claim(session, "telegram:1001", NOW)
-        await get_or_create_contact(session, channel="telegram", address=address, now=NOW)
+    def handle(session: Any, address: str) -> None:
+        claim(session, "telegram:1001", NOW)
+        get_or_create_contact(session, channel="telegram", address=address, now=NOW)
 
     await db.write(lambda s: handle(s, "first"))
     with pytest.raises(AlreadyApplied, match="telegram:1001"):
@@ -29,9 +29,9 @@ async def test_an_event_is_applied_once_and_its_replay_changes_nothing(db: Datab
 
 
 async def test_a_message_with_the_same_dedupe_key_is_queued_once(db: Database) -> None:
-    async def queue(session: Any) -> list[bool]:
+    def queue(session: Any) -> list[bool]:
         return [
-            await enqueue(
+            enqueue(
                 session,
                 outbox_row(channel="telegram", address="1", payload={"text": "hi"}, dedupe_key="invite:7", now=NOW),
             )

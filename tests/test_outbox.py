@@ -21,9 +21,9 @@ from tests.conftest import NOW
 async def queue(db: Database, *messages: tuple[str, str], kind: str = "reply") -> None:
     """Queue (address, text) pairs in order."""
 
-    async def work(session: Any) -> None:
+    def work(session: Any) -> None:
         for number, (address, text) in enumerate(messages):
-            await enqueue(
+            enqueue(
                 session,
                 outbox_row(
                     channel="telegram",
@@ -93,16 +93,16 @@ async def test_failures_and_releases_are_recorded(db: Database) -> None:
     )
     async with db.read() as session:
         failed = await session.get(Outbox, a.id)
-        status = await outbox_status(session, NOW)
+        status = await session.run_sync(outbox_status, NOW)
     assert failed is not None and failed.last_error == "Bad Request: chat not found"
     assert (status.counts["failed"], status.counts["queued"], status.counts["sending"]) == (1, 1, 0)
 
 
 async def test_opting_out_cancels_what_is_still_queued_at_once(db: Database) -> None:
-    async def work(session: Any) -> None:
-        contact = await get_or_create_contact(session, channel="telegram", address="1", now=NOW)
-        await session.flush()
-        await opt_out(session, contact.id, NOW)
+    def work(session: Any) -> None:
+        contact = get_or_create_contact(session, channel="telegram", address="1", now=NOW)
+        session.flush()
+        opt_out(session, contact.id, NOW)
 
     await queue(db, ("1", "invite"), ("1", "reminder"), ("2", "other"))
     await db.write(work)

@@ -61,16 +61,16 @@ class Town:
 
 
 async def populate(db: Database) -> dict[str, int]:
-    async def work(session: Any) -> dict[str, int]:
+    def work(session: Any) -> dict[str, int]:
         organisation = Organisation(slug="ancoats-housing", name="Ancoats Housing Co-op", created_at=OPENED)
         session.add(organisation)
-        await session.flush()
+        session.flush()
         areas = {slug: Area(organisation_id=organisation.id, slug=slug, name=slug) for slug in ("ancoats", "gorton")}
         repairs = Service(organisation_id=organisation.id, slug="repairs", name="Repairs")
         session.add_all([*areas.values(), repairs])
-        await session.flush()
-        version = await import_survey(session, PULSE, OPENED - timedelta(days=30))
-        await import_survey(session, MONTHLY, OPENED - timedelta(days=30))
+        session.flush()
+        version = import_survey(session, PULSE, OPENED - timedelta(days=30))
+        import_survey(session, MONTHLY, OPENED - timedelta(days=30))
         people = {
             # name: (area, service, consented, role)
             "amira": ("ancoats", "repairs", True, "resident"),
@@ -81,14 +81,14 @@ async def populate(db: Database) -> dict[str, int]:
         }
         ids = {}
         for number, (name, (area, service, consented, role)) in enumerate(people.items(), start=1):
-            contact = await get_or_create_contact(
+            contact = get_or_create_contact(
                 session, channel="telegram", address=str(1000 + number), now=OPENED, role=role, language="en"
             )
             contact.area_id = areas[area].id if area else None
             contact.service_id = repairs.id if service else None
             contact.organisation_id = organisation.id if role == "staff" else None
             if consented:
-                await record_consent(
+                record_consent(
                     session,
                     contact_id=contact.id,
                     version_id=version.version_id,
@@ -99,7 +99,7 @@ async def populate(db: Database) -> dict[str, int]:
                     now=OPENED - timedelta(days=20),
                 )
             ids[name] = contact.id
-        await opt_out(session, ids["dara"], OPENED - timedelta(days=1))
+        opt_out(session, ids["dara"], OPENED - timedelta(days=1))
         return ids
 
     return await db.write(work)
@@ -132,7 +132,7 @@ async def test_a_wave_invites_consented_reachable_residents_of_its_area_only(tow
     [[button]] = invite.payload["reply_markup"]["inline_keyboard"]
     assert button["callback_data"] == f"i|{invite.invitation_id}"
     async with town.runtime.db.read() as session:
-        [wave] = await list_waves(session)
+        [wave] = await session.run_sync(list_waves)
     assert (wave.survey, wave.name, wave.invited, wave.completed) == ("pulse", "December", 1, 0)
 
 
@@ -149,7 +149,7 @@ async def test_an_unknown_area_or_survey_is_a_clear_error_and_opens_nothing(town
     with pytest.raises(WaveError, match="no survey called 'nope'"):
         await outreach.open_wave(town.runtime, "nope", Audience())
     async with town.runtime.db.read() as session:
-        assert await list_waves(session) == []
+        assert await session.run_sync(list_waves) == []
     assert await outbox(town.runtime.db) == []
 
 
@@ -191,10 +191,10 @@ async def test_those_who_started_are_asked_to_continue_and_completers_are_left_a
     opened = await outreach.open_wave(town.runtime, "pulse", Audience())
     assert opened is not None
 
-    async def progress(session: Any) -> None:
+    def progress(session: Any) -> None:
         invitation = update(Invitation).where(Invitation.wave_id == opened.wave_id)
-        await session.execute(invitation.where(Invitation.contact_id == town.ids["amira"]).values(started_at=OPENED))
-        await session.execute(invitation.where(Invitation.contact_id == town.ids["ben"]).values(completed_at=OPENED))
+        session.execute(invitation.where(Invitation.contact_id == town.ids["amira"]).values(started_at=OPENED))
+        session.execute(invitation.where(Invitation.contact_id == town.ids["ben"]).values(completed_at=OPENED))
 
     await town.runtime.db.write(progress)
     await reminders_by_day(town, 3)
@@ -233,7 +233,7 @@ async def test_a_scheduled_wave_opens_once_per_slot_even_after_a_restart(town: T
     town.clock.now = datetime(2027, 1, 3, 12, tzinfo=UTC)  # the service was down over New Year
     [january] = await outreach.open_scheduled_waves(restarted)
     async with town.runtime.db.read() as session:
-        names = [w.name for w in await list_waves(session)]
+        names = [w.name for w in await session.run_sync(list_waves)]
     assert names == ["monthly 2026-12-01", "monthly 2027-01-03"]
     assert january.wave_id != wave.wave_id
 
@@ -241,9 +241,9 @@ async def test_a_scheduled_wave_opens_once_per_slot_even_after_a_restart(town: T
 async def crowd(db: Database, count: int) -> None:
     """`count` more consented residents of Ancoats, in bulk."""
 
-    async def work(session: Any) -> None:
-        area = await session.scalar(select(Area.id).where(Area.slug == "ancoats"))
-        version = await session.scalar(select(SurveyVersion.id).order_by(SurveyVersion.id))
+    def work(session: Any) -> None:
+        area = session.scalar(select(Area.id).where(Area.slug == "ancoats"))
+        version = session.scalar(select(SurveyVersion.id).order_by(SurveyVersion.id))
         contact = {
             "channel": "telegram",
             "role": "resident",
@@ -252,10 +252,10 @@ async def crowd(db: Database, count: int) -> None:
             "last_seen_at": OPENED,
         }
         addresses = [str(50_000 + n) for n in range(count)]
-        await session.execute(insert(Contact), [contact | {"address": address} for address in addresses])
-        ids = await session.scalars(select(Contact.id).where(Contact.address.in_(addresses)))
+        session.execute(insert(Contact), [contact | {"address": address} for address in addresses])
+        ids = session.scalars(select(Contact.id).where(Contact.address.in_(addresses)))
         consent = {"survey_version_id": version, "question_id": "consent", "language": "en", "decision": "agree"}
-        await session.execute(
+        session.execute(
             insert(Consent), [consent | {"contact_id": i, "notice": "N", "recorded_at": OPENED} for i in ids]
         )
 

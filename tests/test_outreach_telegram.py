@@ -28,15 +28,15 @@ ANY_TIME = {"CHORUS_QUIET_HOURS": "00:00-00:00"}  # these tests run at any hour 
 async def residents(db: Database, chats: range) -> None:
     """Residents who agreed to the TSM notice, reachable on Telegram at these chat ids (in bulk: tests seed 5,000)."""
 
-    async def work(session: Any) -> None:
-        version_id = await session.scalar(
+    def work(session: Any) -> None:
+        version_id = session.scalar(
             select(SurveyVersion.id).join(Survey).where(Survey.slug == "tsm").order_by(SurveyVersion.number.desc())
         )
         contact = {"channel": "telegram", "role": "resident", "created_at": NOW, "last_seen_at": NOW}
-        await session.execute(insert(Contact), [contact | {"address": str(chat)} for chat in chats])
-        ids = await session.scalars(select(Contact.id).where(Contact.address.in_([str(chat) for chat in chats])))
+        session.execute(insert(Contact), [contact | {"address": str(chat)} for chat in chats])
+        ids = session.scalars(select(Contact.id).where(Contact.address.in_([str(chat) for chat in chats])))
         consent = {"survey_version_id": version_id, "question_id": "consent", "language": "en", "decision": "agree"}
-        await session.execute(
+        session.execute(
             insert(Consent),
             [consent | {"contact_id": i, "notice": "The notice as shown", "recorded_at": NOW} for i in ids],
         )

@@ -43,12 +43,12 @@ async def populate(db: Database) -> dict[str, Any]:
     """A resident who answered a named and a keep-anonymised survey, consented, was invited and messaged,
     and who also answered an anonymous staff survey."""
 
-    async def work(session: Any) -> dict[str, Any]:
-        ids = {s.id: (await import_survey(session, s, NOW)).version_id for s in (RESIDENTS, KEPT, STAFF)}
-        contact = await get_or_create_contact(session, channel="telegram", address=ADDRESS, display_name=NAME, now=NOW)
-        other = await get_or_create_contact(session, channel="telegram", address="123", display_name="Other", now=NOW)
+    def work(session: Any) -> dict[str, Any]:
+        ids = {s.id: (import_survey(session, s, NOW)).version_id for s in (RESIDENTS, KEPT, STAFF)}
+        contact = get_or_create_contact(session, channel="telegram", address=ADDRESS, display_name=NAME, now=NOW)
+        other = get_or_create_contact(session, channel="telegram", address="123", display_name="Other", now=NOW)
         key = participant_key(SECRET, contact.id)
-        await record_consent(
+        record_consent(
             session,
             contact_id=contact.id,
             version_id=ids["residents"],
@@ -60,11 +60,9 @@ async def populate(db: Database) -> dict[str, Any]:
         )
         for slug, survey in (("residents", RESIDENTS), ("kept", KEPT)):
             state = answered(survey, "very satisfied", f"I am {NAME}, call me on 07700 900123")
-            await start_response(
-                session, version_id=ids[slug], participant_key=key, channel="telegram", state=state, now=NOW
-            )
+            start_response(session, version_id=ids[slug], participant_key=key, channel="telegram", state=state, now=NOW)
         other_state = answered(RESIDENTS, "fairly dissatisfied", "Lifts broken")
-        await start_response(
+        start_response(
             session,
             version_id=ids["residents"],
             participant_key=participant_key(SECRET, other.id),
@@ -74,11 +72,11 @@ async def populate(db: Database) -> dict[str, Any]:
         )
         wave = Wave(survey_version_id=ids["staff"], name="Pulse", audience={}, opened_at=NOW)
         session.add(wave)
-        await session.flush()
+        session.flush()
         invitation = Invitation(wave_id=wave.id, contact_id=contact.id, token="secret-token")
         session.add(invitation)
-        await session.flush()
-        anonymous = await release_anonymous(
+        session.flush()
+        anonymous = release_anonymous(
             session,
             contact_id=contact.id,
             version_id=ids["staff"],
@@ -87,7 +85,7 @@ async def populate(db: Database) -> dict[str, Any]:
             now=NOW,
             invitation_id=invitation.id,
         )
-        await enqueue(
+        enqueue(
             session,
             outbox_row(
                 channel="telegram", address=ADDRESS, payload={"text": f"Hello {NAME}"}, dedupe_key="m1", now=NOW

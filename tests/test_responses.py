@@ -81,9 +81,9 @@ async def test_bad_answers_are_refused_and_nothing_partial_is_written(
     _, response_id = await named_response(db)
     await db.write(lambda s: record_answer(s, response_id, "q1", "yes"))
 
-    async def two_answers(session: Any) -> None:
-        await record_answer(session, response_id, "q3", "written first, then rolled back")
-        await record_answer(session, response_id, question_id, "no")
+    def two_answers(session: Any) -> None:
+        record_answer(session, response_id, "q3", "written first, then rolled back")
+        record_answer(session, response_id, question_id, "no")
 
     with pytest.raises(error, match=message):
         await db.write(two_answers)
@@ -109,7 +109,7 @@ async def test_the_engine_state_is_kept_and_back_removes_the_answer(db: Database
     state, _ = step(NAMED, state, Reply("All good"))
     await db.write(lambda s: apply_state(s, response_id, state, NOW))
     async with db.read() as session:
-        response = await find_response(session, "key", version_id)
+        response = await session.run_sync(find_response, "key", version_id)
         assert response is not None and response.status == Status.COMPLETED.value
         assert response.state == state.to_json() and response.completed_at == NOW
         text = await session.scalar(select(Answer.text).where(Answer.question_id == "q3"))
@@ -119,14 +119,14 @@ async def test_the_engine_state_is_kept_and_back_removes_the_answer(db: Database
 async def test_an_anonymous_survey_keeps_no_key_no_state_and_no_times(db: Database) -> None:
     version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
 
-    async def setup(session: Any) -> tuple[int, int]:
-        contact = await get_or_create_contact(session, channel="telegram", address="555", now=NOW, role="staff")
+    def setup(session: Any) -> tuple[int, int]:
+        contact = get_or_create_contact(session, channel="telegram", address="555", now=NOW, role="staff")
         wave = Wave(survey_version_id=version_id, name="Q4", audience={}, opened_at=NOW)
         session.add(wave)
-        await session.flush()
+        session.flush()
         invitation = Invitation(wave_id=wave.id, contact_id=contact.id, token="tok")
         session.add(invitation)
-        await session.flush()
+        session.flush()
         return contact.id, invitation.id
 
     contact_id, invitation_id = await db.write(setup)
@@ -142,7 +142,7 @@ async def test_an_anonymous_survey_keeps_no_key_no_state_and_no_times(db: Databa
         lambda s: save_draft(s, contact_id=contact_id, version_id=version_id, channel="telegram", state=state, now=NOW)
     )
     async with db.read() as session:
-        assert await load_draft(session, contact_id, version_id) == state
+        assert await session.run_sync(load_draft, contact_id, version_id) == state
     state, _ = step(STAFF, state, Reply("More breaks please"))
     response_id = await db.write(
         lambda s: release_anonymous(

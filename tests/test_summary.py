@@ -127,8 +127,11 @@ async def test_gathering_a_week_from_the_database(db: Database, monkeypatch: pyt
     monkeypatch.setenv("CHORUS_SECRET_KEY", SECRET)
     await analysis_worker.analyse_pending(Runtime(load_settings(None), db, clock=lambda: NOW))
     async with db.read() as session:
-        [tsm] = await gather(session, date(2026, 11, 23), date(2026, 11, 29), analysis_worker.model_version())
-        assert await gather(session, date(2026, 11, 16), date(2026, 11, 22), analysis_worker.model_version()) == []
+        [tsm] = await session.run_sync(gather, date(2026, 11, 23), date(2026, 11, 29), analysis_worker.model_version())
+        assert (
+            await session.run_sync(gather, date(2026, 11, 16), date(2026, 11, 22), analysis_worker.model_version())
+            == []
+        )
     assert tsm.slug == "tsm" and tsm.responses == 12
     overall = next(q for q in tsm.questions if q.question_id == "tp01_overall")
     assert overall.counts == {"very_satisfied": 8, "fairly_dissatisfied": 4}
@@ -175,14 +178,14 @@ def test_chorus_summary_prints_markdown_html_and_json(tmp_path: Path, monkeypatc
 async def test_response_rates_per_wave(db: Database) -> None:
     await populate_tsm(db, 12)
 
-    async def waves(session: Any) -> None:
-        version = await session.scalar(select(SurveyVersion.id))
+    def waves(session: Any) -> None:
+        version = session.scalar(select(SurveyVersion.id))
         for name, invited, completed in (("October", 30, 12), ("Small", 12, 3)):
             wave = Wave(survey_version_id=version, name=name, audience={}, opened_at=datetime(2026, 11, 1, tzinfo=UTC))
             session.add(wave)
-            await session.flush()
+            session.flush()
             for n in range(invited):
-                contact = await get_or_create_contact(session, channel="telegram", address=f"{name}{n}", now=NOW)
+                contact = get_or_create_contact(session, channel="telegram", address=f"{name}{n}", now=NOW)
                 session.add(
                     Invitation(
                         wave_id=wave.id, contact_id=contact.id, sent_at=NOW, completed_at=NOW if n < completed else None
@@ -191,7 +194,7 @@ async def test_response_rates_per_wave(db: Database) -> None:
 
     await db.write(waves)
     async with db.read() as session:
-        [tsm] = await gather(session, date(2026, 11, 23), date(2026, 11, 29), analysis_worker.model_version())
+        [tsm] = await session.run_sync(gather, date(2026, 11, 23), date(2026, 11, 29), analysis_worker.model_version())
     assert tsm.waves == {"October": (30, 12), "Small": (12, 3)}
     rates = summarise("a", "b", [tsm], [], minimum=10).surveys[0].response_rates
     assert rates["October"] is not None and rates["October"].percent == pytest.approx(40.0)

@@ -66,14 +66,14 @@ async def counted(db: Database) -> dict[tuple[str, str], int]:
 
 
 async def test_tallies_follow_completion_and_erasure(db: Database) -> None:
-    async def work(session: Any) -> dict[str, Any]:
-        version = (await import_survey(session, SURVEY, NOW)).version_id
-        staff = (await import_survey(session, STAFF, NOW)).version_id
-        people = [await get_or_create_contact(session, channel="telegram", address=str(n), now=NOW) for n in range(3)]
+    def work(session: Any) -> dict[str, Any]:
+        version = (import_survey(session, SURVEY, NOW)).version_id
+        staff = (import_survey(session, STAFF, NOW)).version_id
+        people = [get_or_create_contact(session, channel="telegram", address=str(n), now=NOW) for n in range(3)]
         for person, (sat, many) in zip(
             people, [("very_satisfied", ("a",)), ("neither", ("a", "b")), ("very_satisfied", ("b",))], strict=True
         ):
-            await start_response(
+            start_response(
                 session,
                 version_id=version,
                 participant_key=participant_key(SECRET, person.id),
@@ -81,7 +81,7 @@ async def test_tallies_follow_completion_and_erasure(db: Database) -> None:
                 state=answered(sat, many),
                 now=NOW,
             )
-        unfinished = await start_response(
+        unfinished = start_response(
             session,
             version_id=version,
             participant_key="x",
@@ -90,9 +90,7 @@ async def test_tallies_follow_completion_and_erasure(db: Database) -> None:
             now=NOW,
         )
         staff_state, _ = step(STAFF, start(STAFF)[0], Reply("9"))
-        await release_anonymous(
-            session, contact_id=people[0].id, version_id=staff, channel="web", state=staff_state, now=NOW
-        )
+        release_anonymous(session, contact_id=people[0].id, version_id=staff, channel="web", state=staff_state, now=NOW)
         return {"people": [p.id for p in people], "unfinished": unfinished, "version": version}
 
     made = await db.write(work)
@@ -100,10 +98,10 @@ async def test_tallies_follow_completion_and_erasure(db: Database) -> None:
     assert (await tallied(db))[("sat", "very_satisfied")] == 2 and (await tallied(db))[("nps", "9")] == 1
     assert ("why", "because") not in await tallied(db), "free text is not tallied"
 
-    async def finish(session: Any) -> None:
+    def finish(session: Any) -> None:
         state = answered("neither", ("a",), finish=False)
         done, _ = step(SURVEY, state, Reply("late"))
-        await apply_state(session, made["unfinished"], done, NOW)
+        apply_state(session, made["unfinished"], done, NOW)
 
     await db.write(finish)
     assert await tallied(db) == await counted(db)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.catalogue import import_survey
 from storage.models import AnonymousDraft, Answer, Area, Consent, Contact, Organisation, Response, Wave
@@ -230,15 +230,15 @@ async def test_a_deep_link_records_the_area_within_the_surveys_organisation(
 ) -> None:
     async with running_chorus(tmp_path, monkeypatch) as run:
 
-        async def places(session: AsyncSession) -> None:
+        def places(session: Session) -> None:
             gorton = Organisation(slug="gorton-mutual", name="Gorton Mutual", created_at=NOW)
             ancoats = Organisation(slug="ancoats-housing", name="Ancoats Housing Co-op", created_at=NOW)
             session.add_all([gorton, ancoats])
-            await session.flush()
+            session.flush()
             session.add(Area(organisation_id=gorton.id, slug="central", name="Gorton Central"))
             session.add(Area(organisation_id=ancoats.id, slug="central", name="Ancoats Central"))
-            await session.flush()
-            await import_survey(session, HOMES, NOW)
+            session.flush()
+            import_survey(session, HOMES, NOW)
 
         await run.db.write(places)
         await run.say(CHAT, "/start homes-central")
@@ -398,13 +398,13 @@ async def test_a_survey_closed_meanwhile_says_so(tmp_path: Path, monkeypatch: py
         await run.press(CHAT, "I agree")
         [response] = await responses(run)
 
-        async def close(session: AsyncSession) -> None:
+        def close(session: Session) -> None:
             wave = Wave(
                 survey_version_id=response.survey_version_id, name="2026", audience={}, opened_at=NOW, closed_at=NOW
             )
             session.add(wave)
-            await session.flush()
-            await session.execute(update(Response).values(wave_id=wave.id))
+            session.flush()
+            session.execute(update(Response).values(wave_id=wave.id))
 
         await run.db.write(close)
         sent = await run.say(CHAT, "very satisfied")

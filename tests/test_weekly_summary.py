@@ -39,10 +39,10 @@ class Setup:
 
 
 async def subscribed(db: Database, **subscribers: tuple[str, str, str | None]) -> dict[str, int]:
-    async def work(session: Any) -> dict[str, int]:
+    def work(session: Any) -> dict[str, int]:
         ids = {}
         for name, (channel, address, survey) in subscribers.items():
-            ids[name] = (await subscribe(session, channel, address, survey, SUBSCRIBED)).id
+            ids[name] = (subscribe(session, channel, address, survey, SUBSCRIBED)).id
         return ids
 
     return await db.write(work)
@@ -162,9 +162,9 @@ async def test_a_subscriber_to_one_survey_sees_nothing_of_another(
           - {id: happy, type: yes_no, label: "Are you happy at work?"}
     """)
 
-    async def work(session: Any) -> None:
-        await import_survey(session, pulse, NOW)
-        tsm = await session.scalar(select(SurveyVersion.survey_id).join(SurveyRow).where(SurveyRow.slug == "tsm"))
+    def work(session: Any) -> None:
+        import_survey(session, pulse, NOW)
+        tsm = session.scalar(select(SurveyVersion.survey_id).join(SurveyRow).where(SurveyRow.slug == "tsm"))
         session.add(Action(survey_id=tsm, you_said="Damp", we_did="Surveyed every flat", created_at=NOW))
 
     await db.write(work)

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot import messages as m
 from bot import metrics
@@ -83,7 +83,7 @@ class Effects:
             payloads.append(outgoing.send_document(*self.document))
         return payloads
 
-    async def queue(self, session: AsyncSession, update_id: int, now: datetime) -> int:
+    def queue(self, session: Session, update_id: int, now: datetime) -> int:
         """Queue the payloads in the caller's transaction; returns how many."""
         kind = ERASURE if self.erasure else "reply"
         payloads = self.payloads()
@@ -98,7 +98,7 @@ class Effects:
             )
             for n, payload in enumerate(payloads)
         ]
-        await enqueue_many(session, rows)
+        enqueue_many(session, rows)
         metrics.QUEUED.labels(kind).inc(len(payloads))
         return len(payloads)
 
@@ -117,7 +117,9 @@ async def handle_update(runtime: Runtime, inbound: Inbound, answer_in_response: 
     With `answer_in_response` (webhook mode), a button press's answer is returned instead of queued.
     """
     try:
-        handled = await runtime.db.write(lambda session: _apply(runtime, session, inbound, answer_in_response))
+        handled = await runtime.db.write(
+            lambda session: _apply(runtime, session, inbound, answer_in_response), quick=True
+        )
     except AlreadyApplied:
         logger.info("update %s was already applied; nothing changes", inbound.update_id)
         return Handled()
@@ -125,22 +127,22 @@ async def handle_update(runtime: Runtime, inbound: Inbound, answer_in_response: 
     return handled
 
 
-async def _apply(runtime: Runtime, session: AsyncSession, inbound: Inbound, answer_in_response: bool) -> Handled:
+def _apply(runtime: Runtime, session: Session, inbound: Inbound, answer_in_response: bool) -> Handled:
     now = runtime.clock()
     if inbound.private:
-        effects = await _Turn(runtime, session, inbound, now).run()
+        effects = _Turn(runtime, session, inbound, now).run()
     else:
         logger.info("update %s comes from a group chat; only private chats are served", inbound.update_id)
-        await claim(session, f"telegram:{inbound.update_id}", now)
+        claim(session, f"telegram:{inbound.update_id}", now)
         effects = Effects(inbound.chat_id, messages(html(m.say(supported(inbound.language_code), m.PRIVATE_ONLY))))
     in_response = effects.take_callback_answer() if answer_in_response else None
-    return Handled(await effects.queue(session, inbound.update_id, now), in_response)
+    return Handled(effects.queue(session, inbound.update_id, now), in_response)
 
 
 class _Turn:
     """One update's work inside its transaction."""
 
-    def __init__(self, runtime: Runtime, session: AsyncSession, inbound: Inbound, now: datetime) -> None:
+    def __init__(self, runtime: Runtime, session: Session, inbound: Inbound, now: datetime) -> None:
         self.runtime = runtime
         self.session = session
         self.inbound = inbound
@@ -152,24 +154,24 @@ class _Turn:
     def say(self, message: str, **details: Any) -> None:
         self.effects.send += messages(html(m.say(self.language, message, **details)))
 
-    async def run(self) -> Effects:
-        await claim(self.session, f"telegram:{self.inbound.update_id}", self.now)
-        self.contact = await get_or_create_contact(
+    def run(self) -> Effects:
+        claim(self.session, f"telegram:{self.inbound.update_id}", self.now)
+        self.contact = get_or_create_contact(
             self.session, channel=CHANNEL, address=str(self.inbound.chat_id), now=self.now, language=self.language
         )
         self.language = self.contact.language or self.language
         if self.inbound.callback_data is not None:
-            await self.button(self.inbound.callback_data)
+            self.button(self.inbound.callback_data)
         elif self.inbound.text is None:
             self.say(m.NOT_TEXT)
         elif self.inbound.text.startswith("/"):
-            await self.command(self.inbound.text)
+            self.command(self.inbound.text)
         else:
-            await self.answer(Reply(self.inbound.text))
+            self.answer(Reply(self.inbound.text))
         return self.effects
 
-    async def place(self) -> Place | None:
-        place = await current_place(self.session, self.runtime.secret_key, self.contact)
+    def place(self) -> Place | None:
+        place = current_place(self.session, self.runtime.secret_key, self.contact)
         if place is None:
             self.say(m.NO_SURVEY)
         elif place.closed:
@@ -178,13 +180,13 @@ class _Turn:
             return None
         return place
 
-    async def answer(self, given: Input) -> None:
-        place = await self.place()
+    def answer(self, given: Input) -> None:
+        place = self.place()
         if place is not None:
-            _, outputs = await advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
+            _, outputs = advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
             self.show(place, outputs)
 
-    async def command(self, text: str) -> None:
+    def command(self, text: str) -> None:
         name, _, argument = text.partition(" ")
         name = name[1:].split("@")[0].lower()
         argument = argument.strip()
@@ -202,58 +204,56 @@ class _Turn:
         if handler is None:
             self.say(m.UNKNOWN_COMMAND)
         else:
-            await handler(argument)
+            handler(argument)
 
-    async def help(self, _: str) -> None:
+    def help(self, _: str) -> None:
         self.say(m.HELP)
 
-    async def stop(self, _: str) -> None:
-        await opt_out(self.session, self.contact.id, self.now)
+    def stop(self, _: str) -> None:
+        opt_out(self.session, self.contact.id, self.now)
         self.contact.current_version_id = None
         self.say(m.STOPPED)
 
-    async def start(self, payload: str) -> None:
+    def start(self, payload: str) -> None:
         self.contact.opted_out_at = None
         if payload.startswith(JOIN_PREFIX):
-            await self.join_staff(payload.removeprefix(JOIN_PREFIX))
+            self.join_staff(payload.removeprefix(JOIN_PREFIX))
             return
         if not payload:
-            place = await current_place(self.session, self.runtime.secret_key, self.contact)
+            place = current_place(self.session, self.runtime.secret_key, self.contact)
             if place is None:
                 self.say(m.WELCOME)
             else:
                 self.show(
-                    *await begin(
-                        self.session, self.runtime.secret_key, self.contact, place.version.id, CHANNEL, self.now
-                    )
+                    *begin(self.session, self.runtime.secret_key, self.contact, place.version.id, CHANNEL, self.now)
                 )
             return
-        slug, area = await self.resolve(payload)
-        version_id = await latest_version(self.session, slug) if slug else None
+        slug, area = self.resolve(payload)
+        version_id = latest_version(self.session, slug) if slug else None
         if version_id is None:
             self.say(m.UNKNOWN_SURVEY)
             return
-        _, survey = await load_version(self.session, version_id)
+        _, survey = load_version(self.session, version_id)
         if survey.metadata.audience is Audience.STAFF and self.contact.role != "staff":
             self.say(m.STAFF_ONLY)
             return
         if area:
-            await self.place_in(area, survey.metadata.organisation)
-        await self.introduce(survey)
-        self.show(*await begin(self.session, self.runtime.secret_key, self.contact, version_id, CHANNEL, self.now))
+            self.place_in(area, survey.metadata.organisation)
+        self.introduce(survey)
+        self.show(*begin(self.session, self.runtime.secret_key, self.contact, version_id, CHANNEL, self.now))
 
     def show(self, place: Place, outputs: tuple[Output, ...]) -> None:
         """The survey's words come in the survey's language; Chorus's own in the participant's."""
         self.effects.send += render(place.survey, outputs, self.language)
 
-    async def resolve(self, payload: str) -> tuple[str | None, str | None]:
+    def resolve(self, payload: str) -> tuple[str | None, str | None]:
         """`tsm-ancoats` names survey `tsm` and area `ancoats`: the longest survey slug that starts the payload."""
-        for slug in sorted(await survey_slugs(self.session), key=len, reverse=True):
+        for slug in sorted(survey_slugs(self.session), key=len, reverse=True):
             if payload == slug or payload.startswith(f"{slug}-"):
                 return slug, payload[len(slug) + 1 :] or None
         return None, None
 
-    async def place_in(self, area: str, organisation: str | None) -> None:
+    def place_in(self, area: str, organisation: str | None) -> None:
         """Record the area a leaflet's link names, within the survey's organisation when it has one.
 
         Areas are named per organisation, so two may both have a `central`. A
@@ -264,89 +264,89 @@ class _Turn:
             query = query.join(Organisation, Organisation.id == Area.organisation_id).where(
                 Organisation.slug == organisation
             )
-        area_id = await self.session.scalar(query.order_by(Area.id).limit(1))
+        area_id = self.session.scalar(query.order_by(Area.id).limit(1))
         if area_id is None:
             logger.info("update %s: the link names area %r, which is not known", self.inbound.update_id, area)
         else:
             self.contact.area_id = area_id
 
-    async def introduce(self, survey: Any) -> None:
+    def introduce(self, survey: Any) -> None:
         lines = []
         if survey.metadata.organisation:
             lines.append(
-                m.say(self.language, m.RUN_BY, organisation=await self.organisation_name(survey.metadata.organisation))
+                m.say(self.language, m.RUN_BY, organisation=self.organisation_name(survey.metadata.organisation))
             )
         if survey.metadata.anonymous:
             lines.append(m.say(self.language, m.ANONYMOUS))
         lines.append(m.say(self.language, m.HOW_TO_STOP))
         self.effects.send += messages(html("\n\n".join(lines)))
 
-    async def organisation_name(self, slug: str) -> str:
-        name = await self.session.scalar(select(Organisation.name).where(Organisation.slug == slug))
+    def organisation_name(self, slug: str) -> str:
+        name = self.session.scalar(select(Organisation.name).where(Organisation.slug == slug))
         return name or slug
 
-    async def join_staff(self, code: str) -> None:
-        organisation = await redeem(self.session, code, self.contact, self.now)
+    def join_staff(self, code: str) -> None:
+        organisation = redeem(self.session, code, self.contact, self.now)
         if organisation is None:
             self.say(m.STAFF_CODE_INVALID)
         else:
             self.say(m.STAFF_JOINED, organisation=organisation.name)
 
-    async def choose_language(self, code: str) -> None:
-        place = await current_place(self.session, self.runtime.secret_key, self.contact)
+    def choose_language(self, code: str) -> None:
+        place = current_place(self.session, self.runtime.secret_key, self.contact)
         offered = tuple(dict.fromkeys((*(place.survey.languages if place else ()), *bot_languages())))
         if code in offered:
-            await self.set_language(code)
+            self.set_language(code)
             return
         rows = [[inline_button(m.LANGUAGE_NAMES.get(c, c), encode(LanguageButton(c)))] for c in offered]
         self.effects.send += messages(html(m.say(self.language, m.CHOOSE_LANGUAGE)), inline_keyboard(rows))
 
-    async def set_language(self, code: str) -> None:
+    def set_language(self, code: str) -> None:
         self.contact.language = code
         self.language = code if code in bot_languages() else self.language
         self.say(m.LANGUAGE_SET, language=m.LANGUAGE_NAMES.get(code, code))
-        place = await current_place(self.session, self.runtime.secret_key, self.contact)
+        place = current_place(self.session, self.runtime.secret_key, self.contact)
         if place is None:
             return
         if code in place.survey.languages:
-            await self.answer(ChangeLanguage(code))
+            self.answer(ChangeLanguage(code))
         else:
             self.show(place, prompt(place.survey, place.state))
 
-    async def my_data(self, _: str) -> None:
-        data = await privacy.export(
+    def my_data(self, _: str) -> None:
+        data = privacy.export(
             self.session, self.contact.id, secret_key=self.runtime.secret_key, now=self.now, actor="participant"
         )
         content = json.dumps(data, indent=2, ensure_ascii=False).encode()
         self.effects.document = ("chorus-my-data.json", content, m.say(self.language, m.MYDATA))
 
-    async def ask_forget(self, _: str) -> None:
+    def ask_forget(self, _: str) -> None:
         rows = [
             [inline_button(m.say(self.language, m.FORGET_YES), encode(ForgetButton(True)))],
             [inline_button(m.say(self.language, m.FORGET_NO), encode(ForgetButton(False)))],
         ]
         self.effects.send += messages(html(m.say(self.language, m.FORGET_CONFIRM)), inline_keyboard(rows))
 
-    async def button(self, data: str) -> None:
+    def button(self, data: str) -> None:
         pressed = decode(data)
         if isinstance(pressed, LanguageButton):
-            await self.set_language(pressed.language)
+            self.set_language(pressed.language)
         elif isinstance(pressed, ForgetButton):
-            await self.forget(pressed.confirmed)
+            self.forget(pressed.confirmed)
         elif isinstance(pressed, AnswerButton):
-            await self.answer_button(pressed)
+            self.answer_button(pressed)
         elif isinstance(pressed, InviteButton):
-            await self.accept_invitation(pressed.invitation_id)
+            self.accept_invitation(pressed.invitation_id)
         else:
             self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.STALE])
 
-    async def accept_invitation(self, invitation_id: int) -> None:
+    def accept_invitation(self, invitation_id: int) -> None:
         """The button on an invite or reminder: start its survey, or carry on where they left off."""
-        invitation = await self.session.get(Invitation, invitation_id)
+        invitation = self.session.get(Invitation, invitation_id)
         if invitation is None or invitation.contact_id != self.contact.id:
             self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.STALE])
             return
-        wave = await self.session.get(Wave, invitation.wave_id)
+        wave = self.session.get(Wave, invitation.wave_id)
         if wave is None or wave.closed_at is not None:
             self.say(m.CLOSED)
             return
@@ -354,28 +354,28 @@ class _Turn:
             self.say(m.ALREADY_DONE)
             return
         self.contact.opted_out_at = None
-        current = await current_place(self.session, self.runtime.secret_key, self.contact)
+        current = current_place(self.session, self.runtime.secret_key, self.contact)
         if current is None or current.version.id != wave.survey_version_id:
-            _, survey = await load_version(self.session, wave.survey_version_id)
-            await self.introduce(survey)
+            _, survey = load_version(self.session, wave.survey_version_id)
+            self.introduce(survey)
         self.show(
-            *await begin(self.session, self.runtime.secret_key, self.contact, wave.survey_version_id, CHANNEL, self.now)
+            *begin(self.session, self.runtime.secret_key, self.contact, wave.survey_version_id, CHANNEL, self.now)
         )
 
-    async def forget(self, confirmed: bool) -> None:
+    def forget(self, confirmed: bool) -> None:
         if self.inbound.message_id is not None:
             self.effects.edit = (self.inbound.message_id, html(m.say(self.language, m.FORGET_CONFIRM)), None)
         if not confirmed:
             self.say(m.NOT_FORGOTTEN)
             return
-        await privacy.forget(
+        privacy.forget(
             self.session, self.contact.id, secret_key=self.runtime.secret_key, now=self.now, actor="participant"
         )
         self.effects.erasure = True
         self.say(m.FORGOTTEN)
 
-    async def answer_button(self, pressed: AnswerButton) -> None:
-        place = await current_place(self.session, self.runtime.secret_key, self.contact)
+    def answer_button(self, pressed: AnswerButton) -> None:
+        place = current_place(self.session, self.runtime.secret_key, self.contact)
         if place is None:  # nothing in progress: the button's survey was finished (or its answers erased)
             self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.FINISHED])
             return
@@ -397,7 +397,7 @@ class _Turn:
         }
         given = inputs[pressed.action]
         before = place.state
-        state, outputs = await advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
+        state, outputs = advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
         if state == before or any(isinstance(o, Rejected) for o in outputs):
             self.show(place, outputs)
             return
