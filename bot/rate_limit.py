@@ -8,7 +8,11 @@ short bursts, but it counts arrivals, which reach it a few milliseconds
 apart from when they were sent. A sender that bursts as much as the server
 allows meets a 429 (and a pause of a whole second) at the first jitter; one
 that paces evenly leaves the server's burst free to absorb the jitter
-(bench/broadcast.py measured 0.22 of the limit the first way).
+(bench/broadcast.py measured 0.22 of the limit the first way). For the same
+reason a chat's bucket refills ARRIVAL_MARGIN slower than the chat's limit:
+at exactly one a second, a message that reached Telegram a few milliseconds
+later than the next one meets a 429, and the pause that follows holds every
+chat for a second.
 
     limits = SendLimits(overall_rate=30, chat_rate=1, chat_burst=3, group_per_minute=20)
     limits.take("1001")   # 0.0: may send now (and the tokens are spent)
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 OVERALL_BURST = 2.0
+ARRIVAL_MARGIN = 0.05
 
 
 @dataclass
@@ -62,7 +67,7 @@ class SendLimits:
         if bucket is None:
             group = address.startswith("-")
             rate, burst = (self.group_rate, 1.0) if group else (self.chat_rate, self.chat_burst)
-            bucket = self.chats[address] = TokenBucket(rate, burst, burst, now)
+            bucket = self.chats[address] = TokenBucket(rate * (1 - ARRIVAL_MARGIN), burst, burst, now)
         return bucket
 
     def take(self, address: str) -> float:
