@@ -64,7 +64,7 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 def _sqlite_begin(engine: Engine, statement: str) -> None:
-    """BEGIN IMMEDIATE for writers, so a write transaction takes the lock at once and cannot fail halfway for it."""
+    """Begin with `statement`: BEGIN IMMEDIATE for writers, so a write takes the lock at once and cannot fail halfway for it."""
 
     @event.listens_for(engine, "begin")
     def start(connection: Any) -> None:
