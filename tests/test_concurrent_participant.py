@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from bot.participation import advance, begin, current_place
 from storage.catalogue import import_survey
@@ -18,6 +20,18 @@ from tests.conftest import NOW, SECRET, survey_of
 SURVEY = survey_of(
     "id: c\ntitle: C\nquestions:\n" + "".join(f"  - {{id: q{n}, type: text, label: Q{n}}}\n" for n in range(6))
 )
+
+
+def pause(session: Session) -> None:
+    """Hold the transaction open a moment, so every worker is inside one at the same time.
+
+    On PostgreSQL the wait is the server's, and the event loop runs the other
+    workers meanwhile; SQLite has one writer, and the others wait in its queue.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_sleep(0.05)"))
+    else:
+        time.sleep(0.05)
 
 
 async def test_simultaneous_answers_from_one_person_are_applied_in_turn(db: Database) -> None:
@@ -33,7 +47,7 @@ async def test_simultaneous_answers_from_one_person_are_applied_in_turn(db: Data
         contact = get_or_create_contact(session, channel="telegram", address="77", now=NOW)
         place = current_place(session, SECRET, contact)
         assert place is not None
-        asyncio.sleep(0.05)  # both workers are inside their transactions at the same time
+        pause(session)
         advance(session, SECRET, place, Reply(text), "telegram", NOW)
 
     await asyncio.gather(*(db.write(lambda s, n=n: answer(s, f"answer {n}")) for n in range(4)))
