@@ -1,8 +1,8 @@
 """How long opening a large wave holds the event loop that also serves residents' webhooks.
 
-On SQLite the one writer runs on the event loop's thread, so while a wave's
-invitations and invites are written, nothing else in `chorus run` runs except
-where the writing gives way. This opens one TSM wave for N consented
+On SQLite a wave is written on the writer's own thread (quick writes, such
+as an answer, run on the event loop's), so the loop only waits for Python's
+lock between the two threads. This opens one TSM wave for N consented
 residents in this process, as `chorus run`'s scheduler does (after
 gc.freeze(), as `chorus run` starts), while a ticker that wakes every 5 ms
 records the longest time it could not run.

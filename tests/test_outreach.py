@@ -263,7 +263,7 @@ async def crowd(db: Database, count: int) -> None:
 
 
 async def test_a_large_wave_lets_others_run_while_it_is_queued(town: Town, db: Database) -> None:
-    """On SQLite the writer runs on the event loop's thread: queued in one go, a 10,000-person wave held it for seconds."""
+    """Queued on the event loop's thread in one go, a 10,000-person wave held webhooks up for seconds."""
     await crowd(db, 3_000)
     turns = 0
 
