@@ -208,7 +208,7 @@ class Database:
         """One transaction on the writer's connection, which stays checked out of its pool.
 
         Checking it out and back in for every write (and the pool's rollback on
-        return) cost a quarter of a one-statement transaction.
+        return) cost about a fifth of a one-statement transaction.
         """
         if self._sqlite_connection is None:
             assert self._sqlite_writer is not None
