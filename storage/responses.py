@@ -13,14 +13,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.catalogue import load_version
-from storage.connection import core_connection
 from storage.errors import DuplicateAnswer, NotFound, StorageError, UnknownQuestion
 from storage.models import AnonymousDraft, Answer, Invitation, Response
+from storage.prepared import Prepared
 from storage.tallies import count_completed
 from storage.waves import day_of
 from surveys.model import Kind
@@ -94,20 +94,19 @@ def _store_response(
 # building them anew on each answer cost more CPU than SQLite took to run them.
 RESPONSE_TABLE = Response.metadata.tables["response"]
 RESPONSES = RESPONSE_TABLE.c
-LATEST_RESPONSE = (
+LATEST_RESPONSE = Prepared(
     select(RESPONSES.id, RESPONSES.status, RESPONSES.state, RESPONSES.wave_id, RESPONSES.completed_at)
     .where(RESPONSES.participant_key == bindparam("key"), RESPONSES.survey_version_id == bindparam("version"))
     .order_by(RESPONSES.started_at.desc())
     .limit(1)
 )
-UPDATE_RESPONSE = update(RESPONSE_TABLE).where(RESPONSES.id == bindparam("response_id"))
-INSERT_ANSWERS = insert(Answer.metadata.tables["answer"])
+UPDATE_RESPONSE = Prepared(update(RESPONSE_TABLE).where(RESPONSES.id == bindparam("response_id")))
+INSERT_ANSWERS = Prepared(insert(Answer.metadata.tables["answer"]))
 
 
-def find_response(session: Session, participant_key: str, version_id: int) -> Row[Any, Any, Any, Any, Any] | None:
-    """The participant's latest response to this version (id, status, state, wave, completion), to resume it."""
-    connection = core_connection(session)
-    return (connection.execute(LATEST_RESPONSE, {"key": participant_key, "version": version_id})).first()
+def find_response(session: Session, participant_key: str, version_id: int) -> Any | None:
+    """The participant's latest response to this version (id, status, state, wave_id, completed_at), to resume it."""
+    return LATEST_RESPONSE.first(session, {"key": participant_key, "version": version_id})
 
 
 def record_answer(session: Session, response_id: str, question_id: str, value: AnswerValue) -> None:
@@ -132,9 +131,8 @@ def _insert_answers(session: Session, response_id: str, version_id: int, answers
         rows.append({"response_id": response_id, "question_id": question_id, "value": stored, "text": text})
     if not rows:
         return
-    connection = core_connection(session)
     try:
-        connection.execute(INSERT_ANSWERS, rows)
+        INSERT_ANSWERS.execute_many(session, rows)
     except IntegrityError:
         raise DuplicateAnswer(f"response {response_id} already has an answer to one of {', '.join(answers)}") from None
 
@@ -176,8 +174,7 @@ def apply_state(
     }
     if state.status is not Status.ANSWERING:
         values["completed_at"] = now
-    connection = core_connection(session)
-    connection.execute(UPDATE_RESPONSE, {"response_id": response_id, **values})
+    UPDATE_RESPONSE.execute(session, {"response_id": response_id, **values})
     if state.status is Status.COMPLETED and (previous is None or previous.status is not Status.COMPLETED):
         period = session.scalar(select(Response.period).where(Response.id == response_id))
         count_completed(session, version_id, str(period), state.answers)
