@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from bot import metrics
 from storage.catalogue import VersionInfo, load_version
-from storage.contacts import record_consent
+from storage.contacts import ContactRow, change_contact, record_consent
 from storage.keys import participant_key
-from storage.models import AnonymousDraft, Contact, Response, SurveyVersion, Wave
+from storage.models import AnonymousDraft, Response, SurveyVersion, Wave
 from storage.models import Survey as SurveyRow
 from storage.responses import apply_state, find_response, load_draft, release_anonymous, save_draft, start_response
 from storage.waves import mark_completed, mark_started, open_invitation
@@ -35,7 +35,7 @@ from surveys.state import State, Status
 class Place:
     """Where a contact is in their current survey."""
 
-    contact: Contact
+    contact: ContactRow
     version: VersionInfo
     survey: Survey
     state: State
@@ -58,14 +58,14 @@ def survey_slugs(session: Session) -> list[str]:
     return list(session.scalars(select(SurveyRow.slug)))
 
 
-def current_place(session: Session, secret_key: str, contact: Contact) -> Place | None:
+def current_place(session: Session, secret_key: str, contact: ContactRow) -> Place | None:
     """The survey the contact is answering now, or None."""
     if contact.current_version_id is None:
         return None
     return _place(session, secret_key, contact, contact.current_version_id)
 
 
-def _place(session: Session, secret_key: str, contact: Contact, version_id: int) -> Place | None:
+def _place(session: Session, secret_key: str, contact: ContactRow, version_id: int) -> Place | None:
     version, survey = load_version(session, version_id)
     if version.anonymous:
         state = load_draft(session, contact.id, version_id)
@@ -80,11 +80,11 @@ def _place(session: Session, secret_key: str, contact: Contact, version_id: int)
 
 
 def begin(
-    session: Session, secret_key: str, contact: Contact, version_id: int, channel: str, now: datetime
+    session: Session, secret_key: str, contact: ContactRow, version_id: int, channel: str, now: datetime
 ) -> tuple[Place, tuple[Output, ...]]:
     """Resume the contact's unfinished answers to this version, or start afresh (in their open wave, if invited)."""
     place = _place(session, secret_key, contact, version_id)
-    contact.current_version_id = version_id
+    change_contact(session, contact, current_version_id=version_id)
     if place is not None:
         return place, prompt(place.survey, place.state)
     version, survey = load_version(session, version_id)
@@ -131,7 +131,7 @@ def _record_consent(session: Session, place: Place, state: State, now: datetime)
 def _persist(session: Session, secret_key: str, place: Place, state: State, channel: str, now: datetime) -> None:
     contact, version = place.contact, place.version
     if state.status is not Status.ANSWERING:
-        contact.current_version_id = None
+        change_contact(session, contact, current_version_id=None)
     if state.status is Status.COMPLETED and place.state.status is not Status.COMPLETED:
         mark_completed(session, contact.id, version.id, now)
     if version.anonymous:

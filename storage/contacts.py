@@ -2,23 +2,53 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from storage.connection import core_connection
 from storage.errors import NotFound
 from storage.models import Consent, Contact
 from storage.outbox import cancel_queued
+from storage.prepared import Prepared
 
 SEEN_PRECISION = timedelta(hours=1)
 
 
-CONTACT_FOR_UPDATE = (
-    select(Contact)
-    .where(Contact.channel == bindparam("channel"), Contact.address == bindparam("address"))
+@dataclass
+class ContactRow:
+    """A contact as one transaction reads it; `change_contact` writes a change to the row and to this copy together.
+
+    Why not the ORM's Contact: it is read for every message anyone sends, and
+    building and tracking the ORM object cost more than the rest of the read.
+    """
+
+    id: int
+    channel: str
+    address: str
+    display_name: str | None
+    language: str | None
+    role: str
+    organisation_id: int | None
+    area_id: int | None
+    service_id: int | None
+    opted_out_at: datetime | None
+    current_version_id: int | None
+    created_at: datetime
+    last_seen_at: datetime
+
+
+CONTACT = Contact.metadata.tables["contact"]
+# Built once: they run for every message anyone sends.
+_CONTACT_FOR_UPDATE = Prepared(
+    select(CONTACT)
+    .where(CONTACT.c.channel == bindparam("channel"), CONTACT.c.address == bindparam("address"))
     .with_for_update()
-)  # built once: it runs for every message anyone sends
+)
+_CHANGE_CONTACT = Prepared(update(CONTACT).where(CONTACT.c.id == bindparam("contact_id")))
 
 
 def get_or_create_contact(
@@ -30,7 +60,7 @@ def get_or_create_contact(
     display_name: str | None = None,
     language: str | None = None,
     role: str = "resident",
-) -> Contact:
+) -> ContactRow:
     """The contact for a chat id or email, created on first contact.
 
     `last_seen_at` (which retention counts from) moves at most hourly: a write
@@ -40,22 +70,39 @@ def get_or_create_contact(
     SQLite has one writer anyway), so two workers handling the same person's
     messages take turns instead of both answering from the same state.
     """
-    contact = session.scalar(CONTACT_FOR_UPDATE, {"channel": channel, "address": address})
-    if contact is None:
-        contact = Contact(
-            channel=channel,
-            address=address,
-            display_name=display_name,
-            language=language,
-            role=role,
-            created_at=now,
-            last_seen_at=now,
-        )
-        session.add(contact)
-        session.flush()
-    elif now - contact.last_seen_at > SEEN_PRECISION:
-        contact.last_seen_at = now
+    found = _CONTACT_FOR_UPDATE.first(session, {"channel": channel, "address": address})
+    if found is None:
+        values: dict[str, Any] = {
+            "channel": channel,
+            "address": address,
+            "display_name": display_name,
+            "language": language,
+            "role": role,
+            "organisation_id": None,
+            "area_id": None,
+            "service_id": None,
+            "opted_out_at": None,
+            "current_version_id": None,
+            "created_at": now,
+            "last_seen_at": now,
+        }
+        key = core_connection(session).execute(insert(CONTACT).values(values)).inserted_primary_key
+        assert key is not None, "an INSERT of one row always has its key"
+        return ContactRow(id=key[0], **values)
+    contact = ContactRow(**found._asdict())
+    if now - contact.last_seen_at > SEEN_PRECISION:
+        change_contact(session, contact, last_seen_at=now)
     return contact
+
+
+def change_contact(session: Session, contact: ContactRow, **changes: Any) -> None:
+    """Write the changed fields to the contact's row, in the caller's transaction, and to `contact`."""
+    changed = {name: value for name, value in changes.items() if getattr(contact, name) != value}
+    if not changed:
+        return
+    for name, value in changed.items():
+        setattr(contact, name, value)
+    _CHANGE_CONTACT.execute(session, {"contact_id": contact.id, **changed})
 
 
 def get_contact(session: Session, contact_id: int) -> Contact:

@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.contacts import ContactRow, change_contact
 from storage.errors import NotFound
-from storage.models import Contact, Organisation, StaffCode
+from storage.models import Organisation, StaffCode
 
 
 def _hash(code: str) -> str:
@@ -26,7 +27,7 @@ def create_codes(session: Session, organisation_slug: str, count: int, now: date
     return codes
 
 
-def redeem(session: Session, code: str, contact: Contact, now: datetime) -> Organisation | None:
+def redeem(session: Session, code: str, contact: ContactRow, now: datetime) -> Organisation | None:
     """Make the contact staff of the code's organisation; None for an unknown or used code."""
     found = session.scalar(
         select(StaffCode).where(StaffCode.code_hash == _hash(code), StaffCode.used_at.is_(None)).with_for_update()
@@ -34,6 +35,5 @@ def redeem(session: Session, code: str, contact: Contact, now: datetime) -> Orga
     if found is None:
         return None
     found.used_at = now
-    contact.role = "staff"
-    contact.organisation_id = found.organisation_id
+    change_contact(session, contact, role="staff", organisation_id=found.organisation_id)
     return session.get(Organisation, found.organisation_id)

@@ -15,7 +15,7 @@ from bot.config import load_settings
 from bot.errors import WaveError
 from bot.runtime import Runtime
 from storage.catalogue import import_survey
-from storage.contacts import get_or_create_contact, opt_out, record_consent
+from storage.contacts import change_contact, get_or_create_contact, opt_out, record_consent
 from storage.database import Database
 from storage.models import Area, Consent, Contact, Invitation, Organisation, Outbox, Service, SurveyVersion
 from storage.waves import Audience, list_waves
@@ -84,9 +84,13 @@ async def populate(db: Database) -> dict[str, int]:
             contact = get_or_create_contact(
                 session, channel="telegram", address=str(1000 + number), now=OPENED, role=role, language="en"
             )
-            contact.area_id = areas[area].id if area else None
-            contact.service_id = repairs.id if service else None
-            contact.organisation_id = organisation.id if role == "staff" else None
+            change_contact(
+                session,
+                contact,
+                area_id=areas[area].id if area else None,
+                service_id=repairs.id if service else None,
+                organisation_id=organisation.id if role == "staff" else None,
+            )
             if consented:
                 record_consent(
                     session,

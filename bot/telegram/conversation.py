@@ -35,9 +35,9 @@ from bot.telegram.render import Keyboard, Outgoing, html, inline_button, inline_
 from bot.telegram.updates import Inbound
 from storage import privacy
 from storage.catalogue import load_version
-from storage.contacts import get_or_create_contact, opt_out
+from storage.contacts import ContactRow, change_contact, get_or_create_contact, opt_out
 from storage.inbound import AlreadyApplied, claim
-from storage.models import Area, Contact, Invitation, Organisation, Wave
+from storage.models import Area, Invitation, Organisation, Wave
 from storage.outbox import ERASURE, enqueue_many, outbox_row
 from storage.staff import redeem
 from surveys.engine import prompt
@@ -148,7 +148,7 @@ class _Turn:
         self.inbound = inbound
         self.now = now
         self.effects = Effects(inbound.chat_id, callback_id=inbound.callback_id)
-        self.contact: Contact
+        self.contact: ContactRow
         self.language = supported(inbound.language_code)
 
     def say(self, message: str, **details: Any) -> None:
@@ -176,7 +176,7 @@ class _Turn:
             self.say(m.NO_SURVEY)
         elif place.closed:
             self.say(m.CLOSED)
-            self.contact.current_version_id = None
+            change_contact(self.session, self.contact, current_version_id=None)
             return None
         return place
 
@@ -211,11 +211,11 @@ class _Turn:
 
     def stop(self, _: str) -> None:
         opt_out(self.session, self.contact.id, self.now)
-        self.contact.current_version_id = None
+        change_contact(self.session, self.contact, current_version_id=None)
         self.say(m.STOPPED)
 
     def start(self, payload: str) -> None:
-        self.contact.opted_out_at = None
+        change_contact(self.session, self.contact, opted_out_at=None)
         if payload.startswith(JOIN_PREFIX):
             self.join_staff(payload.removeprefix(JOIN_PREFIX))
             return
@@ -268,7 +268,7 @@ class _Turn:
         if area_id is None:
             logger.info("update %s: the link names area %r, which is not known", self.inbound.update_id, area)
         else:
-            self.contact.area_id = area_id
+            change_contact(self.session, self.contact, area_id=area_id)
 
     def introduce(self, survey: Any) -> None:
         lines = []
@@ -302,7 +302,7 @@ class _Turn:
         self.effects.send += messages(html(m.say(self.language, m.CHOOSE_LANGUAGE)), inline_keyboard(rows))
 
     def set_language(self, code: str) -> None:
-        self.contact.language = code
+        change_contact(self.session, self.contact, language=code)
         self.language = code if code in bot_languages() else self.language
         self.say(m.LANGUAGE_SET, language=m.LANGUAGE_NAMES.get(code, code))
         place = current_place(self.session, self.runtime.secret_key, self.contact)
@@ -353,7 +353,7 @@ class _Turn:
         if invitation.completed_at is not None:
             self.say(m.ALREADY_DONE)
             return
-        self.contact.opted_out_at = None
+        change_contact(self.session, self.contact, opted_out_at=None)
         current = current_place(self.session, self.runtime.secret_key, self.contact)
         if current is None or current.version.id != wave.survey_version_id:
             _, survey = load_version(self.session, wave.survey_version_id)
