@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, delete, exists, func, select, update
+from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.connection import core_connection
 from storage.models import Outbox
+from storage.prepared import Prepared
 from storage.upsert import insert_many_once, insert_once
 
 QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
@@ -83,7 +83,6 @@ class Message:
 # order stops at the batch (0.2 ms), and ix_outbox_order answers the check per row.
 OUTBOX = Outbox.metadata.tables["outbox"]
 _EARLIER = OUTBOX.alias("earlier")
-_IDS: BindParameter[int] = bindparam("ids", expanding=True)
 _DUE = (
     select(
         OUTBOX.c.id,
@@ -108,27 +107,21 @@ _DUE = (
     .order_by(OUTBOX.c.id)
     .limit(bindparam("limit"))
 )
-_DUE_SKIPPING_LOCKED = _DUE.with_for_update(skip_locked=True, of=OUTBOX)
-_TAKE = update(OUTBOX).where(OUTBOX.c.id.in_(_IDS)).values(status=SENDING, attempts=OUTBOX.c.attempts + 1)
-_TAKE_ERASURES = delete(OUTBOX).where(OUTBOX.c.id.in_(_IDS))
-_SETTLE_MANY = update(OUTBOX).where(OUTBOX.c.id.in_(_IDS), OUTBOX.c.status == SENDING)
-_SETTLE_ONE = update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id"), OUTBOX.c.status == SENDING)
+_DUE_ON_SQLITE = Prepared(_DUE)
+_DUE_SKIPPING_LOCKED = Prepared(_DUE.with_for_update(skip_locked=True, of=OUTBOX))
+_THIS_ROW = OUTBOX.c.id == bindparam("row_id")
+_TAKE = Prepared(update(OUTBOX).where(_THIS_ROW).values(status=SENDING, attempts=OUTBOX.c.attempts + 1))
+_TAKE_ERASURE = Prepared(delete(OUTBOX).where(_THIS_ROW))
+_SETTLE = Prepared(update(OUTBOX).where(_THIS_ROW, OUTBOX.c.status == SENDING))
 
 
 def claim(session: Session, now: datetime, limit: int) -> list[Message]:
     """Take up to `limit` due rows, oldest first, and mark them sending; erasure confirmations are deleted as taken."""
-    connection = core_connection(session)
-    query = _DUE_SKIPPING_LOCKED if connection.dialect.name == "postgresql" else _DUE
-    rows = (connection.execute(query, {"now": now, "limit": limit})).all()
-    if not rows:
-        return []
+    due = _DUE_SKIPPING_LOCKED if session.get_bind().dialect.name == "postgresql" else _DUE_ON_SQLITE
+    rows = due.all(session, {"now": now, "limit": limit})
     taken = [Message(r.id, r.channel, r.address, r.kind, r.payload, r.attempts + 1, r.invitation_id) for r in rows]
-    erasures = [m.id for m in taken if m.kind == ERASURE]
-    others = [m.id for m in taken if m.kind != ERASURE]
-    if erasures:
-        connection.execute(_TAKE_ERASURES, {"ids": erasures})
-    if others:
-        connection.execute(_TAKE, {"ids": others})
+    _TAKE_ERASURE.execute_many(session, [{"row_id": m.id} for m in taken if m.kind == ERASURE])
+    _TAKE.execute_many(session, [{"row_id": m.id} for m in taken if m.kind != ERASURE])
     return taken
 
 
@@ -147,17 +140,19 @@ class Settlement:
 
 def settle(session: Session, now: datetime, settlement: Settlement) -> None:
     """Record outcomes. A sent row keeps no payload: what was said to a person is not kept once it has gone."""
-    connection = core_connection(session)
-    if settlement.sent:
-        sent = {"status": SENT, "sent_at": now, "payload": {}, "last_error": None}
-        connection.execute(_SETTLE_MANY, {"ids": settlement.sent, **sent})
-    if settlement.released:
-        connection.execute(_SETTLE_MANY, {"ids": settlement.released, "status": QUEUED})
-    for row_id, not_before, error in settlement.retries:
-        retry = {"status": QUEUED, "not_before": not_before, "last_error": error[:500]}
-        connection.execute(_SETTLE_ONE, {"row_id": row_id, **retry})
-    for row_id, error in settlement.failures:
-        connection.execute(_SETTLE_ONE, {"row_id": row_id, "status": FAILED, "last_error": error})
+    sent = {"status": SENT, "sent_at": now, "payload": {}, "last_error": None}
+    _SETTLE.execute_many(session, [{"row_id": row_id, **sent} for row_id in settlement.sent])
+    _SETTLE.execute_many(session, [{"row_id": row_id, "status": QUEUED} for row_id in settlement.released])
+    _SETTLE.execute_many(
+        session,
+        [
+            {"row_id": row_id, "status": QUEUED, "not_before": not_before, "last_error": error[:500]}
+            for row_id, not_before, error in settlement.retries
+        ],
+    )
+    _SETTLE.execute_many(
+        session, [{"row_id": row_id, "status": FAILED, "last_error": error} for row_id, error in settlement.failures]
+    )
 
 
 def recover(session: Session) -> int:

@@ -97,9 +97,7 @@ class Prepared:
 
     def execute(self, session: Session, values: Mapping[str, Any]) -> int:
         """Run it once; the number of rows it changed."""
-        connection = core_connection(session)
-        compiled = self._for(connection.dialect, values)
-        return _run(connection, compiled.sql, compiled.parameters(values)).rowcount  # type: ignore[no-any-return]
+        return self._run(session, values)[1].rowcount  # type: ignore[no-any-return]
 
     def execute_many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run it once for each row of values (each with the same names), through the driver's executemany."""
@@ -111,10 +109,19 @@ class Prepared:
 
     def first(self, session: Session, values: Mapping[str, Any]) -> Any | None:
         """The first row a SELECT gives, as a named tuple, or None."""
+        compiled, cursor = self._run(session, values)
+        raw = cursor.fetchone()
+        return None if raw is None else compiled.read(raw)
+
+    def all(self, session: Session, values: Mapping[str, Any]) -> list[Any]:
+        """Every row a SELECT gives, as named tuples."""
+        compiled, cursor = self._run(session, values)
+        return [compiled.read(raw) for raw in cursor.fetchall()]
+
+    def _run(self, session: Session, values: Mapping[str, Any]) -> tuple[_Compiled, Any]:
         connection = core_connection(session)
         compiled = self._for(connection.dialect, values)
-        raw = _run(connection, compiled.sql, compiled.parameters(values)).fetchone()
-        return None if raw is None else compiled.read(raw)
+        return compiled, _run(connection, compiled.sql, compiled.parameters(values))
 
     def _for(self, dialect: Dialect, values: Mapping[str, Any]) -> _Compiled:
         key = (dialect.name, *values)
