@@ -17,8 +17,13 @@ def core_connection(session: Session) -> Connection:
     """The session's connection, with any rows added or changed through the ORM written first.
 
     Core skips the ORM's autoflush, so without the flush a statement could miss
-    rows added earlier in the same transaction.
+    rows added earlier in the same transaction. A session bound to a connection
+    (the SQLite writer's) runs in that connection's transaction, so the
+    connection is returned as it is: asking the session for it cost more than
+    some of the statements run on it.
     """
     if session.new or session.dirty or session.deleted:
         session.flush()
+    if isinstance(session.bind, Connection):
+        return session.bind
     return session.connection()
