@@ -10,6 +10,10 @@ times the bot's reply (the next question). Each system runs as its own process:
 - chorus-postgresql: the same on a fresh database on the --postgres server;
 - baseline: bench/baseline_bot.py, a ConversationHandler with PicklePersistence.
 
+With --rounds N the systems run in turn N times, so that a slow minute on a
+shared machine falls on both alike; each round's ratio is printed, then their
+median.
+
 Two phases per system: a closed loop (each participant answers as soon as the
 last reply arrives) for answers/s and bot CPU per answer (and the CPU the fake
 server and load generator spent, which bounds what any bot can show on two
@@ -19,7 +23,7 @@ the bot process's VmHWM.
 
 Usage:
     .venv/bin/python bench/ingest.py [--participants 100] [--rate 50] [--systems chorus baseline]
-    .venv/bin/python bench/ingest.py --answer-by buttons
+    .venv/bin/python bench/ingest.py --answer-by buttons --rounds 3
     .venv/bin/python bench/ingest.py --systems chorus-postgresql --postgres postgresql+asyncpg://postgres@127.0.0.1/test
 """
 
@@ -282,17 +286,30 @@ async def main() -> None:
         "--answer-by", choices=["typing", "buttons"], default="typing", help="how participants answer each question"
     )
     parser.add_argument("--postgres", help="a PostgreSQL server for chorus-postgresql (a database is made per run)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the systems in turn this many times; each round's ratio is reported, then their median",
+    )
     args = parser.parse_args()
-    results = [
-        await run_system(system, args.participants, args.rate, args.answer_by, args.postgres) for system in args.systems
-    ]
-    for result in results:
-        print(json.dumps(asdict(result)))
-    baseline = next((r for r in results if r.system == "baseline"), None)
-    for result in results:
-        if baseline is not None and result is not baseline:
-            ratio = result.answers_per_second / baseline.answers_per_second
-            print(f"{result.system} / baseline answers per second: {ratio:.2f}x")
+    ratios: dict[str, list[float]] = {}
+    for number in range(1, args.rounds + 1):
+        results = [
+            await run_system(system, args.participants, args.rate, args.answer_by, args.postgres)
+            for system in args.systems
+        ]
+        for result in results:
+            print(json.dumps(asdict(result) | {"round": number}), flush=True)
+        baseline = next((r for r in results if r.system == "baseline"), None)
+        for result in results:
+            if baseline is not None and result is not baseline:
+                ratio = result.answers_per_second / baseline.answers_per_second
+                ratios.setdefault(result.system, []).append(ratio)
+                print(f"round {number}: {result.system} / baseline answers per second: {ratio:.2f}x", flush=True)
+    for system, each in ratios.items():
+        listed = ", ".join(f"{ratio:.2f}x" for ratio in each)
+        print(f"{system} / baseline answers per second: median {statistics.median(each):.2f}x of {listed}")
 
 
 if __name__ == "__main__":
