@@ -44,6 +44,8 @@ class _Compiled:
     def __init__(self, statement: ClauseElement, dialect: Dialect, names: Sequence[str]) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
         assert isinstance(compiled, SQLCompiler)
+        if not compiled.positional:
+            raise TypeError(f"{dialect.driver} takes parameters by name; Prepared binds them by position")
         self.sql = compiled.string
         defaults = _constant_defaults(compiled)
         # Each placeholder in order: the value's name (None for a literal in the statement), the literal, its processor.
@@ -51,8 +53,10 @@ class _Compiled:
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if bind.required or bind.callable is not None or name in names:
+            if name in names or bind.required:
                 self.slots.append((name, None, processor))
+            elif bind.callable is not None:
+                raise TypeError(f"the value of {name} is computed when run; pass it in the values instead")
             else:
                 self.slots.append((None, defaults.get(name, bind.effective_value), processor))
         columns: Sequence[ColumnElement[Any]] = getattr(statement, "selected_columns", ())
