@@ -8,7 +8,9 @@ times the bot's reply (the next question). Each system runs as its own process:
 
 - chorus:   `chorus run` in webhook mode on SQLite, every answer committed before the reply;
 - chorus-postgresql: the same on a fresh database on the --postgres server;
-- baseline: bench/baseline_bot.py, a ConversationHandler with PicklePersistence.
+- baseline: bench/baseline_bot.py, a ConversationHandler with PicklePersistence;
+- floor:    bench/floor_bot.py, the Bot API calls alone through aiohttp, nothing
+            stored: what the harness's HTTP costs any bot (--systems chorus baseline floor).
 
 With --rounds N the systems run in turn N times, so that a slow minute on a
 shared machine falls on both alike; each round's ratio is printed, then their
@@ -53,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 
 QUESTIONS = 20
+SCRIPTS = {"baseline": "baseline_bot.py", "floor": "floor_bot.py"}
 SECRET = "bench-webhook-secret-0123456789"
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -114,7 +117,8 @@ def start_chorus(base_url: str, workdir: Path, database_url: str) -> subprocess.
     return subprocess.Popen([str(chorus), "run"], env=env, cwd=workdir)
 
 
-def start_baseline(base_url: str, workdir: Path, answer_by: str) -> subprocess.Popen[bytes]:
+def start_script(script: str, base_url: str, workdir: Path, answer_by: str) -> subprocess.Popen[bytes]:
+    """The baseline or the floor, each a script in bench/."""
     env = os.environ | {
         "ANSWER_BY": answer_by,
         "TOKEN": TOKEN,
@@ -122,7 +126,7 @@ def start_baseline(base_url: str, workdir: Path, answer_by: str) -> subprocess.P
         "PORT": str(free_port()),
         "STATE": str(workdir / "state.pickle"),
     }
-    return subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_bot.py")], env=env)
+    return subprocess.Popen([sys.executable, str(ROOT / "bench" / script)], env=env)
 
 
 async def wait_for_count(fake: FakeTelegram, chat: int, count: int, timeout: float = 60) -> None:
@@ -190,8 +194,8 @@ async def run_system(system: str, participants: int, rate: float, answer_by: str
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         database = None
-        if system == "baseline":
-            process = start_baseline(base_url, workdir, answer_by)
+        if system in SCRIPTS:
+            process = start_script(SCRIPTS[system], base_url, workdir, answer_by)
         else:
             on_postgres = system == "chorus-postgresql"
             if on_postgres and not postgres:
@@ -209,9 +213,9 @@ async def run_system(system: str, participants: int, rate: float, answer_by: str
                 if process.poll() is not None:
                     raise RuntimeError(f"{system} exited with {process.returncode}")
                 await asyncio.sleep(0.05)
-            if system == "baseline":
+            if system in SCRIPTS:
                 fake.webhook["secret"] = None
-            replies = 1 if system == "baseline" else 2
+            replies = 1 if system in SCRIPTS else 2  # Chorus introduces the survey, then asks
             throughput_chats = list(range(100_000, 100_000 + participants))
             await begin(fake, throughput_chats, replies)
             cpu_before, harness_before = cpu_seconds(process.pid), cpu_seconds(os.getpid())
@@ -280,7 +284,10 @@ async def main() -> None:
     parser.add_argument("--participants", type=int, default=100)
     parser.add_argument("--rate", type=float, default=50.0, help="offered answers per second in the latency phase")
     parser.add_argument(
-        "--systems", nargs="+", default=["chorus", "baseline"], choices=["chorus", "chorus-postgresql", "baseline"]
+        "--systems",
+        nargs="+",
+        default=["chorus", "baseline"],
+        choices=["chorus", "chorus-postgresql", "baseline", "floor"],
     )
     parser.add_argument(
         "--answer-by", choices=["typing", "buttons"], default="typing", help="how participants answer each question"
