@@ -108,3 +108,9 @@ async def test_the_same_statement_serves_different_sets_of_values(db: Database) 
         stored = await session.scalar(select(Outbox).where(Outbox.dedupe_key == "a"))
     assert stored is not None
     assert (stored.not_before, stored.attempts, stored.last_error, stored.status) == (later, 2, "429", "queued")
+
+
+def test_a_value_computed_when_run_is_refused() -> None:
+    statement = select(OUTBOX.c.id).where(OUTBOX.c.attempts == bindparam("attempts", callable_=lambda: 1))
+    with Session(create_engine("sqlite://")) as session, pytest.raises(TypeError, match="computed when run"):
+        Prepared(statement).first(session, {})
