@@ -31,17 +31,20 @@ WIDE = survey_of(
 )
 
 
+PRAGMAS = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+
+
 async def test_sqlite_is_configured_for_a_service(tmp_path: Path) -> None:
+    """WAL for reads beside the writer; every commit synced to disk (synchronous=FULL is 2), so none is lost to a power cut."""
     db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
     try:
         async with db.read() as session:
-            pragmas = [
-                (await session.execute(text(f"PRAGMA {name}"))).scalar()
-                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
-            ]
+            reading = [(await session.execute(text(f"PRAGMA {name}"))).scalar() for name in PRAGMAS]
+        writing = await db.write(lambda session: [session.execute(text(f"PRAGMA {name}")).scalar() for name in PRAGMAS])
     finally:
         await db.close()
-    assert pragmas == ["wal", 1, 1, 5000]
+    assert reading == ["wal", 2, 1, 5000]
+    assert writing == ["wal", 2, 1, 20]
 
 
 async def test_concurrent_writers_lose_nothing(db: Database) -> None:
