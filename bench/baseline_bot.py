@@ -117,10 +117,11 @@ async def main() -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with application:
-        await application.bot.set_webhook(f"http://127.0.0.1:{os.environ['PORT']}/telegram")
         await application.start()
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", int(os.environ["PORT"])).start()
+        # Listening first: the fake Bot API, unlike Telegram, does not retry an update it could not deliver.
+        await application.bot.set_webhook(f"http://127.0.0.1:{os.environ['PORT']}/telegram")
         await stop.wait()
         await runner.cleanup()
         await application.stop()

@@ -302,10 +302,13 @@ async def main() -> None:
     args = parser.parse_args()
     ratios: dict[str, list[float]] = {}
     for number in range(1, args.rounds + 1):
-        results = [
-            await run_system(system, args.participants, args.rate, args.answer_by, args.postgres)
-            for system in args.systems
-        ]
+        results = []
+        for system in args.systems:
+            try:
+                results.append(await run_system(system, args.participants, args.rate, args.answer_by, args.postgres))
+            except Exception as error:
+                error.add_note(f"while running {system} in round {number}")
+                raise
         for result in results:
             print(json.dumps(asdict(result) | {"round": number}), flush=True)
         baseline = next((r for r in results if r.system == "baseline"), None)
