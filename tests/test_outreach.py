@@ -10,15 +10,16 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
-from bot import outreach
+from bot import outreach, participation
 from bot.config import load_settings
 from bot.errors import WaveError
 from bot.runtime import Runtime
 from storage.catalogue import import_survey
 from storage.contacts import change_contact, get_or_create_contact, opt_out, record_consent
 from storage.database import Database
-from storage.models import Area, Consent, Contact, Invitation, Organisation, Outbox, Service, SurveyVersion
-from storage.waves import Audience, list_waves
+from storage.models import Area, Consent, Contact, Invitation, Organisation, Outbox, Service, SurveyVersion, Wave
+from storage.waves import Audience, day_of, list_waves
+from surveys.inputs import Reply
 from tests.conftest import SECRET, survey_of
 
 # A Tuesday morning in winter: London is on UTC.
@@ -207,6 +208,33 @@ async def test_those_who_started_are_asked_to_continue_and_completers_are_left_a
     assert "You started \u201cResident pulse\u201d but haven't finished it yet" in reminder.payload["text"]
     [[button]] = reminder.payload["reply_markup"]["inline_keyboard"]
     assert button["text"] == "Continue where I left off"
+
+
+async def test_finishing_the_survey_marks_the_invitation_done_and_stops_reminders(town: Town) -> None:
+    opened = await outreach.open_wave(town.runtime, "pulse", Audience())
+    assert opened is not None
+    finished = OPENED + timedelta(hours=5, minutes=7)
+
+    def answer_everything(session: Any) -> None:
+        contact = get_or_create_contact(session, channel="telegram", address="1002", now=finished)
+        version_id = session.scalar(select(Wave.survey_version_id).where(Wave.id == opened.wave_id))
+        place, _ = participation.begin(session, SECRET, contact, version_id, "telegram", finished)
+        for reply in ("agree", "yes"):
+            participation.advance(session, SECRET, place, Reply(reply), "telegram", finished)
+
+    await town.runtime.db.write(answer_everything)
+    async with town.runtime.db.read() as session:
+        done = dict(
+            (
+                await session.execute(
+                    select(Invitation.contact_id, Invitation.completed_at).where(Invitation.wave_id == opened.wave_id)
+                )
+            ).all()
+        )
+    assert done.pop(town.ids["ben"]) == day_of(finished)
+    assert set(done.values()) == {None}
+    assert await reminders_by_day(town, 3) == {3: 1}
+    assert addressed(await outbox(town.runtime.db), "reminder") == ["1001"]
 
 
 async def test_no_reminder_after_stop_after_the_wave_closes_or_in_quiet_hours(town: Town) -> None:
