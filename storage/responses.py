@@ -101,6 +101,7 @@ LATEST_RESPONSE = Prepared(
     .limit(1)
 )
 UPDATE_RESPONSE = Prepared(update(RESPONSE_TABLE).where(RESPONSES.id == bindparam("response_id")))
+RESPONSE_PERIOD = Prepared(select(RESPONSES.period).where(RESPONSES.id == bindparam("response_id")))
 INSERT_ANSWERS = Prepared(insert(Answer.metadata.tables["answer"]))
 
 
@@ -176,8 +177,10 @@ def apply_state(
         values["completed_at"] = now
     UPDATE_RESPONSE.execute(session, {"response_id": response_id, **values})
     if state.status is Status.COMPLETED and (previous is None or previous.status is not Status.COMPLETED):
-        period = session.scalar(select(Response.period).where(Response.id == response_id))
-        count_completed(session, version_id, str(period), state.answers)
+        completed = RESPONSE_PERIOD.first(session, {"response_id": response_id})
+        if completed is None:
+            raise NotFound(f"no response {response_id}")
+        count_completed(session, version_id, completed.period, state.answers)
 
 
 def save_draft(

@@ -14,11 +14,10 @@ from functools import cache
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Insert
 
 from storage.catalogue import load_version
-from storage.connection import core_connection
 from storage.models import Answer, AnswerTally, Response
+from storage.prepared import Prepared
 from surveys.model import Kind
 from surveys.state import AnswerValue
 
@@ -65,16 +64,20 @@ def uncount(session: Session, response_ids: Iterable[str]) -> None:
 
 
 @cache
-def _add_to_tally(dialect_name: str) -> Insert:
+def _add_to_tally(dialect_name: str) -> Prepared:
     """Built once: a statement with the rows in it was compiled anew for every completed response."""
     key = ["survey_version_id", "period", "question_id", "value"]
     if dialect_name == "postgresql":
         on_postgresql = postgresql.insert(TALLY)
-        return on_postgresql.on_conflict_do_update(
-            index_elements=key, set_={"count": TALLY.c.count + on_postgresql.excluded.count}
+        return Prepared(
+            on_postgresql.on_conflict_do_update(
+                index_elements=key, set_={"count": TALLY.c.count + on_postgresql.excluded.count}
+            )
         )
     on_sqlite = sqlite.insert(TALLY)
-    return on_sqlite.on_conflict_do_update(index_elements=key, set_={"count": TALLY.c.count + on_sqlite.excluded.count})
+    return Prepared(
+        on_sqlite.on_conflict_do_update(index_elements=key, set_={"count": TALLY.c.count + on_sqlite.excluded.count})
+    )
 
 
 def _apply(session: Session, counts: Counter[Key]) -> None:
@@ -84,5 +87,4 @@ def _apply(session: Session, counts: Counter[Key]) -> None:
         {"survey_version_id": v, "period": p, "question_id": q, "value": value[:200], "count": n}
         for (v, p, q, value), n in counts.items()
     ]
-    connection = core_connection(session)
-    connection.execute(_add_to_tally(connection.dialect.name), rows)
+    _add_to_tally(session.get_bind().dialect.name).execute_many(session, rows)

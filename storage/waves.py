@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import Row, exists, func, or_, select, update
+from sqlalchemy import Row, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.errors import NotFound
@@ -31,6 +31,7 @@ from storage.models import (
     SurveyVersion,
     Wave,
 )
+from storage.prepared import Prepared
 from storage.upsert import insert_many_once, insert_once
 
 # A contact a wave would invite: (id, channel, address, language). Plain rows, not ORM
@@ -290,11 +291,17 @@ def mark_started(session: Session, invitation_id: int, now: datetime) -> None:
     )
 
 
+_INVITATIONS = Invitation.metadata.tables["invitation"].c
+# Built once: it runs whenever anyone finishes a survey.
+_COMPLETE = Prepared(
+    update(Invitation.metadata.tables["invitation"]).where(
+        _INVITATIONS.contact_id == bindparam("who"),
+        _INVITATIONS.wave_id.in_(select(Wave.id).where(Wave.survey_version_id == bindparam("version"))),
+        _INVITATIONS.completed_at.is_(None),
+    )
+)
+
+
 def mark_completed(session: Session, contact_id: int, version_id: int, now: datetime) -> None:
     """The contact finished this version: their invitations to it are done (to the day)."""
-    waves = select(Wave.id).where(Wave.survey_version_id == version_id)
-    session.execute(
-        update(Invitation)
-        .where(Invitation.contact_id == contact_id, Invitation.wave_id.in_(waves), Invitation.completed_at.is_(None))
-        .values(completed_at=day_of(now))
-    )
+    _COMPLETE.execute(session, {"who": contact_id, "version": version_id, "completed_at": day_of(now)})
