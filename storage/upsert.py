@@ -30,10 +30,11 @@ def insert_once(session: Session, model: type[DeclarativeBase], **values: Any) -
 
 
 def insert_many_once(session: Session, model: type[DeclarativeBase], rows: Iterable[Mapping[str, Any]]) -> None:
-    """Insert rows a batch per statement, skipping those whose unique key exists already.
+    """Insert rows, skipping those whose unique key exists already, a batch at a time through the driver's executemany.
 
-    A statement a row cost a 10,000-person wave 2.2 s; rows from a generator
-    are built a batch at a time.
+    Run through SQLAlchemy a statement a row, a 10,000-person wave took 2.2 s;
+    the driver's executemany loops in C over one compiled statement. Rows from
+    a generator are built a batch at a time.
     """
     statement = _insert_or_nothing(session.get_bind().dialect.name, _table(model))
     iterator = iter(rows)
