@@ -1,7 +1,7 @@
 """The connection under a session, for statements run through SQLAlchemy Core inside the session's transaction.
 
-The answer path runs its statements through Core (built once, bound
-parameters), which is cheaper than the ORM for rows nobody needs as objects.
+Statements that need no ORM objects run on it: through Core, or straight on
+the driver's cursor (storage/prepared.py, which the answer path uses).
 
 Usage:
     core_connection(session).execute(STATEMENT, parameters)

@@ -48,7 +48,7 @@ class _Compiled:
             raise TypeError(f"{dialect.driver} takes parameters by name; Prepared binds them by position")
         self.sql = compiled.string
         defaults = _constant_defaults(compiled)
-        # Each placeholder in order: the value's name (None for a literal in the statement), the literal, its processor.
+        # Each bound parameter in order: the value's name (None for a literal in the statement), the literal, its processor.
         self.slots: list[tuple[str | None, Any, Processor]] = []
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
