@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine, RootTransaction, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -104,6 +104,33 @@ def _done(session: Session, work: Work[T]) -> T:
             result.close()
         raise TypeError(f"a write is a plain function of a Session, and {work!r} returned an awaitable")
     return result
+
+
+def _run(transaction: RootTransaction, work: Work[T]) -> T:
+    """Run the work in the transaction, flushed and ready to commit; rolled back if it fails."""
+    try:
+        with Session(bind=transaction.connection, expire_on_commit=False) as session:
+            result = _done(session, work)
+            session.flush()
+            return result
+    except BaseException:
+        transaction.rollback()
+        raise
+
+
+def _commit(transaction: RootTransaction) -> None:
+    """Commit, and on failure discard the connection.
+
+    A COMMIT that SQLite refuses (a deferred constraint, a full disk) can leave
+    its transaction open where SQLAlchemy takes it as ended; every later write's
+    BEGIN would then fail. A fresh connection starts clean.
+    """
+    try:
+        transaction.commit()
+    except BaseException:
+        transaction.rollback()
+        transaction.connection.invalidate()
+        raise
 
 
 class Database:
@@ -213,7 +240,13 @@ class Database:
         return self._commit_on_sqlite(work)
 
     def _commit_on_sqlite(self, work: Work[T]) -> T:
-        """One transaction on the writer's connection, which stays checked out of its pool.
+        transaction = self._connection().begin()
+        result = _run(transaction, work)
+        _commit(transaction)
+        return result
+
+    def _connection(self) -> Connection:
+        """The writer's connection, which stays checked out of its pool.
 
         Checking it out and back in for every write (and the pool's rollback on
         return) cost about a fifth of a one-statement transaction.
@@ -221,11 +254,7 @@ class Database:
         if self._sqlite_connection is None:
             assert self._sqlite_writer is not None
             self._sqlite_connection = self._sqlite_writer.connect()
-        connection = self._sqlite_connection
-        with connection.begin(), Session(bind=connection, expire_on_commit=False) as session:
-            result = _done(session, work)
-            session.flush()
-            return result
+        return self._sqlite_connection
 
     async def _commit_on_postgresql(self, work: Work[T]) -> T:
         async with self._write_sessions() as session, session.begin():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.catalogue import import_survey
@@ -193,3 +194,28 @@ async def test_a_long_write_runs_off_the_event_loop_and_a_quick_one_on_it(tmp_pa
     await db.close()
     assert turns >= 20, f"the event loop had {turns} turns in the 0.5 s the write took"
     assert writing.result() != quick_thread == threading.main_thread().name
+
+
+async def test_a_write_whose_commit_fails_is_rolled_back_and_the_next_is_kept(db: Database) -> None:
+    """A deferred constraint is checked at COMMIT: the writer must come out of that failure ready for the next write."""
+    await db.write(
+        lambda s: [
+            s.execute(text(statement))
+            for statement in (
+                "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
+                "CREATE TABLE child (id INTEGER PRIMARY KEY, "
+                "parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+            )
+        ]
+    )
+
+    def orphan(session: Session) -> None:
+        session.execute(text("INSERT INTO child (id, parent_id) VALUES (1, 99)"))
+
+    with pytest.raises(IntegrityError):
+        await db.write(orphan, quick=True)
+    await db.write(lambda s: s.execute(text("INSERT INTO parent (id) VALUES (7)")), quick=True)
+    await db.write(lambda s: s.execute(text("INSERT INTO child (id, parent_id) VALUES (2, 7)")))
+    async with db.read() as session:
+        children = (await session.execute(text("SELECT id, parent_id FROM child"))).all()
+    assert [tuple(row) for row in children] == [(2, 7)]
