@@ -12,10 +12,11 @@ Why writes are synchronous: on SQLite a resident's answer is a handful of
 statements that take microseconds each, and each statement through
 SQLAlchemy's asyncio layer cost five times what it costs synchronously (the
 greenlet switches, not the database). So the SQLite writer is SQLAlchemy's
-own pysqlite engine: a quick write (one update's turn, the sender's claims)
-runs on the event loop's thread, where handing it to a thread would cost more
-than the write; any other write runs on the writer's own thread, so opening a
-10,000-person wave never holds up webhooks.
+own pysqlite engine: a quick write's statements (one update's turn, the
+sender's claims) run on the event loop's thread, where handing them to a thread
+would cost more than they do, and its commit, which waits for the disk, on the
+writer's own thread; any other write runs wholly on the writer's thread, so
+opening a 10,000-person wave never holds up webhooks.
 
 Usage:
     db = Database.open("sqlite+aiosqlite:///chorus.db")
@@ -185,7 +186,8 @@ class Database:
         """Run `work` in one transaction and commit it; retried whole if the database was busy.
 
         `quick` says the work is a few statements (one update's turn): on SQLite
-        it then runs on the event loop's thread. On SQLite, writes that arrive
+        they then run on the event loop's thread, and only the commit on the
+        writer's. On SQLite, writes that arrive
         while another is running wait in a queue and then commit together (group
         commit): each work runs in turn in one transaction, and each caller hears
         back only after that commit. If any of them fails, the batch is rolled
@@ -237,7 +239,16 @@ class Database:
         return await self._retrying(lambda: loop.run_in_executor(self._writer_thread, self._commit_on_sqlite, work))
 
     async def _at_once(self, work: Work[T]) -> T:
-        return self._commit_on_sqlite(work)
+        """Run the work on the loop's thread, then commit on the writer's.
+
+        The commit waits for the disk (an fsync, and now and then a WAL
+        checkpoint) with the GIL released; on the writer's thread the loop goes
+        on taking webhooks meanwhile, and those queue up for the next group commit.
+        """
+        transaction = self._connection().begin()
+        result = _run(transaction, work)
+        await asyncio.get_running_loop().run_in_executor(self._writer_thread, _commit, transaction)
+        return result
 
     def _commit_on_sqlite(self, work: Work[T]) -> T:
         transaction = self._connection().begin()

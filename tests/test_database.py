@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, Engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -194,6 +194,32 @@ async def test_a_long_write_runs_off_the_event_loop_and_a_quick_one_on_it(tmp_pa
     await db.close()
     assert turns >= 20, f"the event loop had {turns} turns in the 0.5 s the write took"
     assert writing.result() != quick_thread == threading.main_thread().name
+
+
+async def test_a_quick_write_waits_for_the_disk_off_the_event_loop(tmp_path: Path) -> None:
+    """A commit's fsync (and now and then a WAL checkpoint) can take a while on a busy disk: webhooks are served meanwhile."""
+    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'slow-disk.db'}")
+    await upgrade(db)
+
+    def slow_disk(_connection: Connection) -> None:
+        time.sleep(0.5)
+
+    event.listen(Engine, "commit", slow_disk)
+    try:
+        writing = asyncio.create_task(
+            db.write(lambda s: s.add(InboundReceipt(key="answer", received_at=NOW)), quick=True)
+        )
+        turns = 0
+        while not writing.done():
+            await asyncio.sleep(0.01)
+            turns += 1
+    finally:
+        event.remove(Engine, "commit", slow_disk)
+    async with db.read() as session:
+        stored = list(await session.scalars(select(InboundReceipt.key)))
+    await db.close()
+    assert turns >= 20, f"the event loop had {turns} turns in the 0.5 s the commit took"
+    assert stored == ["answer"]
 
 
 async def test_a_write_whose_commit_fails_is_rolled_back_and_the_next_is_kept(db: Database) -> None:
