@@ -8,6 +8,7 @@ runs for its server, costs a fraction of it. PTB's public API is unchanged.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import aiohttp
@@ -73,11 +74,16 @@ class AiohttpRequest(BaseRequest):
     @staticmethod
     def _body(request_data: RequestData | None) -> aiohttp.FormData | bytes | None:
         """A JSON body (the Bot API takes one for any call without files, and a form costs more to
-        encode); files as a multipart body."""
+        encode); files as a multipart body.
+
+        The JSON is of `parameters`, as PTB's docs suggest for a request layer
+        of one's own: its `json_payload` encodes each object-valued parameter (a
+        keyboard) as a JSON string, then the whole again; the Bot API takes either.
+        """
         if request_data is None:
             return None
         if not request_data.contains_files:
-            return request_data.json_payload
+            return json.dumps(request_data.parameters).encode()
         form = aiohttp.FormData()
         for name, value in request_data.json_parameters.items():
             form.add_field(name, value)
