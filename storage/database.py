@@ -108,14 +108,18 @@ def _done(session: Session, work: Work[T]) -> T:
 
 
 def _run(transaction: RootTransaction, work: Work[T]) -> T:
-    """Run the work in the transaction, flushed and ready to commit; rolled back if it fails."""
+    """Run the work in the transaction, flushed and ready to commit; rolled back if it fails.
+
+    `close` rolls back a transaction still open and leaves alone one that the
+    failure has already ended (a flush that failed, say).
+    """
     try:
         with Session(bind=transaction.connection, expire_on_commit=False) as session:
             result = _done(session, work)
             session.flush()
             return result
     except BaseException:
-        transaction.rollback()
+        transaction.close()
         raise
 
 
