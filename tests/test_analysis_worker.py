@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot import analysis_worker
 from bot.runtime import Runtime
@@ -89,3 +90,29 @@ async def test_batches_drain_a_backlog(db: Database, runtime: Runtime) -> None:
 async def test_a_result_for_an_answer_taken_back_meanwhile_is_dropped(db: Database) -> None:
     stored = await db.write(lambda s: store(s, [Result("gone", "q", "neutral", 0.0, ())], "v", NOW))
     assert stored == 0
+
+
+async def test_an_idle_worker_looks_less_and_less_often_and_still_finds_a_new_answer(
+    db: Database, runtime: Runtime
+) -> None:
+    """Each look is a query over every free-text answer; looking at a fixed short interval all night cost a steady share of a core."""
+    looks = 0
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal looks
+        looks += "text_analysis" in statement and statement.lstrip().upper().startswith("SELECT")
+
+    event.listen(db.reader.sync_engine, "before_cursor_execute", count)
+    worker = asyncio.create_task(analysis_worker.run(runtime, idle_seconds=0.01, max_idle_seconds=0.16))
+    try:
+        await asyncio.sleep(1.0)
+        idle_looks = looks
+        await populate(db)
+        async with asyncio.timeout(10):
+            while len(await results(db)) < 3:
+                await asyncio.sleep(0.05)
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+        event.remove(db.reader.sync_engine, "before_cursor_execute", count)
+    assert 3 <= idle_looks < 20, f"{idle_looks} looks in an idle second; every 10 ms would be about 100"
