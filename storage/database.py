@@ -133,7 +133,7 @@ def _commit(transaction: RootTransaction) -> None:
     try:
         transaction.commit()
     except BaseException:
-        transaction.rollback()
+        transaction.close()
         transaction.connection.invalidate()
         raise
 
@@ -191,11 +191,11 @@ class Database:
 
         `quick` says the work is a few statements (one update's turn): on SQLite
         they then run on the event loop's thread, and only the commit on the
-        writer's. On SQLite, writes that arrive
-        while another is running wait in a queue and then commit together (group
-        commit): each work runs in turn in one transaction, and each caller hears
-        back only after that commit. If any of them fails, the batch is rolled
-        back and every work runs again on its own.
+        writer's. On SQLite, writes that arrive while another is running wait in
+        a queue and then commit together (group commit): each work runs in turn
+        in one transaction, and each caller hears back only after that commit.
+        If any of them fails, the batch is rolled back and every work runs again
+        on its own.
         """
         if not self.is_sqlite:
             return await self._retrying(lambda: self._commit_on_postgresql(work))
