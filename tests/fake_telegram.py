@@ -115,6 +115,7 @@ class FakeTelegram:
         self.chats: dict[int, Bucket] = {}
         self.latency = latency
         self.sent: list[dict[str, Any]] = []
+        self._sent_to: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.callback_answers: list[dict[str, Any]] = []
         self.calls: defaultdict[str, int] = defaultdict(int)
@@ -356,17 +357,17 @@ class FakeTelegram:
         for waiter in self._waiters.pop(chat_id, []):
             if not waiter.done():
                 waiter.set_result(message)
-        self.sent.append(
-            {
-                "method": "send",
-                "chat_id": chat_id,
-                "message_id": message["message_id"],
-                "text": content.get("text"),
-                "reply_markup": markup,
-                "parse_mode": params.get("parse_mode"),
-                "at": time.monotonic(),
-            }
-        )
+        record = {
+            "method": "send",
+            "chat_id": chat_id,
+            "message_id": message["message_id"],
+            "text": content.get("text"),
+            "reply_markup": markup,
+            "parse_mode": params.get("parse_mode"),
+            "at": time.monotonic(),
+        }
+        self.sent.append(record)
+        self._sent_to[chat_id].append(record)
         return message
 
     # ---- acting as users ---------------------------------------------------------------------
@@ -476,7 +477,8 @@ class FakeTelegram:
         return list(self._updates)
 
     def to(self, chat_id: int) -> list[dict[str, Any]]:
-        return [m for m in self.sent if m["chat_id"] == chat_id and m["method"] == "send"]
+        """The messages sent to one chat, in order; kept per chat, since a benchmark asks after every answer."""
+        return list(self._sent_to.get(chat_id, ()))
 
     async def wait_for(self, chat_id: int, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
         """Wait until the chat has received `count` messages in all; returns them all."""
