@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.catalogue import load_version
 from storage.models import Answer, AnswerTally, Response
 from storage.prepared import Prepared
+from storage.upsert import conflict_insert
 from surveys.model import Kind
 from surveys.state import AnswerValue
 
@@ -67,16 +67,9 @@ def uncount(session: Session, response_ids: Iterable[str]) -> None:
 def _add_to_tally(dialect_name: str) -> Prepared:
     """Built once: a statement with the rows in it was compiled anew for every completed response."""
     key = ["survey_version_id", "period", "question_id", "value"]
-    if dialect_name == "postgresql":
-        on_postgresql = postgresql.insert(TALLY)
-        return Prepared(
-            on_postgresql.on_conflict_do_update(
-                index_elements=key, set_={"count": TALLY.c.count + on_postgresql.excluded.count}
-            )
-        )
-    on_sqlite = sqlite.insert(TALLY)
+    insert = conflict_insert(dialect_name, TALLY)
     return Prepared(
-        on_sqlite.on_conflict_do_update(index_elements=key, set_={"count": TALLY.c.count + on_sqlite.excluded.count})
+        insert.on_conflict_do_update(index_elements=key, set_={"count": TALLY.c.count + insert.excluded.count})
     )
 
 

@@ -16,12 +16,15 @@ from storage.prepared import Prepared
 BATCH = 200
 
 
+def conflict_insert(dialect_name: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ON CONFLICT, which PostgreSQL and SQLite each build through their own dialect."""
+    return postgresql.insert(table) if dialect_name == "postgresql" else sqlite.insert(table)
+
+
 @cache
 def _insert_or_nothing(dialect_name: str, table: Table) -> Prepared:
     """Built once per table: every answer claims a receipt and queues a reply, and building it anew cost more than running it."""
-    if dialect_name == "postgresql":
-        return Prepared(postgresql.insert(table).on_conflict_do_nothing())
-    return Prepared(sqlite.insert(table).on_conflict_do_nothing())
+    return Prepared(conflict_insert(dialect_name, table).on_conflict_do_nothing())
 
 
 def insert_once(session: Session, model: type[DeclarativeBase], **values: Any) -> bool:

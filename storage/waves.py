@@ -291,13 +291,13 @@ def mark_started(session: Session, invitation_id: int, now: datetime) -> None:
     )
 
 
-_INVITATIONS = Invitation.metadata.tables["invitation"].c
+_INVITATION = Invitation.metadata.tables["invitation"]
 # Built once: it runs whenever anyone finishes a survey.
 _COMPLETE = Prepared(
-    update(Invitation.metadata.tables["invitation"]).where(
-        _INVITATIONS.contact_id == bindparam("who"),
-        _INVITATIONS.wave_id.in_(select(Wave.id).where(Wave.survey_version_id == bindparam("version"))),
-        _INVITATIONS.completed_at.is_(None),
+    update(_INVITATION).where(
+        _INVITATION.c.contact_id == bindparam("who"),
+        _INVITATION.c.wave_id.in_(select(Wave.id).where(Wave.survey_version_id == bindparam("version"))),
+        _INVITATION.c.completed_at.is_(None),
     )
 )
 
