@@ -41,6 +41,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from storage import json_codec
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[Session], T]
@@ -52,6 +54,7 @@ WRITER_BUSY_TIMEOUT_MS = 20
 WRITE_ATTEMPTS = 12  # about 15 s of backing off in all: another process's long write is waited out
 GROUP_COMMIT = 64
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
+JSON_CODEC: dict[str, Any] = {"json_serializer": json_codec.dumps, "json_deserializer": json_codec.loads}
 
 
 def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
@@ -170,19 +173,25 @@ class Database:
                 pool_size=1,
                 max_overflow=0,
                 connect_args={"check_same_thread": False},  # the loop's thread and the writer's, never both at once
+                **JSON_CODEC,
             )
             _sqlite_pragmas(sqlite_writer, WRITER_BUSY_TIMEOUT_MS)
             _sqlite_begin(sqlite_writer, "BEGIN IMMEDIATE")
-            writer = create_async_engine(url, pool_size=1, max_overflow=0)
+            writer = create_async_engine(url, pool_size=1, max_overflow=0, **JSON_CODEC)
             _sqlite_pragmas(writer.sync_engine, BUSY_TIMEOUT_MS)
             _sqlite_begin(writer.sync_engine, "BEGIN IMMEDIATE")
-            reader = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+            reader = create_async_engine(url, pool_size=pool_size, max_overflow=0, **JSON_CODEC)
             _sqlite_pragmas(reader.sync_engine, BUSY_TIMEOUT_MS)
             _sqlite_begin(reader.sync_engine, "BEGIN")
             return cls(url, writer, reader, sqlite_writer=sqlite_writer)
         connect_args = {"server_settings": {"search_path": schema}} if schema else {}
         engine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=connect_args
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args=connect_args,
+            **JSON_CODEC,
         )
         return cls(url, engine, engine, schema)
 

@@ -30,6 +30,7 @@ from bot.telegram import outgoing
 from bot.telegram.conversation import handle_update
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.updates import Inbound, read_update
+from storage import json_codec
 
 logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -154,7 +155,7 @@ class TelegramChannel:
         if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
             return web.Response(status=403, text="forbidden")
         try:
-            inbound = read_update(await request.json())
+            inbound = read_update(await request.json(loads=json_codec.loads))
         except (ValueError, NotAnUpdate) as error:
             logger.warning("webhook: a request with the right secret is not a Telegram update (%s)", error)
             return web.Response(status=400, text="not a Telegram update")
@@ -171,7 +172,9 @@ class TelegramChannel:
             return web.Response(status=500, text="try again")
         if call is None:
             return web.Response(status=200)
-        return web.json_response({name: value for name, value in call.items() if value is not None})
+        return web.json_response(
+            {name: value for name, value in call.items() if value is not None}, dumps=json_codec.dumps
+        )
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
         lock = self._locks.get(chat_id)

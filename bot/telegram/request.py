@@ -8,13 +8,14 @@ runs for its server, costs a fraction of it. PTB's public API is unchanged.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from storage import json_codec
 
 DEFAULT_TIMEOUT = 10.0
 JSON_BODY = {"Content-Type": "application/json"}
@@ -68,6 +69,14 @@ class AiohttpRequest(BaseRequest):
             raise
 
     @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """The Bot API's reply, read by orjson; what orjson refuses (bad UTF-8, say) is left to PTB's own reading."""
+        try:
+            return json_codec.loads(payload)  # type: ignore[no-any-return]
+        except json_codec.JSONDecodeError:
+            return BaseRequest.parse_json_payload(payload)
+
+    @staticmethod
     def _seconds(given: Any, default: float | None) -> float | None:
         return default if isinstance(given, DefaultValue) else given
 
@@ -83,7 +92,7 @@ class AiohttpRequest(BaseRequest):
         if request_data is None:
             return None
         if not request_data.contains_files:
-            return json.dumps(request_data.parameters).encode()
+            return json_codec.dump_bytes(request_data.parameters)
         form = aiohttp.FormData()
         for name, value in request_data.json_parameters.items():
             form.add_field(name, value)
