@@ -23,6 +23,7 @@ from bot import admin
 from bot.analyse_csv import analyse_csv, analyser, count_rows, learn_from_csv
 from bot.config import EMAIL, Settings, load_settings
 from bot.errors import ChorusError
+from bot.event_loop import loop_factory
 from bot.preview import preview
 from bot.service import serve
 from bot.summary import build_summary, to_html, to_json, to_markdown
@@ -58,7 +59,8 @@ def run() -> None:
         for chatty in ("httpx", "apscheduler"):  # a line per request or per minute tick says nothing
             logging.getLogger(chatty).setLevel(logging.WARNING)
         _freeze_imports()
-        asyncio.run(serve(settings))
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(serve(settings))
 
 
 def _freeze_imports() -> None:

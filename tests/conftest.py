@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import load_settings
+from bot.event_loop import loop_factory
 from bot.runtime import Runtime
 from storage.database import Database
 from storage.migrate import upgrade
@@ -122,3 +123,9 @@ RAW_SURVEY_VERSION = (
     "INSERT INTO survey_version (id, survey_id, version, number, document, anonymous, keep_anonymised, created_at) "
     "VALUES (1, 1, 'v', 1, '{}', false, false, '2026-01-01 00:00:00')",
 )
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], Any]] | None:
+    """The tests run on the event loop `chorus run` uses (uvloop where it installs)."""
+    factory = loop_factory()
+    return None if factory is None else {"uvloop": factory}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from bot.event_loop import loop_factory
 
 CHORUS = Path(sys.executable).parent / "chorus"
 
@@ -115,3 +118,13 @@ def test_run_upgrades_the_embedded_database_and_refuses_a_newer_one(tmp_path: Pa
     )
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1].startswith("CHORUS_DATABASE_URL: the database schema (9999_newer) is newer")
+
+
+async def test_the_tests_run_on_the_event_loop_the_service_serves_on() -> None:
+    factory = loop_factory()
+    assert factory is not None, "uvloop installs on every platform CI runs on"
+    served_on = factory()
+    try:
+        assert type(asyncio.get_running_loop()) is type(served_on)
+    finally:
+        served_on.close()
