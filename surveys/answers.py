@@ -19,6 +19,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d 
 _SEPARATORS = re.compile(r"\s*[,;]\s*|\s+(?:and|&)\s+")
 _PUNCTUATION = ".!?\"'()[]"
 MIN_WORD_MATCH = 3
+MOST_DIGITS = 15  # before the decimal point: more than a double holds exactly, or anyone needs to answer
 
 
 @dataclass(frozen=True)
@@ -147,9 +148,9 @@ def _number(question: Question, text: str, whole: bool) -> Reading:
         cleaned = cleaned.replace(",", "")
     elif not whole and re.fullmatch(r"[+-]?\d+,\d+", cleaned):
         cleaned = cleaned.replace(",", ".")
-    if whole and re.fullmatch(r"[+-]?\d{1,15}", cleaned):
+    if whole and re.fullmatch(rf"[+-]?\d{{1,{MOST_DIGITS}}}", cleaned):
         value: float = int(cleaned)
-    elif not whole and re.fullmatch(r"[+-]?(\d{1,15}(\.\d*)?|\.\d+)", cleaned):
+    elif not whole and re.fullmatch(rf"[+-]?(\d{{1,{MOST_DIGITS}}}(\.\d*)?|\.\d+)", cleaned):
         value = float(cleaned)
     elif whole and re.fullmatch(r"[+-]?\d+\.\d+", cleaned):
         return Refused(Reason.NOT_A_WHOLE_NUMBER, {"text": text})

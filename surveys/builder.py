@@ -6,12 +6,14 @@ All the rules an officer can break live here once, whichever format they wrote.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from surveys.answers import MOST_DIGITS
 from surveys.cron import crontab_trigger
 from surveys.errors import ExpressionError, Location, Problem, SurveyInvalid
 from surveys.expressions import Expression, parse
@@ -198,11 +200,23 @@ class _Builder:
         return value
 
     def number(self, raw: Raw, key: str, subject: str, whole: bool) -> float | None:
+        """A bound such as `min` or `max`; YAML's .inf and .nan are refused, and so is a bound longer than any
+        answer can be, which would change nothing that is accepted."""
         value = raw.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or (whole and value != int(value)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not math.isfinite(value))
+            or (whole and value != int(value))
+        ):
             self.error(raw.where(key), subject, f"'{key}' must be a {'whole ' if whole else ''}number, not {value!r}")
+            return None
+        if abs(value) >= 10**MOST_DIGITS:
+            self.error(
+                raw.where(key), subject, f"'{key}' must have at most {MOST_DIGITS} digits, as answers do, not {value!r}"
+            )
             return None
         return float(value)
 

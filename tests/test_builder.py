@@ -134,6 +134,12 @@ def test_the_same_survey_has_the_same_version_and_any_change_a_new_one() -> None
         ("questions:\n  - {id: a, type: text}\n", "survey.yaml:4: question 'a': 'label' is required"),
         ("questions:\n  - {id: 9a, type: text, label: A}\n", "ids are letters, digits and _"),
         ("questions:\n  - {id: a, type: integer, label: A, min: 5, max: 1}\n", "min (5) is more than max (1)"),
+        ("questions:\n  - {id: a, type: integer, label: A, max: .inf}\n", "'max' must be a whole number, not inf"),
+        ("questions:\n  - {id: a, type: decimal, label: A, min: .nan}\n", "'min' must be a number, not nan"),
+        (
+            "questions:\n  - {id: a, type: integer, label: A, max: 100000000000000000000000}\n",
+            "'max' must have at most 15 digits, as answers do",
+        ),
         ("questions:\n  - {id: a, type: rating, label: A, min: 0, max: 20}\n", "a rating has at most 11 points"),
         ("questions:\n  - {id: a, type: consent, label: A}\n", "question 'a': 'notice' is required"),
         ("questions:\n  - {id: a, type: text, label: A, required: maybe}\n", "'required' must be true or false"),
