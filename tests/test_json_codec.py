@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from sqlalchemy import text
 from telegram.error import TelegramError
 
 from bot.telegram.request import AiohttpRequest
+from storage import json_codec
 from storage.database import Database
 from storage.outbox import claim, enqueue, outbox_row
 from tests.conftest import NOW
@@ -45,3 +48,22 @@ def test_the_bot_api_reply_is_read_as_ptb_reads_it() -> None:
     assert AiohttpRequest.parse_json_payload(b'{"ok": true, "result": "a\xffb"}') == {"ok": True, "result": "a\ufffdb"}
     with pytest.raises(TelegramError, match="Invalid server response"):
         AiohttpRequest.parse_json_payload(b"<html>Bad Gateway</html>")
+
+
+def test_what_orjson_refuses_goes_through_the_standard_library_as_before() -> None:
+    assert json_codec.dumps({"n": 10**30}) == '{"n": 1000000000000000000000000000000}'
+    assert json_codec.loads(json_codec.dumps({"n": 2**64 - 1})) == {"n": 2**64 - 1}
+    assert math.isnan(json_codec.loads("[NaN]")[0])
+    assert json_codec.loads("[Infinity, 1e400]") == [math.inf, math.inf]
+    with pytest.raises(ValueError):
+        json_codec.loads("{not json")
+
+
+async def test_a_number_beyond_64_bits_is_stored_and_read_as_the_nearest_float(db: Database) -> None:
+    payload = {"text": "x", "count": 10**30}
+    await db.write(
+        lambda s: enqueue(s, outbox_row(channel="telegram", address="1", payload=payload, dedupe_key="k", now=NOW)),
+        quick=True,
+    )
+    [message] = await db.write(lambda s: claim(s, NOW, 10))
+    assert message.payload == {"text": "x", "count": 1e30}

@@ -70,10 +70,10 @@ class AiohttpRequest(BaseRequest):
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> dict[str, Any]:
-        """The Bot API's reply, read by orjson; what orjson refuses (bad UTF-8, say) is left to PTB's own reading."""
+        """The Bot API's reply, read by orjson; what cannot be read (bad UTF-8, say) is left to PTB's own reading."""
         try:
             return json_codec.loads(payload)  # type: ignore[no-any-return]
-        except json_codec.JSONDecodeError:
+        except ValueError:
             return BaseRequest.parse_json_payload(payload)
 
     @staticmethod
