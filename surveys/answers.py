@@ -19,7 +19,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d 
 _SEPARATORS = re.compile(r"\s*[,;]\s*|\s+(?:and|&)\s+")
 _PUNCTUATION = ".!?\"'()[]"
 MIN_WORD_MATCH = 3
-MOST_DIGITS = 15  # before the decimal point: more than a double holds exactly, or anyone needs to answer
+MOST_DIGITS = 15  # before the decimal point: as many as a double holds exactly, and more than anyone answers with
 
 
 @dataclass(frozen=True)
