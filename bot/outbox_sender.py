@@ -31,15 +31,13 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import metrics
 from bot.errors import SendFailed
 from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
-from storage.contacts import opt_out
-from storage.models import Contact
+from storage.contacts import BLOCKED, opt_out_address
 from storage.outbox import Message, Settlement, claim, recover, settle
 
 logger = logging.getLogger(__name__)
@@ -256,7 +254,9 @@ class OutboxSender:
         def work(session: Session) -> None:
             settle(session, now, settlement)
             for channel, address in unreachable:
-                _opt_out_address(session, channel, address, now)
+                contact_id = opt_out_address(session, channel, address, now, BLOCKED)
+                if contact_id is not None:
+                    logger.info("contact %s cannot be reached (blocked the bot); opted out", contact_id)
 
         room_before = self.window - self.in_flight
         try:
@@ -273,13 +273,6 @@ class OutboxSender:
             return
         if settlement.released or not self._worth_claiming(room_before):
             self.wake()
-
-
-def _opt_out_address(session: Session, channel: str, address: str, now: Any) -> None:
-    contact_id = session.scalar(select(Contact.id).where(Contact.channel == channel, Contact.address == address))
-    if contact_id is not None:
-        logger.info("contact %s cannot be reached (blocked the bot); opted out", contact_id)
-        opt_out(session, contact_id, now, reason="blocked the bot")
 
 
 def _merged(first: Settlement, second: Settlement) -> Settlement:

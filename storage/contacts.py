@@ -16,6 +16,7 @@ from storage.outbox import cancel_queued
 from storage.prepared import Prepared
 
 SEEN_PRECISION = timedelta(hours=1)
+BLOCKED = "blocked the bot"  # why a contact was opted out, when they blocked the bot
 
 
 @dataclass
@@ -135,6 +136,14 @@ def record_consent(
             recorded_at=now,
         )
     )
+
+
+def opt_out_address(session: Session, channel: str, address: str, now: datetime, reason: str) -> int | None:
+    """Opt out whoever has this address, when Chorus knows them; their id, or None (and no contact is made)."""
+    contact_id = session.scalar(select(Contact.id).where(Contact.channel == channel, Contact.address == address))
+    if contact_id is not None:
+        opt_out(session, contact_id, now, reason)
+    return contact_id
 
 
 def opt_out(session: Session, contact_id: int, now: datetime, reason: str = "opted out") -> None:

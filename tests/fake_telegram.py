@@ -2,10 +2,11 @@
 
 The bot under test reaches it only through TELEGRAM_API_BASE_URL and
 python-telegram-bot's own HTTP stack. It keeps what the bot sent, lets a test
-act as users (type, send a command, press a button, send a sticker), enforces
-Telegram's limits (4,096 characters, 64-byte callback data, valid HTML, about
-30 messages/s overall and 1/s per chat with a small burst, 429 with retry_after
-beyond) and delivers updates by getUpdates or by webhook with the secret header.
+act as users (type, send a command, press a button, send a sticker, block the
+bot), enforces Telegram's limits (4,096 characters, 64-byte callback data,
+valid HTML, about 30 messages/s overall and 1/s per chat with a small burst,
+429 with retry_after beyond) and delivers updates by getUpdates or by webhook
+with the secret header, only of the kinds the bot asked for (allowed_updates).
 
 Usage:
     fake = FakeTelegram()
@@ -125,6 +126,8 @@ class FakeTelegram:
         self.bad_gateways = 0
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
+        self.allowed_updates: list[str] | None = None  # as the bot last asked; None: every kind Chorus reads
+        self.withheld: list[dict[str, Any]] = []  # updates of kinds the bot did not ask for, never delivered
         self.webhook_responses: list[int] = []
         self.calls_in_responses: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
@@ -238,6 +241,7 @@ class FakeTelegram:
         offset = int(params.get("offset", 0) or 0)
         limit = int(params.get("limit", 100) or 100)
         timeout = float(params.get("timeout", 0) or 0)
+        self._allow(params)
         async with self._arrived:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
             if not self._updates and timeout and not self._closing:
@@ -248,7 +252,16 @@ class FakeTelegram:
 
     async def api_setWebhook(self, params: dict[str, Any]) -> bool:
         self.webhook = {"url": params["url"], "secret": params.get("secret_token")}
+        self._allow(params)
         return True
+
+    def _allow(self, params: dict[str, Any]) -> None:
+        """Keep the kinds of update the bot asks for; as Telegram does, a call that names none keeps the last setting."""
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, str):  # a form-encoded call sends the list as JSON
+            allowed = json.loads(allowed)
+        if allowed is not None:
+            self.allowed_updates = list(allowed) or None
 
     async def api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         self.webhook = None
@@ -423,6 +436,23 @@ class FakeTelegram:
         }
         return await self.deliver({"edited_message": message})
 
+    async def user_blocks(self, chat_id: int, blocked: bool = True) -> dict[str, Any]:
+        """The person blocks the bot (or, with blocked=False, unblocks it): sends to them fail from now, and the
+        bot hears of it in a my_chat_member update, as from Telegram."""
+        if blocked:
+            self.blocked.add(chat_id)
+        else:
+            self.blocked.discard(chat_id)
+        old, new = ("member", "kicked") if blocked else ("kicked", "member")
+        change = {
+            "chat": {"id": chat_id, "type": "private", "first_name": "R"},
+            "from": self.user(chat_id),
+            "date": int(time.time()),
+            "old_chat_member": {"user": self.bot_user(), "status": old},
+            "new_chat_member": {"user": self.bot_user(), "status": new, **({"until_date": 0} if blocked else {})},
+        }
+        return await self.deliver({"my_chat_member": change})
+
     async def press(self, chat_id: int, message_id: int, data: str) -> dict[str, Any]:
         message = self.messages[(chat_id, message_id)]
         query = {
@@ -435,8 +465,12 @@ class FakeTelegram:
         return await self.deliver({"callback_query": query})
 
     async def deliver(self, body: dict[str, Any], update_id: int | None = None) -> dict[str, Any]:
-        """Queue an update for getUpdates, or POST it to the webhook with the secret header."""
+        """Queue an update for getUpdates, or POST it to the webhook with the secret header; as Telegram, withhold
+        one of a kind the bot did not ask for."""
         update = {"update_id": update_id if update_id is not None else next(self._update_ids), **body}
+        if self.allowed_updates is not None and not set(body) & set(self.allowed_updates):
+            self.withheld.append(update)
+            return update
         if self.webhook is not None:
             await self.post_webhook(update, self.webhook.get("secret"))
             return update

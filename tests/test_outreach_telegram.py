@@ -16,6 +16,7 @@ from bot.runtime import Runtime, utc_now
 from bot.weekly_summary import send_weekly_summaries
 from storage.database import Database
 from storage.models import Consent, Contact, Invitation, Outbox, Survey, SurveyVersion
+from storage.outbox import enqueue, outbox_row
 from storage.waves import Audience
 from tests.conftest import NOW
 from tests.fake_telegram import FakeTelegram
@@ -134,6 +135,39 @@ async def test_a_blocked_invite_opts_the_contact_out_and_no_reminder_follows(
         await run.opted_out()
         later = Runtime(run.settings, run.db, clock=lambda: utc_now() + timedelta(days=4))
         assert await outreach.send_reminders(later) == 0
+
+
+async def test_blocking_the_bot_cancels_what_waits_for_them_and_they_are_not_invited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opted out as they block the bot: a queued message is cancelled and a later wave skips them, with no 403."""
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        await residents(run.db, range(7500, 7502))
+        later = outbox_row(
+            channel="telegram",
+            address="7500",
+            payload={"method": "sendMessage", "text": "A reminder"},
+            dedupe_key="test:reminder",
+            now=utc_now(),
+            not_before=utc_now() + timedelta(days=1),
+            kind="reminder",
+        )
+        await run.db.write(lambda session: enqueue(session, later))
+        await run.fake.user_blocks(7500)
+        async with asyncio.timeout(10):
+            while (row := await _outbox_row(run, "test:reminder")).status == "queued":
+                await asyncio.sleep(0.02)
+        assert (row.status, row.last_error) == ("cancelled", "blocked the bot")
+        assert await open_tsm_wave(run) == 1
+        await settled(run, 1)
+        assert len(run.fake.to(7501)) == 1 and run.fake.to(7500) == []
+
+
+async def _outbox_row(run: Running, dedupe_key: str) -> Outbox:
+    async with run.db.read() as session:
+        row = await session.scalar(select(Outbox).where(Outbox.dedupe_key == dedupe_key))
+    assert row is not None
+    return row
 
 
 async def test_the_weekly_summary_reaches_a_telegram_subscriber_as_a_file(

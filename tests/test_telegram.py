@@ -370,6 +370,29 @@ async def test_a_blocked_bot_marks_the_contact_opted_out(tmp_path: Path, monkeyp
         await run.opted_out()
 
 
+@pytest.mark.parametrize("webhook", [False, True], ids=["polling", "webhook"])
+async def test_blocking_the_bot_opts_the_resident_out_at_once_and_start_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, webhook: bool
+) -> None:
+    """Telegram says when a person blocks the bot; they are opted out then, not at the next message's 403."""
+    async with running_chorus(tmp_path, monkeypatch, webhook=webhook) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        await run.press(CHAT, "I agree")
+        question = run.last_text(CHAT)
+        sends = run.fake.calls["sendMessage"]
+        await run.fake.user_blocks(CHAT)
+        await run.opted_out()
+        assert run.fake.calls["sendMessage"] == sends, "nothing was sent to find out"
+        await run.fake.user_blocks(OTHER)  # someone who never wrote to the bot
+        await run.fake.user_blocks(CHAT, blocked=False)
+        await run.say(CHAT, "/start", replies=1)
+        assert run.last_text(CHAT) == question, "they carry on at the question they had reached"
+        async with run.db.read() as session:
+            contacts = list(await session.scalars(select(Contact)))
+        assert [(c.address, c.opted_out_at) for c in contacts] == [(str(CHAT), None)]
+        assert not run.fake.withheld, "Chorus asks Telegram for these updates"
+
+
 async def test_the_sender_keeps_within_the_per_chat_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     strict = FakeTelegram(chat_rate=1.0, chat_burst=2.0)
     async with running_chorus(tmp_path, monkeypatch, fake=strict) as run:

@@ -17,6 +17,18 @@ def typed(text: str, chat: dict[str, Any] = PRIVATE) -> dict[str, Any]:
     return {"update_id": 1, "message": {"message_id": 5, "date": 1, "chat": chat, "from": RESIDENT, "text": text}}
 
 
+def membership(status: str, chat: dict[str, Any] = PRIVATE) -> dict[str, Any]:
+    bot = {"id": 1, "is_bot": True, "first_name": "Chorus"}
+    change = {
+        "chat": chat,
+        "from": RESIDENT,
+        "date": 1,
+        "old_chat_member": {"user": bot, "status": "member"},
+        "new_chat_member": {"user": bot, "status": status},
+    }
+    return {"update_id": 8, "my_chat_member": change}
+
+
 def pressed(data: str) -> dict[str, Any]:
     question = {"message_id": 4, "date": 1, "chat": PRIVATE, "text": "How satisfied?", "reply_markup": {}}
     query = {"id": "77", "from": RESIDENT, "message": question, "chat_instance": "1", "data": data}
@@ -41,11 +53,16 @@ def test_a_sticker_has_no_text_and_a_group_message_is_marked_not_private() -> No
     assert group == Inbound(1, -500, "pl", private=False)
 
 
+def test_a_person_blocking_the_bot_is_read_as_blocked() -> None:
+    assert read_update(membership("kicked")) == Inbound(8, 7, "pl", blocked=True)
+
+
 @pytest.mark.parametrize(
     "body",
     [
         {"update_id": 3, "edited_message": typed("changed")["message"]},
-        {"update_id": 4, "my_chat_member": {}},
+        membership("member"),
+        membership("kicked", {"id": -500, "type": "group", "title": "Estate"}),
         {"update_id": 5, "callback_query": {"id": "1", "from": RESIDENT, "inline_message_id": "x", "data": "d"}},
         {
             "update_id": 6,
@@ -55,7 +72,7 @@ def test_a_sticker_has_no_text_and_a_group_message_is_marked_not_private() -> No
             },
         },
     ],
-    ids=["edited message", "membership change", "inline-mode button", "button in a group"],
+    ids=["edited message", "unblocked", "removed from a group", "inline-mode button", "button in a group"],
 )
 def test_updates_chorus_does_not_act_on_are_ignored(body: dict[str, Any]) -> None:
     assert read_update(body) is None
@@ -73,6 +90,7 @@ def test_updates_chorus_does_not_act_on_are_ignored(body: dict[str, Any]) -> Non
             "callback_query.message is a JSON integer, not object",
         ),
         ({"update_id": 7, "message": {"message_id": 1, "chat": {"id": 7}}}, "message.chat.type is missing"),
+        ({"update_id": 7, "my_chat_member": {"chat": PRIVATE}}, "my_chat_member.new_chat_member is missing"),
         (
             {"update_id": 7, "message": {"message_id": 1, "chat": PRIVATE, "text": ["3"]}},
             "message.text is a JSON array, not string",

@@ -35,7 +35,7 @@ from bot.telegram.render import Keyboard, Outgoing, html, inline_button, inline_
 from bot.telegram.updates import Inbound
 from storage import privacy
 from storage.catalogue import load_version
-from storage.contacts import ContactRow, change_contact, get_or_create_contact, opt_out
+from storage.contacts import BLOCKED, ContactRow, change_contact, get_or_create_contact, opt_out, opt_out_address
 from storage.inbound import AlreadyApplied, claim
 from storage.models import Area, Invitation, Organisation, Wave
 from storage.outbox import ERASURE, enqueue_many, outbox_row
@@ -129,14 +129,34 @@ async def handle_update(runtime: Runtime, inbound: Inbound, answer_in_response: 
 
 def _apply(runtime: Runtime, session: Session, inbound: Inbound, answer_in_response: bool) -> Handled:
     now = runtime.clock()
+    if inbound.blocked:
+        _blocked(session, inbound, now)
+        return Handled()
     if inbound.private:
         effects = _Turn(runtime, session, inbound, now).run()
     else:
         logger.info("update %s comes from a group chat; only private chats are served", inbound.update_id)
-        claim(session, f"telegram:{inbound.update_id}", now)
+        _receipt(session, inbound, now)
         effects = Effects(inbound.chat_id, messages(html(m.say(supported(inbound.language_code), m.PRIVATE_ONLY))))
     in_response = effects.take_callback_answer() if answer_in_response else None
     return Handled(effects.queue(session, inbound.update_id, now), in_response)
+
+
+def _receipt(session: Session, inbound: Inbound, now: datetime) -> None:
+    """Record that the update is applied, in its transaction; raises AlreadyApplied for a repeat."""
+    claim(session, f"telegram:{inbound.update_id}", now)
+
+
+def _blocked(session: Session, inbound: Inbound, now: datetime) -> None:
+    """The person blocked the bot: no more messages from now, not even what was queued; /start brings them back.
+
+    Without this, the next message (a reminder, say) would be refused with a
+    403 before they were opted out. Someone Chorus never knew stays unknown.
+    """
+    _receipt(session, inbound, now)
+    contact_id = opt_out_address(session, CHANNEL, str(inbound.chat_id), now, BLOCKED)
+    if contact_id is not None:
+        logger.info("contact %s blocked the bot; opted out", contact_id)
 
 
 class _Turn:
@@ -155,7 +175,7 @@ class _Turn:
         self.effects.send += messages(html(m.say(self.language, message, **details)))
 
     def run(self) -> Effects:
-        claim(self.session, f"telegram:{self.inbound.update_id}", self.now)
+        _receipt(self.session, self.inbound, self.now)
         self.contact = get_or_create_contact(
             self.session, channel=CHANNEL, address=str(self.inbound.chat_id), now=self.now, language=self.language
         )
