@@ -12,16 +12,19 @@ times the bot's reply (the next question). Each system runs as its own process:
 - floor:    bench/floor_bot.py, the Bot API calls alone through aiohttp, nothing
             stored: what the harness's HTTP costs any bot (--systems chorus baseline floor).
 
-With --rounds N the systems run in turn N times, so that a slow minute on a
-shared machine falls on both alike; each round's ratio is printed, then their
-median.
-
 Two phases per system: a closed loop (each participant answers as soon as the
 last reply arrives) for answers/s and bot CPU per answer (and the CPU the fake
 server and load generator spent, which bounds what any bot can show on two
-cores), then an open loop at
-a fixed offered load for latency from update to reply (p50, p99). Peak RSS is
-the bot process's VmHWM.
+cores), then an open loop at a fixed offered load for latency from update to
+reply (p50, p99). Peak RSS is the bot process's VmHWM.
+
+All the systems run side by side, each with its own fake Bot API, and take the
+closed loop in turns: it is cut into --slices (5: four questions each), and
+each slice is answered by one system while the others wait. The speed of a
+shared machine drifts over seconds; measured one after the other, two systems
+could each catch a different spell, and the same code gave ratios from 1.8x to
+3.1x in one hour. With --rounds N it all runs N times; each round's ratio is
+printed, then their median.
 
 Usage:
     .venv/bin/python bench/ingest.py [--participants 100] [--rate 50] [--systems chorus baseline]
@@ -161,9 +164,11 @@ async def answer(fake: FakeTelegram, chat: int, n: int, answer_by: str) -> float
     return time.perf_counter() - sent
 
 
-async def closed_loop(fake: FakeTelegram, chats: list[int], answer_by: str) -> float:
+async def closed_loop(fake: FakeTelegram, chats: list[int], answer_by: str, questions: range) -> float:
+    """Each participant answers these questions as soon as each reply arrives; the seconds it took."""
+
     async def participant(chat: int) -> None:
-        for n in range(QUESTIONS):
+        for n in questions:
             await answer(fake, chat, n, answer_by)
 
     started = time.perf_counter()
@@ -188,65 +193,129 @@ async def open_loop(fake: FakeTelegram, chats: list[int], rate: float, answer_by
     return latencies
 
 
-async def run_system(system: str, participants: int, rate: float, answer_by: str, postgres: str | None) -> Result:
-    fake = FakeTelegram(overall_rate=1e6, overall_burst=1e6, chat_rate=1e6, chat_burst=1e6)
-    base_url = await fake.start()
-    with tempfile.TemporaryDirectory() as folder:
-        workdir = Path(folder)
-        database = None
-        if system in SCRIPTS:
-            process = start_script(SCRIPTS[system], base_url, workdir, answer_by)
+@dataclass
+class Measured:
+    """A system's closed-loop totals, summed over its slices."""
+
+    answers: int = 0
+    seconds: float = 0.0
+    cpu: float = 0.0
+    harness_cpu: float = 0.0
+
+
+class Running:
+    """One system under test: its own fake Bot API, its process and, for Chorus, its database."""
+
+    def __init__(self, system: str, answer_by: str, postgres: str | None) -> None:
+        self.system = system
+        self.answer_by = answer_by
+        self.postgres = postgres
+        self.fake = FakeTelegram(overall_rate=1e6, overall_burst=1e6, chat_rate=1e6, chat_burst=1e6)
+        self.folder = tempfile.TemporaryDirectory()
+        self.database: str | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.measured = Measured()
+
+    async def start(self) -> None:
+        base_url = await self.fake.start()
+        workdir = Path(self.folder.name)
+        if self.system in SCRIPTS:
+            self.process = start_script(SCRIPTS[self.system], base_url, workdir, self.answer_by)
         else:
-            on_postgres = system == "chorus-postgresql"
-            if on_postgres and not postgres:
+            on_postgres = self.system == "chorus-postgresql"
+            if on_postgres and not self.postgres:
                 raise SystemExit(
                     "chorus-postgresql needs --postgres URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/test"
                 )
-            database = (
-                await fresh_postgres(postgres)
-                if on_postgres and postgres
+            self.database = (
+                await fresh_postgres(self.postgres)
+                if on_postgres and self.postgres
                 else f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
             )
-            process = start_chorus(base_url, workdir, database)
+            self.process = start_chorus(base_url, workdir, self.database)
+        while self.fake.webhook is None:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.system} exited with {self.process.returncode}")
+            await asyncio.sleep(0.05)
+        if self.system in SCRIPTS:
+            self.fake.webhook["secret"] = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def begin(self, chats: list[int]) -> None:
+        await begin(self.fake, chats, 1 if self.system in SCRIPTS else 2)  # Chorus introduces the survey, then asks
+
+    async def answer_closed(self, chats: list[int], questions: range) -> None:
+        """One slice of the closed loop, added to this system's totals."""
+        cpu_before, harness_before = cpu_seconds(self.pid), cpu_seconds(os.getpid())
+        self.measured.seconds += await closed_loop(self.fake, chats, self.answer_by, questions)
+        self.measured.cpu += cpu_seconds(self.pid) - cpu_before
+        self.measured.harness_cpu += cpu_seconds(os.getpid()) - harness_before
+        self.measured.answers += len(chats) * len(questions)
+
+    async def latencies(self, chats: list[int], rate: float) -> list[float]:
+        await self.begin(chats)
+        return sorted(await open_loop(self.fake, chats, rate, self.answer_by))
+
+    async def stop(self) -> int | None:
+        """Stop the system; the answers its database holds (None for the baseline and the floor)."""
         try:
-            while fake.webhook is None:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{system} exited with {process.returncode}")
-                await asyncio.sleep(0.05)
-            if system in SCRIPTS:
-                fake.webhook["secret"] = None
-            replies = 1 if system in SCRIPTS else 2  # Chorus introduces the survey, then asks
-            throughput_chats = list(range(100_000, 100_000 + participants))
-            await begin(fake, throughput_chats, replies)
-            cpu_before, harness_before = cpu_seconds(process.pid), cpu_seconds(os.getpid())
-            elapsed = await closed_loop(fake, throughput_chats, answer_by)
-            cpu = cpu_seconds(process.pid) - cpu_before
-            harness = cpu_seconds(os.getpid()) - harness_before
-            total = participants * QUESTIONS
-            latency_chats = list(range(200_000, 200_000 + int(rate)))
-            await begin(fake, latency_chats, replies)
-            latencies = sorted(await open_loop(fake, latency_chats, rate, answer_by))
-            rss = peak_rss_mb(process.pid)
+            if self.process is not None:
+                self.process.send_signal(signal.SIGTERM)
+                self.process.wait(timeout=60)
+            await self.fake.stop()
+            stored = await count_answers(self.database) if self.database else None
+            if self.database and self.postgres and self.database.startswith("postgresql"):
+                await drop_postgres(self.postgres, self.database)
+            return stored
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
-            await fake.stop()
-        stored = await count_answers(database) if database else None
-        if database and postgres and database.startswith("postgresql"):
-            await drop_postgres(postgres, database)
-    return Result(
-        system=system,
-        answer_by=answer_by,
-        answers=total,
-        answers_per_second=round(total / elapsed, 1),
-        cpu_ms_per_answer=round(cpu / total * 1000, 2),
-        harness_cpu_ms_per_answer=round(harness / total * 1000, 2),
-        offered_rate=rate,
-        latency_p50_ms=round(statistics.median(latencies) * 1000, 1),
-        latency_p99_ms=round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
-        peak_rss_mb=round(rss, 1),
-        answers_stored=stored,
-    )
+            self.folder.cleanup()
+
+
+async def run_round(
+    systems: list[str], participants: int, rate: float, answer_by: str, postgres: str | None, slices: int
+) -> list[Result]:
+    """Every system is started; the closed loop is cut into `slices` and the systems take each slice in turn.
+
+    On a shared machine the speed of the CPU drifts over seconds; a system
+    measured in one stretch and the other in the next could each catch a
+    different spell. Alternating short slices spreads every spell across all of them.
+    """
+    running = [Running(system, answer_by, postgres) for system in systems]
+    try:
+        for each in running:
+            await each.start()
+        throughput_chats = list(range(100_000, 100_000 + participants))
+        for each in running:
+            await each.begin(throughput_chats)
+        size = -(-QUESTIONS // slices)
+        for first in range(0, QUESTIONS, size):
+            for each in running:
+                await each.answer_closed(throughput_chats, range(first, min(first + size, QUESTIONS)))
+        latency_chats = list(range(200_000, 200_000 + int(rate)))
+        latencies = [await each.latencies(latency_chats, rate) for each in running]
+        rss = [peak_rss_mb(each.pid) for each in running]
+    finally:
+        stored = [await each.stop() for each in running]
+    return [
+        Result(
+            system=each.system,
+            answer_by=answer_by,
+            answers=each.measured.answers,
+            answers_per_second=round(each.measured.answers / each.measured.seconds, 1),
+            cpu_ms_per_answer=round(each.measured.cpu / each.measured.answers * 1000, 2),
+            harness_cpu_ms_per_answer=round(each.measured.harness_cpu / each.measured.answers * 1000, 2),
+            offered_rate=rate,
+            latency_p50_ms=round(statistics.median(waits) * 1000, 1),
+            latency_p99_ms=round(waits[int(len(waits) * 0.99) - 1] * 1000, 1),
+            peak_rss_mb=round(peak, 1),
+            answers_stored=count,
+        )
+        for each, waits, peak, count in zip(running, latencies, rss, stored, strict=True)
+    ]
 
 
 async def count_answers(database_url: str) -> int:
@@ -299,16 +368,22 @@ async def main() -> None:
         default=1,
         help="run the systems in turn this many times; each round's ratio is reported, then their median",
     )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=5,
+        help="cut each round's closed loop into this many slices, which the systems take in turn",
+    )
     args = parser.parse_args()
     ratios: dict[str, list[float]] = {}
     for number in range(1, args.rounds + 1):
-        results = []
-        for system in args.systems:
-            try:
-                results.append(await run_system(system, args.participants, args.rate, args.answer_by, args.postgres))
-            except Exception as error:
-                error.add_note(f"while running {system} in round {number}")
-                raise
+        try:
+            results = await run_round(
+                args.systems, args.participants, args.rate, args.answer_by, args.postgres, args.slices
+            )
+        except Exception as error:
+            error.add_note(f"while running round {number}")
+            raise
         for result in results:
             print(json.dumps(asdict(result) | {"round": number}), flush=True)
         baseline = next((r for r in results if r.system == "baseline"), None)
