@@ -7,7 +7,8 @@ keeps under the send limits, and writes the outcomes back in batches:
 
 - sent: never claimed again;
 - 429: everything pauses for `retry_after`, then the same message is tried again;
-- network trouble: back to the queue with exponential backoff, up to MAX_ATTEMPTS;
+- network trouble (or Telegram's own 5xx): back to the queue with exponential
+  backoff, at most ten minutes apart, for up to a day (RETRY_FOR);
 - blocked (403): the contact is opted out and nothing more is sent to them;
 - refused (400): failed for good, with Telegram's reason kept.
 
@@ -45,13 +46,30 @@ Transport = Callable[[str, dict[str, Any]], Awaitable[None]]
 WINDOW = 64
 POLL_SECONDS = 0.5
 SETTLE_SECONDS = 0.005
-MAX_ATTEMPTS = 8
+RETRY_FOR = timedelta(days=1)
 MAX_PAUSES = 20
 
 
 def backoff(attempts: int) -> timedelta:
     """2, 4, 8 … seconds after each failed try, at most ten minutes."""
     return timedelta(seconds=min(2**attempts, 600))
+
+
+def tries_within(budget: timedelta) -> int:
+    """How many tries a message gets before its backing off adds up to `budget`.
+
+    Telegram has been unreachable for hours at a time. With eight tries, a
+    reply gave up after four minutes of trouble, and the resident never got
+    their next question; now it goes out once Telegram is back, within a day.
+    """
+    tries, waited = 1, timedelta(0)
+    while waited < budget:
+        waited += backoff(tries)
+        tries += 1
+    return tries
+
+
+MAX_ATTEMPTS = tries_within(RETRY_FOR)
 
 
 class OutboxSender:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.errors import SendFailed
 from bot.outbox_sender import OutboxSender
 from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
@@ -146,3 +147,40 @@ async def test_the_sender_drains_a_queue_longer_than_its_window_without_waiting_
         await asyncio.gather(sending, return_exceptions=True)
     assert sorted(sent) == sorted((f"chat-{n}", f"message {n}") for n in range(40))
     assert set((await statuses(db)).values()) == {"sent"}
+
+
+async def test_a_message_waits_out_hours_of_network_trouble_then_goes_once(db: Database, runtime: Runtime) -> None:
+    """Telegram unreachable for six hours: the resident's next question goes out when it is back, not never."""
+    clock = [NOW]
+    moving = Runtime(runtime.settings, db, clock=lambda: clock[0])
+    await queue(db, ("chat-1", "the next question"))
+    tries, sent, down = 0, [], True
+
+    async def transport(address: str, payload: dict[str, Any]) -> None:
+        nonlocal tries
+        tries += 1
+        if down:
+            raise SendFailed("network: Bad Gateway", retryable=True)
+        sent.append(payload["text"])
+
+    limits = SendLimits(1e6, chat_rate=1e6, chat_burst=1e6)
+    sender = OutboxSender(moving, {"telegram": transport}, limits, poll_seconds=0.01)
+    sending = asyncio.create_task(sender.run())
+    try:
+        async with asyncio.timeout(30):
+            while clock[0] < NOW + timedelta(hours=6):
+                tried = tries
+                while tries == tried:
+                    await asyncio.sleep(0.002)
+                clock[0] += timedelta(minutes=10)  # the longest wait between tries
+            down = False
+            while not sent or sender.in_flight:
+                await asyncio.sleep(0.002)
+    finally:
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+    assert sent == ["the next question"]
+    async with db.read() as session:
+        row = await session.scalar(select(Outbox))
+    assert row is not None and (row.status, row.attempts) == ("sent", tries)
+    assert tries > 36, "tried again all through the six hours"
