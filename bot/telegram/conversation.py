@@ -1,4 +1,4 @@
-"""Handles one Telegram update: commands, typed answers and button presses, applied exactly once.
+"""Handles one Telegram update: commands, typed answers, button presses and blocks, applied exactly once.
 
 Everything an update changes (its receipt, the contact, the engine state, the
 answers, consent) and the replies it causes (outbox rows) are written in one
