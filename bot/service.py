@@ -68,13 +68,11 @@ def start_jobs(runtime: Runtime, wake: Callable[[], None]) -> AsyncIOScheduler:
     return scheduler
 
 
-async def lead(runtime: Runtime, sender: OutboxSender, ready: asyncio.Task[None] | None) -> None:
+async def lead(runtime: Runtime, sender: OutboxSender) -> None:
     """Whenever this process holds the lead, run the scheduler and the outbox sender; give them up if it is lost."""
     async with Leadership(runtime.db) as leadership:
         while True:
             await leadership.acquired()
-            if ready is not None:
-                await ready
             metrics.LEADER.set(1)
             scheduler = start_jobs(runtime, sender.wake)
             sending = asyncio.create_task(sender.run())
@@ -145,7 +143,7 @@ async def _serve(runtime: Runtime, stop: asyncio.Event) -> None:
         await runner.cleanup()
         raise
     starting = asyncio.create_task(telegram.start()) if telegram else None
-    leading = asyncio.create_task(lead(runtime, sender, starting))
+    leading = asyncio.create_task(lead(runtime, sender))
     analysing = asyncio.create_task(analysis_worker.run(runtime))
     try:
         logger.info("Chorus is serving on http://%s:%s (health check: /healthz)", settings.host, settings.port)

@@ -49,6 +49,8 @@ ALLOWED_TAGS = {
     "blockquote",
 }
 SENDING = {"sendMessage", "sendPhoto", "sendDocument"}
+WEBHOOK_ACTIVE = "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+OTHER_POLLER = "terminated by other getUpdates request; make sure that only one bot instance is running"
 
 
 class _HTMLCheck(HTMLParser):
@@ -124,6 +126,7 @@ class FakeTelegram:
         self.blocked: set[int] = set()
         self.missing: set[int] = set()
         self.bad_gateways = 0
+        self.poll_refusals: list[tuple[int, str, int | None]] = []  # errors the next getUpdates calls get, in turn
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
         self.allowed_updates: list[str] | None = None  # as the bot last asked; None: every kind Chorus reads
@@ -175,6 +178,12 @@ class FakeTelegram:
         handler = getattr(self, f"api_{method}", None)
         if handler is None:
             return self._error(404, "Not Found: method not found")
+        if method == "getUpdates":
+            if self.webhook is not None:
+                return self._error(409, f"Conflict: {WEBHOOK_ACTIVE}")
+            if self.poll_refusals:
+                code, description, retry_after = self.poll_refusals.pop(0)
+                return self._error(code, description, retry_after)
         chat_id = int(params["chat_id"]) if "chat_id" in params else None
         if method in SENDING and chat_id is not None:
             if chat_id in self.blocked:

@@ -86,9 +86,13 @@ async def running_chorus(
     monkeypatch: pytest.MonkeyPatch,
     webhook: bool = False,
     fake: FakeTelegram | None = None,
+    connected: bool = True,
     **settings_env: str,
 ) -> AsyncIterator[Running]:
-    """Chorus serving the fake Bot API; the sender's limits match the fake's unless `settings_env` says otherwise."""
+    """Chorus serving the fake Bot API; the sender's limits match the fake's unless `settings_env` says otherwise.
+
+    With connected=False it does not wait for the bot to connect (a test of a token the fake refuses, say).
+    """
     fake = fake or FakeTelegram(chat_rate=1000, chat_burst=1000, overall_rate=10_000, overall_burst=10_000)
     base_url = await fake.start()
     port = free_port()
@@ -115,7 +119,7 @@ async def running_chorus(
     service = asyncio.create_task(serve(settings, stop))
     deadline = time.monotonic() + 15
     ready = "setWebhook" if webhook else "getUpdates"
-    while fake.calls[ready] == 0:
+    while connected and fake.calls[ready] == 0:
         assert time.monotonic() < deadline, "the bot never started"
         assert not service.done(), service.exception()
         await asyncio.sleep(0.02)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from storage.catalogue import import_survey
 from storage.models import AnonymousDraft, Answer, Area, Consent, Contact, Organisation, Response, Wave
 from storage.staff import create_codes
 from tests.conftest import NOW, survey_of
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import OTHER_POLLER, FakeTelegram
 from tests.telegram_harness import Running, running_chorus
 from tests.test_privacy import dump
 
@@ -391,6 +392,37 @@ async def test_blocking_the_bot_opts_the_resident_out_at_once_and_start_resumes(
             contacts = list(await session.scalars(select(Contact)))
         assert [(c.address, c.opted_out_at) for c in contacts] == [(str(CHAT), None)]
         assert not run.fake.withheld, "Chorus asks Telegram for these updates"
+
+
+async def test_polling_outlives_another_poller_and_a_429(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A second process polling with the same token, or Telegram asking to wait, does not stop the bot."""
+    caplog.set_level(logging.WARNING, logger="bot.telegram.channel")
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        run.fake.poll_refusals += [(409, f"Conflict: {OTHER_POLLER}", None), (429, "Too Many Requests", 1)]
+        await run.say(CHAT, "/start tsm", replies=3)  # the poll already waiting takes this; the next two are refused
+        await run.press(CHAT, "I agree")
+        assert not run.fake.poll_refusals
+        assert "another process is taking this bot's updates" in caplog.text
+
+
+async def test_a_refused_token_is_named_and_the_rest_of_chorus_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mistyped token stops the bot alone, says so without quoting it, and the scheduler and sender still run."""
+    caplog.set_level(logging.INFO)
+    wrong = "123456:WRONGtokenWRONGtokenWRONGtoken123"
+    async with running_chorus(tmp_path, monkeypatch, connected=False, TELEGRAM_BOT_TOKEN=wrong) as run:
+        async with asyncio.timeout(10):
+            while "Telegram refused TELEGRAM_BOT_TOKEN" not in caplog.text:
+                await asyncio.sleep(0.02)
+            async with ClientSession() as client:
+                metrics = f"http://127.0.0.1:{run.settings.port}/metrics"
+                while "chorus_leader 1.0" not in await (await client.get(metrics)).text():
+                    await asyncio.sleep(0.02)
+        assert wrong not in caplog.text
+        assert run.fake.calls["getUpdates"] == 0
 
 
 async def test_the_sender_keeps_within_the_per_chat_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

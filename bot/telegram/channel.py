@@ -19,11 +19,11 @@ from weakref import WeakValueDictionary
 
 from aiohttp import web
 from telegram import BotCommand
-from telegram.error import NetworkError, TimedOut
+from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot import messages as m
-from bot.errors import NotAnUpdate
+from bot.errors import NotAnUpdate, SendFailed
 from bot.i18n import languages
 from bot.runtime import Runtime
 from bot.telegram import outgoing
@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 POLL_SECONDS = 25
+CONNECT_WAIT_SECONDS = 10  # how long a message waits for the bot's first connection before it is queued again
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
@@ -59,6 +60,7 @@ class TelegramChannel:
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
 
     @property
     def webhook_mode(self) -> bool:
@@ -68,16 +70,30 @@ class TelegramChannel:
         app.router.add_post(WEBHOOK_PATH, self.webhook)
 
     async def start(self) -> None:
-        """Connect to the Bot API (retrying while it is unreachable), then take updates."""
+        """Connect to the Bot API, retrying until it takes the token, then take updates.
+
+        Chorus goes on serving meanwhile: webhooks, the scheduler and email do
+        not wait for Telegram, and Telegram messages wait in the outbox.
+        """
         delay = 1.0
         while True:
             try:
-                await self.bot.initialize()
+                await self._connect()
                 break
-            except (NetworkError, TimedOut) as error:
-                logger.warning("cannot reach the Telegram Bot API (%s); retrying in %.0fs", error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60)
+            except InvalidToken:  # not logged as it is: PTB's message quotes the token
+                logger.error(
+                    "Telegram refused TELEGRAM_BOT_TOKEN: check it against @BotFather's; retrying in %.0fs", delay
+                )
+            except TelegramError as error:
+                logger.warning("could not connect the bot to Telegram (%s); retrying in %.0fs", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60)
+        self._connected.set()
+        if not self.webhook_mode:
+            self._poller = asyncio.create_task(self._poll())
+
+    async def _connect(self) -> None:
+        await self.bot.initialize()
         await self._set_commands()
         if self.webhook_mode:
             url = f"{self.runtime.settings.public_url}{WEBHOOK_PATH}".replace("//telegram", "/telegram")
@@ -87,7 +103,6 @@ class TelegramChannel:
             logger.info("Telegram: webhook at %s as @%s", url, self.bot.username)
         else:
             await self.bot.delete_webhook()
-            self._poller = asyncio.create_task(self._poll())
             logger.info("Telegram: long polling as @%s", self.bot.username)
 
     async def _set_commands(self) -> None:
@@ -104,7 +119,12 @@ class TelegramChannel:
         await self.bot.shutdown()
 
     async def _poll(self) -> None:
-        """Long polling: an update is confirmed to Telegram only after it has been handled."""
+        """Long polling: an update is confirmed to Telegram only after it has been handled.
+
+        Whatever getUpdates meets, polling goes on: a 429 is waited out, and any
+        other failure (the network, another process polling with the same
+        token, a webhook set from elsewhere) is logged and tried again later.
+        """
         offset = 0
         delay = 1.0
         while True:
@@ -113,8 +133,11 @@ class TelegramChannel:
                     "getUpdates", {"offset": offset, "timeout": POLL_SECONDS, "allowed_updates": ALLOWED_UPDATES}
                 )
                 delay = 1.0
-            except (NetworkError, TimedOut) as error:
-                logger.warning("getUpdates failed (%s); retrying in %.0fs", error, delay)
+            except RetryAfter as error:
+                await asyncio.sleep(outgoing.retry_seconds(error))
+                continue
+            except Exception as error:  # polling must outlive anything one call meets
+                logger.warning("getUpdates failed (%s); retrying in %.0fs", _poll_failure(error), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60)
                 continue
@@ -203,8 +226,26 @@ class TelegramChannel:
                 self.on_queued()
 
     async def transport(self, address: str, payload: dict[str, Any]) -> None:
-        """The outbox sender's way out to Telegram."""
+        """The outbox sender's way out to Telegram; until the bot has connected, the message waits its turn again."""
+        if not self._connected.is_set():
+            try:
+                async with asyncio.timeout(CONNECT_WAIT_SECONDS):
+                    await self._connected.wait()
+            except TimeoutError:
+                raise SendFailed("not connected to the Telegram Bot API yet", retryable=True) from None
         await outgoing.send(self.bot, address, payload)
+
+
+def _poll_failure(error: Exception) -> str:
+    """What went wrong with getUpdates, with what to do where Telegram's words alone would puzzle an operator."""
+    if isinstance(error, Conflict):
+        return (
+            f"{error.message}: another process is taking this bot's updates, or a webhook is set; run one "
+            "`chorus run` per bot token, or set CHORUS_PUBLIC_URL on every process to use a webhook"
+        )
+    if isinstance(error, TelegramError):
+        return error.message
+    return f"{error.__class__.__name__}: {error}"
 
 
 def _update_ids(updates: list[object]) -> Iterable[int]:

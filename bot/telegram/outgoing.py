@@ -76,8 +76,7 @@ async def send(bot: ExtBot[None], address: str, payload: dict[str, Any]) -> None
     try:
         await _call(bot, int(address), payload)
     except RetryAfter as error:
-        wait = error.retry_after
-        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        seconds = retry_seconds(error)
         raise SendFailed(f"Telegram asked to wait {seconds:g}s", retryable=True, retry_after=seconds) from None
     except Forbidden as error:
         raise SendFailed(f"blocked: {error.message}", retryable=False, unreachable=True) from None
@@ -89,6 +88,12 @@ async def send(bot: ExtBot[None], address: str, payload: dict[str, Any]) -> None
         raise SendFailed(f"network: {error.message}", retryable=True) from None
     except TelegramError as error:
         raise SendFailed(f"Telegram error: {error.message}", retryable=True) from None
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """How long a 429 asks to wait (PTB gives a timedelta or a number of seconds, by its settings)."""
+    wait = error.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
 async def _call(bot: ExtBot[None], chat_id: int, payload: dict[str, Any]) -> None:
