@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine, RootTransaction, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -81,6 +81,19 @@ def _sqlite_begin(engine: Engine, statement: str) -> None:
     @event.listens_for(engine, "begin")
     def start(connection: Any) -> None:
         connection.exec_driver_sql(statement)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether the same write may succeed later: the database busy, locked, unreachable or its connection lost.
+
+    Not a refusal of the write itself (a constraint, bad data, a bug in the
+    work): trying that again fails the same way.
+    """
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or _retryable(error)
+    return isinstance(error, OSError | TimeoutError)
 
 
 def _retryable(error: DBAPIError) -> bool:

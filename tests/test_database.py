@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, event, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from storage.catalogue import import_survey
 from storage.connection import core_connection
-from storage.database import Database
+from storage.database import Database, is_transient
 from storage.migrate import upgrade
 from storage.models import Answer, InboundReceipt
 from storage.responses import record_answer, start_response
@@ -72,7 +72,7 @@ WRITER = textwrap.dedent(
     """
     import asyncio, sys
     from datetime import UTC, datetime
-    from storage.database import Database
+    from storage.database import Database, is_transient
     from storage.models import InboundReceipt
 
     async def main(url, prefix, count):
@@ -245,3 +245,18 @@ async def test_a_write_whose_commit_fails_is_rolled_back_and_the_next_is_kept(db
     async with db.read() as session:
         children = (await session.execute(text("SELECT id, parent_id FROM child"))).all()
     assert [tuple(row) for row in children] == [(2, 7)]
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (OperationalError("COMMIT", {}, sqlite3.OperationalError("disk I/O error")), True),
+        (OperationalError("BEGIN", {}, sqlite3.OperationalError("database is locked")), True),
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed")), False),
+        (ValueError("a bug"), False),
+    ],
+    ids=["disk", "locked", "unreachable", "constraint", "bug"],
+)
+def test_only_a_fault_of_the_database_itself_is_worth_trying_again(error: Exception, transient: bool) -> None:
+    assert is_transient(error) is transient

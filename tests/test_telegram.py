@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from bot.runtime import Runtime
+from bot.telegram import conversation
+from bot.telegram.conversation import Handled
+from bot.telegram.updates import Inbound
 from storage.catalogue import import_survey
 from storage.models import AnonymousDraft, Answer, Area, Consent, Contact, Organisation, Response, Wave
 from storage.staff import create_codes
@@ -423,6 +428,57 @@ async def test_a_refused_token_is_named_and_the_rest_of_chorus_runs(
                     await asyncio.sleep(0.02)
         assert wrong not in caplog.text
         assert run.fake.calls["getUpdates"] == 0
+
+
+def failing_once(monkeypatch: pytest.MonkeyPatch, error: Exception) -> list[int]:
+    """The next update's turn raises `error`, as a database fault or a bug would, once; the ids of updates it failed."""
+    failed: list[int] = []
+    applying = conversation._apply
+
+    def apply(runtime: Runtime, session: Session, inbound: Inbound, answer_in_response: bool) -> Handled:
+        if not failed:
+            failed.append(inbound.update_id)
+            raise error
+        return applying(runtime, session, inbound, answer_in_response)
+
+    monkeypatch.setattr(conversation, "_apply", apply)
+    return failed
+
+
+DISK_ERROR = OperationalError("INSERT INTO inbound_receipt", {}, Exception("disk I/O error"))
+
+
+async def test_polling_asks_again_for_an_update_the_database_could_not_take(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        failed = failing_once(monkeypatch, DISK_ERROR)
+        sent = await run.say(CHAT, "/start tsm", replies=3)
+        assert failed, "the first try failed"
+        assert "Are you happy to take part?" in sent[-1]["text"], "the update came again and was applied"
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(DISK_ERROR, 500), (RuntimeError("a bug in one turn"), 200)],
+    ids=["database fault: delivered again", "anything else: skipped"],
+)
+async def test_a_webhook_update_that_fails_is_retried_only_if_it_could_succeed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: Exception, status: int
+) -> None:
+    """Telegram holds a chat's later updates until one is taken: one that fails every time must not hold them."""
+    async with running_chorus(tmp_path, monkeypatch, webhook=True) as run:
+        failed = failing_once(monkeypatch, error)
+        delivered = await run.fake.user_sends(CHAT, "/start tsm")
+        assert failed == [delivered["update_id"]] and run.fake.webhook_responses[-1] == status
+        if status == 500:
+            assert await run.fake.post_webhook(delivered, run.fake.webhook["secret"]) == 200, "as Telegram retries it"
+            await run.fake.wait_for(CHAT, 3)
+        else:
+            assert f"update {delivered['update_id']} could not be applied; skipped" in caplog.text
+            assert run.fake.to(CHAT) == []
+            await run.say(CHAT, "/start tsm", replies=3)
+        assert "Are you happy to take part?" in run.last_text(CHAT)
 
 
 async def test_the_sender_keeps_within_the_per_chat_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from weakref import WeakValueDictionary
 
@@ -31,6 +32,7 @@ from bot.telegram.conversation import handle_update
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.updates import Inbound, read_update
 from storage import json_codec
+from storage.database import is_transient
 
 logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -52,13 +54,21 @@ def make_bot(runtime: Runtime) -> ExtBot[None]:
     )
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of an update: taken (applied, or skipped for good) or to come again; the call to answer it with."""
+
+    taken: bool
+    in_response: dict[str, Any] | None = None
+
+
 class TelegramChannel:
     def __init__(self, runtime: Runtime, on_queued: Callable[[], None], bot: ExtBot[None] | None = None) -> None:
         self.runtime = runtime
         self.on_queued = on_queued
         self.bot = bot or make_bot(runtime)
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[bool]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -143,15 +153,24 @@ class TelegramChannel:
                 continue
             if not isinstance(updates, list) or not updates:
                 continue
-            await self._handle_batch(updates)
+            again = await self._handle_batch(updates)
+            if again is not None:  # confirm what came before it; it and what came after are asked for again
+                offset = again
+                await asyncio.sleep(delay)
+                continue
             ids = list(_update_ids(updates))
             if not ids:  # nothing to confirm them by: asking at once would only get the same again
                 await asyncio.sleep(delay)
                 continue
             offset = max(ids) + 1
 
-    async def _handle_batch(self, updates: Iterable[object]) -> None:
-        """Chats are handled side by side; each chat's updates in order."""
+    async def _handle_batch(self, updates: Iterable[object]) -> int | None:
+        """Chats are handled side by side; each chat's updates in order.
+
+        Returns the first update the database may take later, if any: a chat's
+        updates after it wait for it, and any that were applied meanwhile are
+        recognised when they come again.
+        """
         by_chat: dict[int, list[Inbound]] = {}
         for update in updates:
             try:
@@ -162,14 +181,18 @@ class TelegramChannel:
             if inbound is not None:
                 by_chat.setdefault(inbound.chat_id, []).append(inbound)
 
-        async def in_order(chat_updates: list[Inbound]) -> None:
+        async def in_order(chat_updates: list[Inbound]) -> int | None:
             for inbound in chat_updates:
-                await self.process(inbound)
+                if not await self.process(inbound):
+                    return inbound.update_id
+            return None
 
-        await asyncio.gather(*(in_order(chat_updates) for chat_updates in by_chat.values()))
+        again = await asyncio.gather(*(in_order(chat_updates) for chat_updates in by_chat.values()))
+        return min((update_id for update_id in again if update_id is not None), default=None)
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """Telegram's webhook: 403 without the secret; 200 once the update is durably applied.
+        """Telegram's webhook: 403 without the secret; 200 once the update is durably applied (or skipped for
+        good); 500 when the database may take it later, so Telegram delivers it again.
 
         A 200 may carry a Bot API call for Telegram to make (a button press's answer, see conversation.py).
         """
@@ -184,15 +207,14 @@ class TelegramChannel:
             return web.Response(status=400, text="not a Telegram update")
         if inbound is None:
             return web.Response(status=200)
-        committed: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        committed: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(self.process(inbound, committed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        try:
-            call = await committed
-        except Exception:
-            logger.exception("update %s could not be applied; Telegram will deliver it again", inbound.update_id)
+        outcome = await committed
+        if not outcome.taken:
             return web.Response(status=500, text="try again")
+        call = outcome.in_response
         if call is None:
             return web.Response(status=200)
         return web.json_response(
@@ -206,24 +228,27 @@ class TelegramChannel:
             self._locks[chat_id] = lock
         return lock
 
-    async def process(self, inbound: Inbound, committed: asyncio.Future[dict[str, Any] | None] | None = None) -> None:
+    async def process(self, inbound: Inbound, committed: asyncio.Future[Outcome] | None = None) -> bool:
         """Apply one update and wake the sender for its replies; never raises for one bad update.
 
-        Under a webhook, `committed` hears when the update is applied, with the call to answer it with.
+        False when the database may take the update later, so it should come
+        again. An update that fails any other way fails the same way every
+        time: it is logged and skipped, since Telegram holds back a chat's
+        later updates until the one before them is taken. Under a webhook,
+        `committed` hears the outcome, with the call to answer the update with.
         """
         async with self._lock(inbound.chat_id):
             try:
                 handled = await handle_update(self.runtime, inbound, answer_in_response=committed is not None)
             except Exception as error:
-                if committed is not None and not committed.done():
-                    committed.set_exception(error)
-                    return
-                logger.exception("update %s could not be applied", inbound.update_id)
-                return
+                outcome = Outcome(taken=not _again(inbound, error))
+            else:
+                outcome = Outcome(taken=True, in_response=handled.in_response)
+                if handled.queued:
+                    self.on_queued()
             if committed is not None and not committed.done():
-                committed.set_result(handled.in_response)
-            if handled.queued:
-                self.on_queued()
+                committed.set_result(outcome)
+            return outcome.taken
 
     async def transport(self, address: str, payload: dict[str, Any]) -> None:
         """The outbox sender's way out to Telegram; until the bot has connected, the message waits its turn again."""
@@ -234,6 +259,15 @@ class TelegramChannel:
             except TimeoutError:
                 raise SendFailed("not connected to the Telegram Bot API yet", retryable=True) from None
         await outgoing.send(self.bot, address, payload)
+
+
+def _again(inbound: Inbound, error: Exception) -> bool:
+    """Log why the update could not be applied; True when the database may take it later."""
+    if is_transient(error):
+        logger.warning("update %s could not be applied (%s); it will come again", inbound.update_id, error)
+        return True
+    logger.error("update %s could not be applied; skipped", inbound.update_id, exc_info=error)
+    return False
 
 
 def _poll_failure(error: Exception) -> str:
