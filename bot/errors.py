@@ -21,12 +21,20 @@ class SendFailed(ChorusError):
     """A channel did not take a message. It knows whether trying again can help and how long to wait first."""
 
     def __init__(
-        self, reason: str, *, retryable: bool, retry_after: float | None = None, unreachable: bool = False
+        self,
+        reason: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        unreachable: bool = False,
+        moved_to: str | None = None,
     ) -> None:
+        """`moved_to` is the address the recipient now has (a Telegram group that became a supergroup)."""
         super().__init__(reason)
         self.retryable = retryable
         self.retry_after = retry_after
         self.unreachable = unreachable
+        self.moved_to = moved_to
 
 
 class WaveError(ChorusError):

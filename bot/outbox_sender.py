@@ -10,6 +10,8 @@ keeps under the send limits, and writes the outcomes back in batches:
 - network trouble (or Telegram's own 5xx): back to the queue with exponential
   backoff, at most ten minutes apart, for up to a day (RETRY_FOR);
 - blocked (403): the contact is opted out and nothing more is sent to them;
+- moved (a Telegram group that became a supergroup): what waits for it, and its
+  subscriptions, take the new chat id, and the message goes again at once;
 - refused (400): failed for good, with Telegram's reason kept.
 
 At most WINDOW rows are claimed and not yet settled in the database at any
@@ -39,7 +41,8 @@ from bot.errors import SendFailed
 from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
 from storage.contacts import BLOCKED, opt_out_address
-from storage.outbox import Message, Settlement, claim, recover, settle
+from storage.outbox import Message, Settlement, claim, readdress, recover, settle
+from storage.subscriptions import move_chat
 
 logger = logging.getLogger(__name__)
 Transport = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -95,6 +98,7 @@ class OutboxSender:
         self._workers: set[asyncio.Task[None]] = set()
         self._pending = Settlement()
         self._unreachable: set[tuple[str, str]] = set()
+        self._moved: set[tuple[str, str, str]] = set()
         self._settled = asyncio.Event()
         self._turn = asyncio.Lock()
         self._held = 0
@@ -208,6 +212,11 @@ class OutboxSender:
         return self._failed(message, SendFailed("still rate-limited after many pauses", retryable=True))
 
     def _failed(self, message: Message, error: SendFailed) -> bool:
+        if error.moved_to is not None:
+            logger.info("outbox %s: %s; its messages and subscriptions follow", message.id, error)
+            self._moved.add((message.channel, message.address, error.moved_to))
+            self._pending.retries.append((message.id, self.runtime.clock(), str(error)))
+            return False
         if error.unreachable:
             self._fail(message, str(error), "unreachable")
             self._unreachable.add((message.channel, message.address))
@@ -265,7 +274,8 @@ class OutboxSender:
         """
         settlement, self._pending = self._pending, Settlement()
         unreachable, self._unreachable = self._unreachable, set()
-        if not settlement and not unreachable:
+        moved, self._moved = self._moved, set()
+        if not settlement and not unreachable and not moved:
             return
         now = self.runtime.clock()
 
@@ -275,6 +285,9 @@ class OutboxSender:
                 contact_id = opt_out_address(session, channel, address, now, BLOCKED)
                 if contact_id is not None:
                     logger.info("contact %s cannot be reached (blocked the bot); opted out", contact_id)
+            for channel, old, new in moved:
+                readdress(session, channel, old, new)
+                move_chat(session, channel, old, new, now)
 
         room_before = self.window - self.in_flight
         try:
@@ -286,6 +299,7 @@ class OutboxSender:
             )
             self._pending = _merged(settlement, self._pending)
             self._unreachable |= unreachable
+            self._moved |= moved
             await asyncio.sleep(1)
             self._settled.set()
             return

@@ -161,6 +161,16 @@ def recover(session: Session) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def readdress(session: Session, channel: str, old: str, new: str) -> int:
+    """Send what still waits for `old` to `new` instead (a group chat that became a supergroup); how many rows."""
+    result = session.execute(
+        update(Outbox)
+        .where(Outbox.channel == channel, Outbox.address == old, Outbox.status == QUEUED)
+        .values(address=new)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def cancel_queued(session: Session, channel: str, addresses: Iterable[str], reason: str) -> int:
     """Cancel everything still waiting to go to these addresses (an opt-out is honoured at once)."""
     result = session.execute(

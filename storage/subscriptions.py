@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from storage.audit import audit
@@ -25,7 +25,7 @@ def subscribe(session: Session, channel: str, address: str, survey: str | None, 
         select(SummarySubscription).where(
             SummarySubscription.channel == channel,
             SummarySubscription.address == address,
-            SummarySubscription.survey.is_(None) if survey is None else SummarySubscription.survey == survey,
+            _for_survey(survey),
         )
     )
     if existing is not None:
@@ -47,3 +47,34 @@ def unsubscribe(session: Session, subscription_id: int, now: datetime) -> None:
 
 def subscriptions(session: Session) -> list[SummarySubscription]:
     return list(session.scalars(select(SummarySubscription).order_by(SummarySubscription.id)))
+
+
+def move_chat(session: Session, channel: str, old: str, new: str, now: datetime) -> int:
+    """A group chat that became a supergroup has a new id: its subscriptions follow it; how many moved.
+
+    One that the new chat already has for the same survey is dropped, so it
+    does not get each summary twice.
+    """
+    moved = 0
+    for subscription in session.scalars(
+        select(SummarySubscription).where(SummarySubscription.channel == channel, SummarySubscription.address == old)
+    ):
+        twin = session.scalar(
+            select(SummarySubscription.id).where(
+                SummarySubscription.channel == channel,
+                SummarySubscription.address == new,
+                _for_survey(subscription.survey),
+            )
+        )
+        if twin is None:
+            subscription.address = new
+        else:
+            session.delete(subscription)
+        audit(session, now, "telegram", "subscription.move", f"subscription {subscription.id}", to_chat=new)
+        moved += 1
+    return moved
+
+
+def _for_survey(survey: str | None) -> ColumnElement[bool]:
+    """Subscriptions to this survey, or (None) to every survey."""
+    return SummarySubscription.survey.is_(None) if survey is None else SummarySubscription.survey == survey

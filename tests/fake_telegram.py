@@ -125,6 +125,7 @@ class FakeTelegram:
         self.too_many_requests = 0
         self.blocked: set[int] = set()
         self.missing: set[int] = set()
+        self.migrated: dict[int, int] = {}  # group chats that became supergroups: old id -> new id
         self.bad_gateways = 0
         self.poll_refusals: list[tuple[int, str, int | None]] = []  # errors the next getUpdates calls get, in turn
         self.commands: list[dict[str, Any]] = []
@@ -190,6 +191,12 @@ class FakeTelegram:
                 return self._error(403, "Forbidden: bot was blocked by the user")
             if chat_id in self.missing:
                 return self._error(400, "Bad Request: chat not found")
+            if chat_id in self.migrated:
+                return self._error(
+                    400,
+                    "Bad Request: group chat was upgraded to a supergroup chat",
+                    migrate_to_chat_id=self.migrated[chat_id],
+                )
             if self.bad_gateways:
                 self.bad_gateways -= 1
                 return self._error(502, "Bad Gateway")
@@ -224,10 +231,12 @@ class FakeTelegram:
         return params
 
     @staticmethod
-    def _error(code: int, description: str, retry_after: int | None = None) -> web.Response:
+    def _error(code: int, description: str, retry_after: int | None = None, **parameters: int) -> web.Response:
         body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
         if retry_after is not None:
-            body["parameters"] = {"retry_after": retry_after}
+            parameters["retry_after"] = retry_after
+        if parameters:
+            body["parameters"] = parameters
         return web.json_response(body, status=code)
 
     def bot_user(self) -> dict[str, Any]:

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, insert, select
 
 from bot import outreach
 from bot.runtime import Runtime, utc_now
 from bot.weekly_summary import send_weekly_summaries
 from storage.database import Database
-from storage.models import Consent, Contact, Invitation, Outbox, Survey, SurveyVersion
+from storage.models import Consent, Contact, Invitation, Outbox, SummarySubscription, Survey, SurveyVersion
 from storage.outbox import enqueue, outbox_row
 from storage.waves import Audience
 from tests.conftest import NOW
@@ -155,7 +155,7 @@ async def test_blocking_the_bot_cancels_what_waits_for_them_and_they_are_not_inv
         await run.db.write(lambda session: enqueue(session, later))
         await run.fake.user_blocks(7500)
         async with asyncio.timeout(10):
-            while (row := await _outbox_row(run, "test:reminder")).status == "queued":
+            while (row := await _outbox_row(run, Outbox.dedupe_key == "test:reminder")).status == "queued":
                 await asyncio.sleep(0.02)
         assert (row.status, row.last_error) == ("cancelled", "blocked the bot")
         assert await open_tsm_wave(run) == 1
@@ -163,20 +163,25 @@ async def test_blocking_the_bot_cancels_what_waits_for_them_and_they_are_not_inv
         assert len(run.fake.to(7501)) == 1 and run.fake.to(7500) == []
 
 
-async def _outbox_row(run: Running, dedupe_key: str) -> Outbox:
+async def _outbox_row(run: Running, which: ColumnElement[bool]) -> Outbox:
     async with run.db.read() as session:
-        row = await session.scalar(select(Outbox).where(Outbox.dedupe_key == dedupe_key))
+        row = await session.scalar(select(Outbox).where(which))
     assert row is not None
     return row
+
+
+async def summary_queued(run: Running, chat: str) -> None:
+    """A week of twelve analysed TSM responses, and its summary queued for this Telegram chat."""
+    await analysed(run.db, 12)
+    await subscribed(run.db, chat=("telegram", chat, None))
+    assert await send_weekly_summaries(Runtime(run.settings, run.db, clock=lambda: MONDAY)) == 1
 
 
 async def test_the_weekly_summary_reaches_a_telegram_subscriber_as_a_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
-        await analysed(run.db, 12)
-        await subscribed(run.db, bo=("telegram", "7400", None))
-        assert await send_weekly_summaries(Runtime(run.settings, run.db, clock=lambda: MONDAY)) == 1
+        await summary_queued(run, "7400")
         await run.fake.wait_for(7400, 1)
         [sent] = [m for m in run.fake.sent if m["chat_id"] == 7400]
         document = sent["document"]
@@ -186,3 +191,20 @@ async def test_the_weekly_summary_reaches_a_telegram_subscriber_as_a_file(
         caption = run.fake.messages[(7400, sent["message_id"])]["caption"]
         assert caption.startswith("What people said, 2026-11-23 to 2026-11-29")
         assert "Tenant Satisfaction Survey: 12 responses" in caption
+
+
+async def test_a_group_that_became_a_supergroup_gets_its_summary_at_its_new_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram gives a group a new id when it becomes a supergroup; the summary and the subscription follow it."""
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        run.fake.migrated[-7500] = -1007500
+        await summary_queued(run, "-7500")
+        [sent] = await run.fake.wait_for(-1007500, 1)
+        assert sent["document"]["filename"] == "chorus-summary-2026-11-23-to-2026-11-29.html"
+        async with asyncio.timeout(10):
+            while (row := await _outbox_row(run, Outbox.kind == "summary")).status == "sending":
+                await asyncio.sleep(0.02)
+        assert (row.status, row.address, row.attempts) == ("sent", "-1007500", 2)
+        async with run.db.read() as session:
+            assert list(await session.scalars(select(SummarySubscription.address))) == ["-1007500"]

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot import analysis_worker, weekly_summary
 from bot.cli import cli
@@ -21,7 +21,7 @@ from storage.catalogue import import_survey
 from storage.database import Database
 from storage.models import Action, AuditEntry, Outbox, SurveyVersion
 from storage.models import Survey as SurveyRow
-from storage.subscriptions import subscribe, unsubscribe
+from storage.subscriptions import move_chat, subscribe, subscriptions, unsubscribe
 from tests.conftest import NOW, SECRET, survey_of
 from tests.test_outreach import Clock
 from tests.test_summary import populate_tsm
@@ -243,3 +243,21 @@ async def test_the_schedule_and_mail_settings_are_checked(monkeypatch: pytest.Mo
         load_settings(None)
     monkeypatch.setenv("CHORUS_MAIL_FROM", "Chorus <chorus@council.example>")
     assert load_settings(None).mail_from == "Chorus <chorus@council.example>"
+
+
+async def test_a_moved_group_keeps_its_subscriptions_and_gets_no_summary_twice(setup: Setup) -> None:
+    """Subscriptions follow a group to its supergroup's id; one the new chat has already is not doubled."""
+    db = setup.runtime.db
+    await subscribed(
+        db, every=("telegram", "-75", None), tsm=("telegram", "-75", "tsm"), new=("telegram", "-10075", None)
+    )
+
+    def move(session: Any) -> list[tuple[str, str | None]]:
+        assert move_chat(session, "telegram", "-75", "-10075", NOW) == 2
+        session.flush()
+        return [(s.address, s.survey) for s in subscriptions(session) if s.address.startswith("-")]
+
+    assert sorted(await db.write(move), key=lambda s: s[1] or "") == [("-10075", None), ("-10075", "tsm")]
+    async with db.read() as session:
+        moves = await session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "subscription.move"))
+        assert moves == 2

@@ -18,7 +18,8 @@ updates are read as JSON too (bot/telegram/updates.py).
 
 Sending maps PTB's errors to SendFailed: 429 waits `retry_after`, network
 trouble is retried, 403 means the person blocked the bot (they are opted
-out), and any other 400 is final.
+out), a group that became a supergroup is followed to its new chat id, and
+any other 400 is final.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
@@ -78,6 +79,9 @@ async def send(bot: ExtBot[None], address: str, payload: dict[str, Any]) -> None
     except RetryAfter as error:
         seconds = retry_seconds(error)
         raise SendFailed(f"Telegram asked to wait {seconds:g}s", retryable=True, retry_after=seconds) from None
+    except ChatMigrated as error:
+        moved_to = str(error.new_chat_id)
+        raise SendFailed(f"the group became a supergroup, chat {moved_to}", retryable=True, moved_to=moved_to) from None
     except Forbidden as error:
         raise SendFailed(f"blocked: {error.message}", retryable=False, unreachable=True) from None
     except BadRequest as error:
