@@ -8,7 +8,8 @@ keeps under the send limits, and writes the outcomes back in batches:
 - sent: never claimed again;
 - 429: everything pauses for `retry_after`, then the same message is tried again;
 - network trouble (or Telegram's own 5xx): back to the queue with exponential
-  backoff, at most ten minutes apart, for up to a day (RETRY_FOR);
+  backoff, at most ten minutes apart, for up to a day (RETRY_FOR); an invite or
+  a reminder whose next try falls in quiet hours waits for their end;
 - blocked (403): the contact is opted out and nothing more is sent to them;
 - moved (a Telegram group that became a supergroup): what waits for it, and its
   subscriptions, take the new chat id, and the message goes again at once;
@@ -40,6 +41,7 @@ from bot import metrics
 from bot.errors import SendFailed
 from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
+from bot.schedule import QuietClock
 from storage.contacts import BLOCKED, opt_out_address
 from storage.outbox import Message, Settlement, claim, readdress, recover, settle
 from storage.subscriptions import move_chat
@@ -51,6 +53,7 @@ POLL_SECONDS = 0.5
 SETTLE_SECONDS = 0.005
 RETRY_FOR = timedelta(days=1)
 MAX_PAUSES = 20
+KEEP_QUIET = {"invite", "reminder"}  # kinds that wait out quiet hours when retried, as when first queued
 
 
 def backoff(attempts: int) -> timedelta:
@@ -99,6 +102,7 @@ class OutboxSender:
         self._pending = Settlement()
         self._unreachable: set[tuple[str, str]] = set()
         self._moved: set[tuple[str, str, str]] = set()
+        self._quiet = QuietClock.of(runtime.settings.timezone, runtime.settings.quiet_hours)
         self._settled = asyncio.Event()
         self._turn = asyncio.Lock()
         self._held = 0
@@ -223,6 +227,8 @@ class OutboxSender:
             return False
         if error.retryable and message.attempts < MAX_ATTEMPTS:
             not_before = self.runtime.clock() + backoff(message.attempts)
+            if message.kind in KEEP_QUIET:
+                not_before = self._quiet.next_allowed(not_before)
             logger.info("outbox %s (attempt %s): %s; retrying at %s", message.id, message.attempts, error, not_before)
             self._pending.retries.append((message.id, not_before, str(error)))
             metrics.RETRIED.labels(message.channel).inc()

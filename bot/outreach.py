@@ -24,7 +24,16 @@ from bot import metrics
 from bot.errors import WaveError
 from bot.participation import latest_version
 from bot.runtime import Runtime
-from bot.schedule import LOOKBACK, QuietHours, ReminderRule, latest_slot, next_allowed, reminder_due, slot_key
+from bot.schedule import (
+    LOOKBACK,
+    QuietClock,
+    QuietHours,
+    ReminderRule,
+    latest_slot,
+    next_allowed,
+    reminder_due,
+    slot_key,
+)
 from bot.telegram.invites import invitation_message
 from storage.catalogue import load_version
 from storage.errors import NotFound
@@ -58,8 +67,8 @@ class OpenedWave:
 
 
 def _rules(runtime: Runtime) -> tuple[ZoneInfo, QuietHours]:
-    settings = runtime.settings
-    return ZoneInfo(settings.timezone), QuietHours.parse(settings.quiet_hours)
+    clock = QuietClock.of(runtime.settings.timezone, runtime.settings.quiet_hours)
+    return clock.tz, clock.quiet
 
 
 def _organisation_name(session: Session, survey: Survey) -> str:

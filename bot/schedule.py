@@ -54,6 +54,22 @@ class QuietHours:
         return local >= self.start or local < self.end
 
 
+@dataclass(frozen=True)
+class QuietClock:
+    """The local zone and its quiet hours, which invites and reminders keep to, first sends and retries alike."""
+
+    tz: ZoneInfo
+    quiet: QuietHours
+
+    @classmethod
+    def of(cls, timezone: str, quiet_hours: str) -> QuietClock:
+        """From CHORUS_TIMEZONE and CHORUS_QUIET_HOURS (which the settings have already checked)."""
+        return cls(ZoneInfo(timezone), QuietHours.parse(quiet_hours))
+
+    def next_allowed(self, moment: datetime) -> datetime:
+        return next_allowed(moment, self.tz, self.quiet)
+
+
 def next_allowed(now: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:
     """`now` if outside quiet hours, else the end of the quiet hours in local time (as UTC)."""
     local = now.astimezone(tz)

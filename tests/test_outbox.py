@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.errors import SendFailed
@@ -180,7 +181,42 @@ async def test_a_message_waits_out_hours_of_network_trouble_then_goes_once(db: D
         sending.cancel()
         await asyncio.gather(sending, return_exceptions=True)
     assert sent == ["the next question"]
+    row = await only_row(db)
+    assert (row.status, row.attempts) == ("sent", tries)
+    assert tries > 36, "tried again all through the six hours"
+
+
+@pytest.mark.parametrize(
+    ("kind", "next_try"),
+    [
+        ("invite", datetime(2026, 11, 29, 9, 0, tzinfo=UTC)),  # quiet from 21:00 to 09:00, London on UTC in winter
+        ("reminder", datetime(2026, 11, 29, 9, 0, tzinfo=UTC)),
+        ("reply", datetime(2026, 11, 28, 21, 0, 1, tzinfo=UTC)),  # the person is talking to the bot now
+    ],
+)
+async def test_a_retried_invite_waits_out_quiet_hours_and_a_reply_does_not(
+    db: Database, runtime: Runtime, kind: str, next_try: datetime
+) -> None:
+    evening = Runtime(runtime.settings, db, clock=lambda: datetime(2026, 11, 28, 20, 59, 59, tzinfo=UTC))
+    await queue(db, ("chat-1", "Your views on repairs"), kind=kind)
+
+    async def transport(address: str, payload: dict[str, Any]) -> None:
+        raise SendFailed("network: Bad Gateway", retryable=True)  # the first try, two seconds before 21:00
+
+    limits = SendLimits(1e6, chat_rate=1e6, chat_burst=1e6)
+    sending = asyncio.create_task(OutboxSender(evening, {"telegram": transport}, limits).run())
+    try:
+        async with asyncio.timeout(10):
+            while (row := await only_row(db)).attempts == 0 or row.status != "queued":
+                await asyncio.sleep(0.01)
+    finally:
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+    assert row.not_before.astimezone(UTC) == next_try
+
+
+async def only_row(db: Database) -> Outbox:
     async with db.read() as session:
         row = await session.scalar(select(Outbox))
-    assert row is not None and (row.status, row.attempts) == ("sent", tries)
-    assert tries > 36, "tried again all through the six hours"
+    assert row is not None
+    return row
