@@ -27,10 +27,8 @@ from bot.runtime import Runtime
 from bot.schedule import (
     LOOKBACK,
     QuietClock,
-    QuietHours,
     ReminderRule,
     latest_slot,
-    next_allowed,
     reminder_due,
     slot_key,
 )
@@ -66,9 +64,8 @@ class OpenedWave:
     not_before: datetime
 
 
-def _rules(runtime: Runtime) -> tuple[ZoneInfo, QuietHours]:
-    clock = QuietClock.of(runtime.settings.timezone, runtime.settings.quiet_hours)
-    return clock.tz, clock.quiet
+def _quiet_clock(runtime: Runtime) -> QuietClock:
+    return QuietClock.of(runtime.settings.timezone, runtime.settings.quiet_hours)
 
 
 def _organisation_name(session: Session, survey: Survey) -> str:
@@ -89,8 +86,8 @@ async def open_wave(
 ) -> OpenedWave | None:
     """Open a wave of the survey's latest version and queue its invites; None if this scheduled slot already ran."""
     now = runtime.clock()
-    tz, quiet = _rules(runtime)
-    not_before = next_allowed(now, tz, quiet)
+    quiet = _quiet_clock(runtime)
+    not_before = quiet.next_allowed(now)
     cool_off_since = now - timedelta(days=runtime.settings.invite_cool_off_days)
 
     def work(session: Session) -> OpenedWave | None:
@@ -108,7 +105,7 @@ async def open_wave(
         wave = create_wave(
             session,
             version_id=version_id,
-            name=name or f"{slug} {now.astimezone(tz):%Y-%m-%d}",
+            name=name or f"{slug} {now.astimezone(quiet.tz):%Y-%m-%d}",
             audience=audience,
             now=now,
             reminders_max=reminders.maximum,
@@ -170,8 +167,7 @@ async def close(runtime: Runtime, wave_id: int) -> Wave:
 async def send_reminders(runtime: Runtime) -> int:
     """Queue a reminder for every non-completer whose turn has come; nothing in quiet hours. Returns how many."""
     now = runtime.clock()
-    tz, quiet = _rules(runtime)
-    if next_allowed(now, tz, quiet) != now:
+    if _quiet_clock(runtime).next_allowed(now) != now:
         return 0
 
     def work(session: Session) -> int:
