@@ -1,0 +1,91 @@
+"""CPU of one typed answer's turn alone: the statements, the engine and the rendering, without HTTP or the disk.
+
+bench/ingest.py measures the whole webhook path, but on a shared machine its
+runs drift by tens of percent, which hides a change worth a few. This runs
+the turn of `bot/telegram/conversation.py` (what a typed answer does inside
+its transaction) synchronously on the SQLite writer's connection: R residents
+each answer bench/survey.yaml's nineteen questions after the first, in one
+transaction per run, so no fsync, no event loop and no network is timed.
+Compare two commits by running it from each, in turns.
+
+Usage:
+    .venv/bin/python bench/turn.py [--residents 200] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.config import load_settings  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from bot.telegram.conversation import _apply  # noqa: E402 - the turn itself, without the commit's wait for the disk
+from bot.telegram.updates import Inbound  # noqa: E402
+from storage.catalogue import import_survey  # noqa: E402
+from storage.database import Database  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from surveys.loader import load_survey  # noqa: E402
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+ANSWERS = 19  # the survey's twenty questions, after the first, which /start asks
+
+
+async def prepared(folder: Path) -> Runtime:
+    os.environ.setdefault("CHORUS_SECRET_KEY", "bench-secret-key-" + "x" * 32)
+    db = Database.open(f"sqlite+aiosqlite:///{folder / 'turn.db'}")
+    await upgrade(db)
+    await db.write(lambda session: import_survey(session, load_survey(ROOT / "bench" / "survey.yaml"), NOW))
+    return Runtime(load_settings(None), db, clock=lambda: NOW)
+
+
+def one_run(runtime: Runtime, first_chat: int, residents: int) -> float:
+    """Microseconds of CPU per typed answer for `residents` new residents, each answering every question."""
+    chats = range(first_chat, first_chat + residents)
+    update_ids = iter(range(first_chat * 100, first_chat * 100 + residents * (ANSWERS + 1)))
+    connection = runtime.db._connection()  # the SQLite writer's own, as a quick write uses it
+    transaction = connection.begin()
+    with Session(bind=connection, expire_on_commit=False) as session:
+
+        def turn(chat: int, text: str) -> None:
+            update_id = next(update_ids)
+            _apply(runtime, session, Inbound(update_id, chat, "en", text=text, message_id=update_id), False)
+
+        for chat in chats:
+            turn(chat, "/start bench")
+        session.flush()
+        started = time.thread_time()
+        for n in range(ANSWERS):
+            for chat in chats:
+                turn(chat, str(1 + n % 5))
+        session.flush()
+        spent = time.thread_time() - started
+    transaction.commit()
+    return spent / (ANSWERS * residents) * 1e6
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--residents", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        runtime = await prepared(Path(folder))
+        runs = [one_run(runtime, 10_000 * (number + 1), args.residents) for number in range(args.runs)]
+        await runtime.db.close()
+    listed = " ".join(f"{us:.1f}" for us in runs)
+    print(f"turn CPU per typed answer: best {min(runs):.1f} us of {listed}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
