@@ -412,6 +412,19 @@ async def test_polling_outlives_another_poller_and_a_429(
         assert "another process is taking this bot's updates" in caplog.text
 
 
+async def test_a_token_revoked_while_polling_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.telegram.channel")
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        run.fake.token = "123456:REVOKEDtokenREVOKEDtokenREVOKED12"  # as @BotFather's /revoke does
+        await run.fake.user_sends(CHAT, "/help")  # ends the poll in flight; the next is refused
+        async with asyncio.timeout(10):
+            while "was it revoked or changed with @BotFather?" not in caplog.text:
+                await asyncio.sleep(0.02)
+
+
 async def test_a_refused_token_is_named_and_the_rest_of_chorus_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

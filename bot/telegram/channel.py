@@ -20,7 +20,7 @@ from weakref import WeakValueDictionary
 
 from aiohttp import web
 from telegram import BotCommand
-from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
+from telegram.error import Conflict, EndPointNotFound, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot import messages as m
@@ -272,6 +272,8 @@ def _again(inbound: Inbound, error: Exception) -> bool:
 
 def _poll_failure(error: Exception) -> str:
     """What went wrong with getUpdates, with what to do where Telegram's words alone would puzzle an operator."""
+    if isinstance(error, InvalidToken | EndPointNotFound):  # PTB reports a 401 on an initialised bot as the latter
+        return "Telegram refused TELEGRAM_BOT_TOKEN: was it revoked or changed with @BotFather?"
     if isinstance(error, Conflict):
         return (
             f"{error.message}: another process is taking this bot's updates, or a webhook is set; run one "
