@@ -63,6 +63,9 @@ CHOOSE_LANGUAGE = "Choose your language:"
 LANGUAGE_SET = "Language changed to {language}."
 UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I understand."
 NOT_TEXT = "I can only read text and button presses. Please type your answer or press a button."
+SORRY = (
+    "Sorry, something went wrong on our side and your last message was not recorded. Please try again, or send /help."
+)
 NO_SURVEY = "You're not answering a survey at the moment. Open a survey link to begin."
 UNKNOWN_SURVEY = "I couldn't find that survey. Please check the link."
 CLOSED = "This survey has closed. Thank you for your interest."

@@ -28,7 +28,7 @@ from bot.errors import NotAnUpdate, SendFailed
 from bot.i18n import languages
 from bot.runtime import Runtime
 from bot.telegram import outgoing
-from bot.telegram.conversation import handle_update
+from bot.telegram.conversation import apologise, handle_update
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.updates import Inbound, read_update
 from storage import json_codec
@@ -234,7 +234,8 @@ class TelegramChannel:
         False when the database may take the update later, so it should come
         again. An update that fails any other way fails the same way every
         time: it is logged and skipped, since Telegram holds back a chat's
-        later updates until the one before them is taken. Under a webhook,
+        later updates until the one before them is taken, and the person is
+        told it was not recorded. Under a webhook,
         `committed` hears the outcome, with the call to answer the update with.
         """
         async with self._lock(inbound.chat_id):
@@ -242,6 +243,8 @@ class TelegramChannel:
                 handled = await handle_update(self.runtime, inbound, answer_in_response=committed is not None)
             except Exception as error:
                 outcome = Outcome(taken=not _again(inbound, error))
+                if outcome.taken:
+                    await self._apologise(inbound)
             else:
                 outcome = Outcome(taken=True, in_response=handled.in_response)
                 if handled.queued:
@@ -249,6 +252,13 @@ class TelegramChannel:
             if committed is not None and not committed.done():
                 committed.set_result(outcome)
             return outcome.taken
+
+    async def _apologise(self, inbound: Inbound) -> None:
+        try:
+            if await apologise(self.runtime, inbound):
+                self.on_queued()
+        except Exception:
+            logger.exception("update %s: could not queue the apology either", inbound.update_id)
 
     async def transport(self, address: str, payload: dict[str, Any]) -> None:
         """The outbox sender's way out to Telegram; until the bot has connected, the message waits its turn again."""

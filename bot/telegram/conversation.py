@@ -127,6 +127,28 @@ async def handle_update(runtime: Runtime, inbound: Inbound, answer_in_response: 
     return handled
 
 
+async def apologise(runtime: Runtime, inbound: Inbound) -> bool:
+    """After an update failed for good, tell the person it was not taken, rather than leave them waiting.
+
+    The update's receipt is recorded with the apology, so if it comes again
+    (polling asks again from an earlier update) it is not apologised for twice.
+    True when the apology was queued.
+    """
+    if not inbound.private or inbound.blocked:
+        return False
+
+    def work(session: Session) -> int:
+        now = runtime.clock()
+        _receipt(session, inbound, now)
+        sorry = Effects(inbound.chat_id, messages(html(m.say(supported(inbound.language_code), m.SORRY))))
+        return sorry.queue(session, inbound.update_id, now)
+
+    try:
+        return bool(await runtime.db.write(work, quick=True))
+    except AlreadyApplied:
+        return False
+
+
 def _apply(runtime: Runtime, session: Session, inbound: Inbound, answer_in_response: bool) -> Handled:
     now = runtime.clock()
     if inbound.blocked:
