@@ -102,7 +102,7 @@ class OutboxSender:
         self._pending = Settlement()
         self._unreachable: set[tuple[str, str]] = set()
         self._moved: set[tuple[str, str, str]] = set()
-        self._quiet = QuietClock.of(runtime.settings.timezone, runtime.settings.quiet_hours)
+        self._quiet = QuietClock.of(runtime.settings)
         self._settled = asyncio.Event()
         self._turn = asyncio.Lock()
         self._held = 0

@@ -24,14 +24,7 @@ from bot import metrics
 from bot.errors import WaveError
 from bot.participation import latest_version
 from bot.runtime import Runtime
-from bot.schedule import (
-    LOOKBACK,
-    QuietClock,
-    ReminderRule,
-    latest_slot,
-    reminder_due,
-    slot_key,
-)
+from bot.schedule import LOOKBACK, QuietClock, ReminderRule, latest_slot, reminder_due, slot_key
 from bot.telegram.invites import invitation_message
 from storage.catalogue import load_version
 from storage.errors import NotFound
@@ -64,10 +57,6 @@ class OpenedWave:
     not_before: datetime
 
 
-def _quiet_clock(runtime: Runtime) -> QuietClock:
-    return QuietClock.of(runtime.settings.timezone, runtime.settings.quiet_hours)
-
-
 def _organisation_name(session: Session, survey: Survey) -> str:
     slug = survey.metadata.organisation
     if slug is None:
@@ -86,7 +75,7 @@ async def open_wave(
 ) -> OpenedWave | None:
     """Open a wave of the survey's latest version and queue its invites; None if this scheduled slot already ran."""
     now = runtime.clock()
-    quiet = _quiet_clock(runtime)
+    quiet = QuietClock.of(runtime.settings)
     not_before = quiet.next_allowed(now)
     cool_off_since = now - timedelta(days=runtime.settings.invite_cool_off_days)
 
@@ -167,7 +156,7 @@ async def close(runtime: Runtime, wave_id: int) -> Wave:
 async def send_reminders(runtime: Runtime) -> int:
     """Queue a reminder for every non-completer whose turn has come; nothing in quiet hours. Returns how many."""
     now = runtime.clock()
-    if _quiet_clock(runtime).next_allowed(now) != now:
+    if QuietClock.of(runtime.settings).next_allowed(now) != now:
         return 0
 
     def work(session: Session) -> int:

@@ -18,11 +18,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from surveys.cron import crontab_trigger
+
+if TYPE_CHECKING:  # bot.config reads QuietHours from here
+    from bot.config import Settings
 
 QUIET = re.compile(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})")
 LOOKBACK = timedelta(days=7)  # a scheduled slot missed while Chorus was down still runs if at most this late
@@ -62,9 +66,9 @@ class QuietClock:
     quiet: QuietHours
 
     @classmethod
-    def of(cls, timezone: str, quiet_hours: str) -> QuietClock:
+    def of(cls, settings: Settings) -> QuietClock:
         """From CHORUS_TIMEZONE and CHORUS_QUIET_HOURS (which the settings have already checked)."""
-        return cls(ZoneInfo(timezone), QuietHours.parse(quiet_hours))
+        return cls(ZoneInfo(settings.timezone), QuietHours.parse(settings.quiet_hours))
 
     def next_allowed(self, moment: datetime) -> datetime:
         return next_allowed(moment, self.tz, self.quiet)

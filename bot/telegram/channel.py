@@ -235,8 +235,8 @@ class TelegramChannel:
         again. An update that fails any other way fails the same way every
         time: it is logged and skipped, since Telegram holds back a chat's
         later updates until the one before them is taken, and the person is
-        told it was not recorded. Under a webhook,
-        `committed` hears the outcome, with the call to answer the update with.
+        told it was not recorded. Under a webhook, `committed` hears the
+        outcome, with the call to answer the update with.
         """
         async with self._lock(inbound.chat_id):
             try:
