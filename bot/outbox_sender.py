@@ -43,8 +43,8 @@ from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
 from bot.schedule import QuietClock
 from storage.contacts import BLOCKED, opt_out_address
-from storage.outbox import Message, Settlement, claim, readdress, recover, settle
-from storage.subscriptions import move_chat
+from storage.moved_chats import follow
+from storage.outbox import Message, Settlement, claim, recover, settle
 
 logger = logging.getLogger(__name__)
 Transport = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -292,8 +292,7 @@ class OutboxSender:
                 if contact_id is not None:
                     logger.info("contact %s cannot be reached (blocked the bot); opted out", contact_id)
             for channel, old, new in moved:
-                readdress(session, channel, old, new)
-                move_chat(session, channel, old, new, now)
+                follow(session, channel, old, new, now)
 
         room_before = self.window - self.in_flight
         try:

@@ -443,6 +443,25 @@ class FakeTelegram:
         }
         return await self.deliver({"message": message})
 
+    async def in_group(self, chat_id: int, chat_type: str = "group", **fields: Any) -> dict[str, Any]:
+        """Something happens in a group the bot is in, as all its members' bots hear it: a message such as
+        `text="..."`, or a service message such as `new_chat_members=[...]` or `migrate_to_chat_id=...`."""
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": chat_type, "title": "Commissioners"},
+            "from": self.user(77),
+            **fields,
+        }
+        return await self.deliver({"message": message})
+
+    async def group_becomes_supergroup(self, old: int, new: int) -> None:
+        """Telegram upgrades a group: sends to the old id fail from now on, and the bot hears of the move in a
+        service message in the old group and another in the new supergroup."""
+        self.migrated[old] = new
+        await self.in_group(old, migrate_to_chat_id=new)
+        await self.in_group(new, chat_type="supergroup", migrate_from_chat_id=old)
+
     async def user_edits(self, chat_id: int, text: str) -> dict[str, Any]:
         message = {
             "message_id": 1,

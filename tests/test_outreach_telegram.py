@@ -170,6 +170,11 @@ async def _outbox_row(run: Running, which: ColumnElement[bool]) -> Outbox:
     return row
 
 
+async def _outbox_rows(run: Running) -> list[Outbox]:
+    async with run.db.read() as session:
+        return list(await session.scalars(select(Outbox)))
+
+
 async def summary_queued(run: Running, chat: str) -> None:
     """A week of twelve analysed TSM responses, and its summary queued for this Telegram chat."""
     await analysed(run.db, 12)
@@ -191,6 +196,41 @@ async def test_the_weekly_summary_reaches_a_telegram_subscriber_as_a_file(
         caption = run.fake.messages[(7400, sent["message_id"])]["caption"]
         assert caption.startswith("What people said, 2026-11-23 to 2026-11-29")
         assert "Tenant Satisfaction Survey: 12 responses" in caption
+
+
+async def test_a_group_becoming_a_supergroup_takes_its_subscription_and_waiting_messages_along_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram tells the group's bots of the move as it happens: what Chorus holds for the group follows it
+    then, so the next summary goes straight to the new id, and nothing is said in either chat."""
+    async with running_chorus(tmp_path, monkeypatch, webhook=True, **ANY_TIME) as run:
+        await subscribed(run.db, chat=("telegram", "-7600", None))
+        waiting = outbox_row(
+            channel="telegram",
+            address="-7600",
+            payload={"method": "sendMessage", "text": "earlier, waiting for a retry"},
+            dedupe_key="earlier",
+            now=utc_now(),
+            not_before=utc_now() + timedelta(seconds=1),
+            kind="summary",
+        )
+        await run.db.write(lambda session: enqueue(session, waiting))
+        await run.fake.group_becomes_supergroup(-7600, -1007600)  # under a webhook, applied once delivered
+        assert (await _outbox_row(run, Outbox.dedupe_key == "earlier")).address == "-1007600"
+        async with run.db.read() as session:
+            assert list(await session.scalars(select(SummarySubscription.address))) == ["-1007600"]
+        await analysed(run.db, 12)
+        assert await send_weekly_summaries(Runtime(run.settings, run.db, clock=lambda: MONDAY)) == 1
+        earlier, summary = await run.fake.wait_for(-1007600, 2)
+        assert earlier["text"] == "earlier, waiting for a retry"
+        assert summary["document"]["filename"] == "chorus-summary-2026-11-23-to-2026-11-29.html"
+        async with asyncio.timeout(10):
+            while {row.status for row in await _outbox_rows(run)} != {"sent"}:
+                await asyncio.sleep(0.02)
+        assert {(row.address, row.attempts) for row in await _outbox_rows(run)} == {("-1007600", 1)}, (
+            "no failed try at the old id"
+        )
+        assert run.fake.to(-7600) == [], "nothing said in the old group about the move, nor in the new"
 
 
 async def test_a_group_that_became_a_supergroup_gets_its_summary_at_its_new_id(

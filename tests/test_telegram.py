@@ -18,7 +18,7 @@ from bot.telegram import conversation
 from bot.telegram.conversation import Handled
 from bot.telegram.updates import Inbound
 from storage.catalogue import import_survey
-from storage.models import AnonymousDraft, Answer, Area, Consent, Contact, Organisation, Response, Wave
+from storage.models import AnonymousDraft, Answer, Area, Consent, Contact, Organisation, Outbox, Response, Wave
 from storage.staff import create_codes
 from tests.conftest import NOW, survey_of
 from tests.fake_telegram import OTHER_POLLER, FakeTelegram
@@ -173,6 +173,31 @@ async def test_bad_input_gets_a_helpful_reply_and_never_breaks_the_survey(
         [response] = await responses(run)
         assert await answers(run, response.id) == {"consent": "agree"}
         assert not any("parse" in str(s.get("text")) for s in run.fake.sent)
+
+
+async def test_in_a_group_only_a_command_for_this_bot_is_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commissioners' group that gets the weekly summary talks among itself; the bot keeps out of it.
+
+    Telegram sends every bot in a group its service messages and the replies
+    to its own messages, whatever its privacy mode.
+    """
+    group = -600
+    earlier = {"message_id": 1, "date": 1, "chat": {"id": group, "type": "group"}}
+    async with running_chorus(tmp_path, monkeypatch, webhook=True) as run:
+        await run.fake.in_group(group, text="Did everyone see the summary?")
+        await run.fake.in_group(group, new_chat_members=[run.fake.user(78)])
+        await run.fake.in_group(group, pinned_message=earlier)
+        await run.fake.in_group(group, text="Repairs are up again", reply_to_message=earlier)
+        await run.fake.user_sends(group, "/help@another_bot", chat_type="group")
+        await run.fake.user_sends(group, "/help@chorus_test_bot", chat_type="group")
+        await run.fake.user_sends(group, "/start", chat_type="group")
+        async with run.db.read() as session:  # under a webhook, each update is applied before it is delivered
+            queued = await session.scalar(select(func.count()).where(Outbox.address == str(group)))
+        assert queued == 2, "one reply to each of the two commands for this bot, nothing else"
+        sent = await run.fake.wait_for(group, 2)
+        assert all("private chat" in message["text"] for message in sent)
 
 
 async def test_help_stop_and_my_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,12 +45,51 @@ def test_a_button_press_gives_its_data_and_the_message_it_was_on() -> None:
     )
 
 
-def test_a_sticker_has_no_text_and_a_group_message_is_marked_not_private() -> None:
+GROUP = {"id": -500, "type": "group", "title": "Estate"}
+
+
+def in_group(**fields: Any) -> dict[str, Any]:
+    return {"update_id": 1, "message": {"message_id": 5, "date": 1, "chat": GROUP, "from": RESIDENT, **fields}}
+
+
+def test_a_sticker_has_no_text() -> None:
     sticker = typed("x")
     del sticker["message"]["text"]
     assert read_update(sticker) == Inbound(1, 7, "pl", text=None, message_id=5)
-    group = read_update(typed("/start tsm", {"id": -500, "type": "group", "title": "Estate"}))
-    assert group == Inbound(1, -500, "pl", private=False)
+
+
+@pytest.mark.parametrize("command", ["/start tsm", "/help@Chorus_Test_Bot", "/help@chorus_test_bot now"])
+def test_a_command_for_this_bot_in_a_group_is_read_as_not_private(command: str) -> None:
+    assert read_update(typed(command, GROUP), me="chorus_test_bot") == Inbound(
+        1, -500, "pl", text=command, private=False
+    )
+
+
+def test_a_command_naming_another_bot_counts_as_for_this_one_until_its_name_is_known() -> None:
+    assert read_update(typed("/help@another_bot", GROUP)) == Inbound(
+        1, -500, "pl", text="/help@another_bot", private=False
+    )
+
+
+def test_a_group_moving_to_a_supergroup_gives_the_new_chat() -> None:
+    assert read_update(in_group(migrate_to_chat_id=-1000500)) == Inbound(
+        1, -500, "pl", private=False, moved_to=-1000500
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"text": "Did everyone see the summary?"},
+        {"text": "/help@another_bot"},
+        {"new_chat_members": [RESIDENT]},
+        {"migrate_from_chat_id": -400},
+        {"text": "Thanks", "reply_to_message": {"message_id": 4, "date": 1, "chat": GROUP}},
+    ],
+    ids=["talk", "another bot's command", "a member joins", "the supergroup's own notice", "a reply to the bot"],
+)
+def test_in_a_group_anything_but_a_command_for_this_bot_is_ignored(fields: dict[str, Any]) -> None:
+    assert read_update(in_group(**fields), me="chorus_test_bot") is None
 
 
 def test_a_person_blocking_the_bot_is_read_as_blocked() -> None:

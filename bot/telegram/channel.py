@@ -71,6 +71,7 @@ class TelegramChannel:
         self._tasks: set[asyncio.Task[bool]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._me: str | None = None  # the bot's username, once connected
 
     @property
     def webhook_mode(self) -> bool:
@@ -104,6 +105,7 @@ class TelegramChannel:
 
     async def _connect(self) -> None:
         await self.bot.initialize()
+        self._me = self.bot.username
         await self._set_commands()
         if self.webhook_mode:
             url = f"{self.runtime.settings.public_url}{WEBHOOK_PATH}".replace("//telegram", "/telegram")
@@ -174,7 +176,7 @@ class TelegramChannel:
         by_chat: dict[int, list[Inbound]] = {}
         for update in updates:
             try:
-                inbound = read_update(update)
+                inbound = read_update(update, self._me)
             except NotAnUpdate as error:
                 logger.warning("getUpdates returned something that is not a Telegram update (%s)", error)
                 continue
@@ -201,7 +203,7 @@ class TelegramChannel:
         if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
             return web.Response(status=403, text="forbidden")
         try:
-            inbound = read_update(await request.json(loads=json_codec.loads))
+            inbound = read_update(await request.json(loads=json_codec.loads), self._me)
         except (ValueError, NotAnUpdate) as error:
             logger.warning("webhook: a request with the right secret is not a Telegram update (%s)", error)
             return web.Response(status=400, text="not a Telegram update")

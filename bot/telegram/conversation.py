@@ -38,6 +38,7 @@ from storage.catalogue import load_version
 from storage.contacts import BLOCKED, ContactRow, change_contact, get_or_create_contact, opt_out, opt_out_address
 from storage.inbound import AlreadyApplied, claim
 from storage.models import Area, Invitation, Organisation, Wave
+from storage.moved_chats import follow
 from storage.outbox import ERASURE, enqueue_many, outbox_row
 from storage.staff import redeem
 from surveys.engine import prompt
@@ -156,8 +157,12 @@ def _apply(runtime: Runtime, session: Session, inbound: Inbound, answer_in_respo
         return Handled()
     if inbound.private:
         effects = _Turn(runtime, session, inbound, now).run()
+    elif inbound.moved_to is not None:
+        _receipt(session, inbound, now)
+        _moved(session, inbound.chat_id, inbound.moved_to, now)
+        return Handled()
     else:
-        logger.info("update %s comes from a group chat; only private chats are served", inbound.update_id)
+        logger.info("update %s: a command in a group chat; only private chats are served", inbound.update_id)
         _receipt(session, inbound, now)
         effects = Effects(inbound.chat_id, messages(html(m.say(supported(inbound.language_code), m.PRIVATE_ONLY))))
     in_response = effects.take_callback_answer() if answer_in_response else None
@@ -167,6 +172,18 @@ def _apply(runtime: Runtime, session: Session, inbound: Inbound, answer_in_respo
 def _receipt(session: Session, inbound: Inbound, now: datetime) -> None:
     """Record that the update is applied, in its transaction; raises AlreadyApplied for a repeat."""
     claim(session, f"telegram:{inbound.update_id}", now)
+
+
+def _moved(session: Session, old: int, new: int, now: datetime) -> None:
+    """The group became a supergroup: its waiting messages and its subscriptions go to the new chat from now."""
+    messages_moved, subscriptions_moved = follow(session, CHANNEL, str(old), str(new), now)
+    logger.info(
+        "group chat %s is now supergroup %s: %s waiting messages and %s subscriptions follow it",
+        old,
+        new,
+        messages_moved,
+        subscriptions_moved,
+    )
 
 
 def _blocked(session: Session, inbound: Inbound, now: datetime) -> None:
