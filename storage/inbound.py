@@ -17,5 +17,10 @@ class AlreadyApplied(StorageError):
 
 def claim(session: Session, key: str, now: datetime) -> None:
     """Record the event's key in the caller's transaction; raises AlreadyApplied for a repeat, e.g. "telegram:812"."""
-    if not insert_once(session, InboundReceipt, key=key, received_at=now):
+    if not first(session, key, now):
         raise AlreadyApplied(f"inbound event {key} was already applied")
+
+
+def first(session: Session, key: str, now: datetime) -> bool:
+    """Record the key in the caller's transaction; True the first time, False for a repeat (nothing is rolled back)."""
+    return insert_once(session, InboundReceipt, key=key, received_at=now)

@@ -425,6 +425,23 @@ class FakeTelegram:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return await self.deliver({"message": message})
 
+    async def user_sends_album(self, chat_id: int, photos: int) -> list[dict[str, Any]]:
+        """Photos sent together: Telegram delivers each as its own message, sharing a media_group_id."""
+        album = str(next(self._message_ids) + 900_000)
+        updates = []
+        for n in range(photos):
+            message = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": self.user(chat_id),
+                "media_group_id": album,
+                "photo": [{"file_id": f"p{n}", "file_unique_id": f"p{n}", "width": 90, "height": 90}],
+                **({"caption": "the damp in my kitchen"} if n == 0 else {}),
+            }
+            updates.append(await self.deliver({"message": message}))
+        return updates
+
     async def user_sends_sticker(self, chat_id: int) -> dict[str, Any]:
         message = {
             "message_id": next(self._message_ids),

@@ -153,9 +153,14 @@ async def test_bad_input_gets_a_helpful_reply_and_never_breaks_the_survey(
         assert "I can only read text" in sent[-1]["text"]
         sent = await run.say(CHAT, "/frobnicate")
         assert "I don't know that command" in sent[-1]["text"]
+        before = len(run.fake.to(CHAT))
+        await run.fake.user_sends_album(CHAT, 3)
         await run.fake.user_edits(CHAT, "edited text is ignored")
-        sent = await run.say(CHAT, "/start nosuchsurvey")
-        assert "couldn't find that survey" in sent[-1]["text"]
+        await run.fake.user_sends(CHAT, "/start nosuchsurvey")
+        await run.fake.wait_for_text(CHAT, "couldn't find that survey", before)
+        replies = [message["text"] for message in run.fake.to(CHAT)[before:]]
+        assert len(replies) == 2, "one reply for the three photos of an album, none for the edit"
+        assert "I can only read text" in replies[0]
         group_before = len(run.fake.to(-500))
         await run.fake.user_sends(-500, "/start tsm", chat_type="group")
         sent = await run.fake.wait_for(-500, group_before + 1)

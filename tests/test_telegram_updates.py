@@ -58,6 +58,13 @@ def test_a_sticker_has_no_text() -> None:
     assert read_update(sticker) == Inbound(1, 7, "pl", text=None, message_id=5)
 
 
+def test_a_photo_of_an_album_names_the_album() -> None:
+    photo = typed("x")
+    del photo["message"]["text"]
+    photo["message"] |= {"media_group_id": "1355", "photo": [], "caption": "damp"}
+    assert read_update(photo) == Inbound(1, 7, "pl", text=None, message_id=5, album="1355")
+
+
 @pytest.mark.parametrize("command", ["/start tsm", "/help@Chorus_Test_Bot", "/help@chorus_test_bot now"])
 def test_a_command_for_this_bot_in_a_group_is_read_as_not_private(command: str) -> None:
     assert read_update(typed(command, GROUP), me="chorus_test_bot") == Inbound(

@@ -36,7 +36,7 @@ from bot.telegram.updates import Inbound
 from storage import privacy
 from storage.catalogue import load_version
 from storage.contacts import BLOCKED, ContactRow, change_contact, get_or_create_contact, opt_out, opt_out_address
-from storage.inbound import AlreadyApplied, claim
+from storage.inbound import AlreadyApplied, claim, first
 from storage.models import Area, Invitation, Organisation, Wave
 from storage.moved_chats import follow
 from storage.outbox import ERASURE, enqueue_many, outbox_row
@@ -222,12 +222,18 @@ class _Turn:
         if self.inbound.callback_data is not None:
             self.button(self.inbound.callback_data)
         elif self.inbound.text is None:
-            self.say(m.NOT_TEXT)
+            self.not_text()
         elif self.inbound.text.startswith("/"):
             self.command(self.inbound.text)
         else:
             self.answer(Reply(self.inbound.text))
         return self.effects
+
+    def not_text(self) -> None:
+        """Say once that only text is read, even for an album, which comes as a message for each photo."""
+        album = self.inbound.album
+        if album is None or first(self.session, f"telegram-album:{album}", self.now):
+            self.say(m.NOT_TEXT)
 
     def place(self) -> Place | None:
         place = current_place(self.session, self.runtime.secret_key, self.contact)

@@ -39,6 +39,7 @@ class Inbound:
     private: bool = True
     blocked: bool = False
     moved_to: int | None = None
+    album: str | None = None  # photos or videos sent together arrive one message each, with the album's id
 
 
 def read_update(body: object, me: str | None = None) -> Inbound | None:
@@ -65,7 +66,8 @@ def read_update(body: object, me: str | None = None) -> Inbound | None:
         return _in_group(update_id, chat_id, language, message, me)
     text = _optional(message, "text", str, "message")
     message_id = _required(message, "message_id", int, "message")
-    return Inbound(update_id, chat_id, language, text=text, message_id=message_id)
+    album = _optional(message, "media_group_id", str, "message")
+    return Inbound(update_id, chat_id, language, text=text, message_id=message_id, album=album)
 
 
 def _in_group(
