@@ -218,11 +218,27 @@ async def test_help_stop_and_my_data(tmp_path: Path, monkeypatch: pytest.MonkeyP
         data = json.loads(document["document"]["content"])
         assert data["contact"]["address"] == str(CHAT)
         assert data["consents"][0]["decision"] == "agree"
+        question = run.keyboard_message(CHAT)
         sent = await run.say(CHAT, "/stop")
         assert "won't get any more messages" in sent[-1]["text"]
         async with run.db.read() as session:
             contact = (await session.scalars(select(Contact))).one()
-        assert contact.opted_out_at is not None and contact.current_version_id is None
+        assert contact.opted_out_at is not None and contact.current_version_id is not None, "opted out, place kept"
+        sent = await run.say(CHAT, "Very satisfied")
+        assert "Send /start to carry on where you left off" in sent[-1]["text"]
+        await run.fake.press(CHAT, question, run.keyboard(CHAT)[0]["callback_data"])
+        async with asyncio.timeout(5):
+            while not (run.fake.callback_answers and run.fake.callback_answers[-1].get("text")):
+                await asyncio.sleep(0.02)
+        assert "Send /start to carry on" in run.fake.callback_answers[-1]["text"]
+        [response] = await responses(run)
+        assert await answers(run, response.id) == {"consent": "agree"}, "nothing answered while stopped"
+        sent = await run.say(CHAT, "/start")
+        assert "how satisfied or dissatisfied are you" in sent[-1]["text"], "/start carries on at the same question"
+        await run.press(CHAT, "Very satisfied")
+        assert (await answers(run, response.id))["tp01_overall"] == "very_satisfied"
+        async with run.db.read() as session:
+            assert (await session.scalars(select(Contact))).one().opted_out_at is None
 
 
 async def test_forget_leaves_nothing_that_identifies_the_person(

@@ -246,6 +246,9 @@ class _Turn:
         return place
 
     def answer(self, given: Input) -> None:
+        if self.stopped():
+            self.say(m.PAUSED)
+            return
         place = self.place()
         if place is not None:
             _, outputs = advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
@@ -275,9 +278,13 @@ class _Turn:
         self.say(m.HELP)
 
     def stop(self, _: str) -> None:
+        """No more messages, at once; their place is kept, so /start carries on from it, as after unblocking the bot."""
         opt_out(self.session, self.contact.id, self.now)
-        change_contact(self.session, self.contact, current_version_id=None)
         self.say(m.STOPPED)
+
+    def stopped(self) -> bool:
+        """After /stop (or blocking the bot), answers wait for /start: an answer now may not be meant as one."""
+        return self.contact.opted_out_at is not None
 
     def start(self, payload: str) -> None:
         change_contact(self.session, self.contact, opted_out_at=None)
@@ -440,6 +447,9 @@ class _Turn:
         self.say(m.FORGOTTEN)
 
     def answer_button(self, pressed: AnswerButton) -> None:
+        if self.stopped():
+            self.effects.callback_text = m.say(self.language, m.PAUSED)
+            return
         place = current_place(self.session, self.runtime.secret_key, self.contact)
         if place is None:  # nothing in progress: the button's survey was finished (or its answers erased)
             self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.FINISHED])
