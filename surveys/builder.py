@@ -72,6 +72,12 @@ def build_survey(document: Raw) -> tuple[Survey, list[Problem]]:
     return builder.build(), builder.warnings
 
 
+def _starts_sentence(before: str) -> bool:
+    """Whether text placed after `before` begins a sentence, where "your landlord" must read "Your landlord"."""
+    before = before.rstrip()
+    return not before or before[-1] in ".!?"
+
+
 def _suggest(word: str, options: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, sorted(options), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -147,7 +153,10 @@ class _Builder:
 
     def fill(self, words: str) -> str:
         for placeholder, value in self.placeholders.items():
-            words = words.replace(placeholder, value)
+            first, *rest = words.split(placeholder)
+            words = first
+            for piece in rest:
+                words += (value[:1].upper() + value[1:] if _starts_sentence(words) else value) + piece
         return words
 
     def string(self, raw: Raw, key: str, subject: str, required: bool = False) -> str | None:

@@ -82,6 +82,16 @@ def test_placeholders_fill_the_landlord_name_everywhere() -> None:
     assert survey.steps[0].question.label.get("en", "en") == "Is Ancoats Co-op good?"
 
 
+def test_a_placeholder_that_begins_a_sentence_begins_with_a_capital() -> None:
+    label = "[landlord] runs it. [landlord] pays! [landlord] asks: is [landlord] good? Ask [landlord]."
+    survey = survey_of(
+        HEADER + f"placeholders: {{landlord: your landlord}}\nquestions:\n  - {{id: q, type: text, label: '{label}'}}\n"
+    )
+    assert survey.steps[0].question.label.get("en", "en") == (
+        "Your landlord runs it. Your landlord pays! Your landlord asks: is your landlord good? Ask your landlord."
+    )
+
+
 def test_the_same_survey_has_the_same_version_and_any_change_a_new_one() -> None:
     text = HEADER + "questions:\n  - {id: q, type: text, label: Q}\n"
     assert survey_of(text).version == survey_of("# a comment\n" + text).version

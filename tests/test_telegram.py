@@ -80,7 +80,7 @@ async def test_a_resident_completes_the_tsm_survey_with_buttons(
         assert stored["why_overall"] == "Repairs are quick but nobody tells us anything."
         async with run.db.read() as session:
             consent = (await session.scalars(select(Consent))).one()
-        assert consent.decision == "agree" and consent.notice.startswith("your landlord runs this survey")
+        assert consent.decision == "agree" and consent.notice.startswith("Your landlord runs this survey")
         edited = [s for s in run.fake.sent if s["method"] == "editMessageText"]
         assert edited and edited[0]["text"].endswith("\u2713 I agree") and edited[0]["reply_markup"] is None
 
