@@ -99,6 +99,7 @@ COMMANDS: dict[str, str] = {
     "mydata": "See everything we hold about you",
     "forget": "Erase everything we hold about you",
 }
+QUOTE_LENGTH = 60
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "ur": "\u0627\u0631\u062f\u0648"}
 
 
@@ -111,7 +112,15 @@ def refusal(rejected: Rejected, language: str = "en") -> str:
     """The survey author's message when there is one, else Chorus's own, e.g. 'Please choose no more than 3.'"""
     if rejected.message:
         return rejected.message
-    return say(language, REFUSALS[rejected.reason], **rejected.params)
+    params = {name: quoted(str(value)) if name == "text" else value for name, value in rejected.params.items()}
+    return say(language, REFUSALS[rejected.reason], **params)
+
+
+def quoted(text: str) -> str:
+    """A person's words as a refusal quotes them back: on one line, and cut short, so a pasted
+    page is not sent back whole (it was, split over two messages, the first reading only 'Sorry,')."""
+    text = " ".join(text.split())
+    return text if len(text) <= QUOTE_LENGTH else text[: QUOTE_LENGTH - 1].rstrip() + "\u2026"
 
 
 def ending(completed: Completed, language: str = "en") -> str:

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from bot.telegram.callbacks import MAX_BYTES, AnswerButton, ForgetButton, LanguageButton, decode, encode
 from bot.telegram.render import LIMIT, render, split
-from surveys.engine import start
+from surveys.engine import start, step
+from surveys.inputs import Reply
 from tests.conftest import survey_of
 from tests.fake_telegram import html_error
 
@@ -32,6 +33,18 @@ def test_participant_visible_words_never_become_markup() -> None:
     assert message.keyboard is not None
     labels = [button["text"] for row in message.keyboard["inline_keyboard"] for button in row]
     assert labels == ["<A>", "B", "Skip"]
+
+
+def test_a_refusal_quotes_a_long_or_many_lined_answer_short_and_on_one_line() -> None:
+    state, _ = start(SURVEY)
+    pasted = "The repairs\n\nnever come " + "x" * 5_000
+    _, outputs = step(SURVEY, state, Reply(pasted))
+    [message] = render(SURVEY, outputs, "en")
+    quote = message.text.split("\u201c")[1].split("\u201d")[0]
+    assert message.text.startswith("Sorry, \u201cThe repairs never come xxx")
+    assert len(quote) == 60 and quote.endswith("\u2026")
+    _, outputs = step(SURVEY, state, Reply("maybe"))
+    assert render(SURVEY, outputs, "en")[0].text.startswith("Sorry, \u201cmaybe\u201d is not one of the options")
 
 
 LONG_TEXT = st.lists(st.text(min_size=1, max_size=300).filter(str.strip), min_size=1, max_size=120).map(
