@@ -132,10 +132,20 @@ def _back(survey: Survey, state: State) -> Result:
         return _refuse(state, Reason.CANNOT_GO_BACK)
     previous = state.history[-1]
     answers = {k: v for k, v in state.answers.items() if k != previous}
-    went_back = replace(state, current=previous, history=state.history[:-1], answers=answers, draft=())
     question = survey.question(previous)
     assert question is not None
-    return went_back, (_ask(survey, went_back, question, state.answers.get(previous)),)
+    earlier = state.answers.get(previous)
+    went_back = replace(
+        state, current=previous, history=state.history[:-1], answers=answers, draft=_picked(question, earlier)
+    )
+    return went_back, (_ask(survey, went_back, question, earlier),)
+
+
+def _picked(question: Question, answer: AnswerValue) -> tuple[str, ...]:
+    """A multiple choice gone back to starts with the earlier picks ticked, so changing one keeps the rest."""
+    if question.kind is not Kind.SELECT_MULTIPLE or not isinstance(answer, tuple):
+        return ()
+    return tuple(c.value for c in question.choices if c.value in answer)
 
 
 def _toggle(survey: Survey, state: State, question: Question, value: str) -> Result:

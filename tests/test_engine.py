@@ -152,6 +152,17 @@ def test_back_shows_the_previous_answer_and_forgets_it() -> None:
     assert isinstance(asked, AskQuestion) and asked.previous == 4 and asked.can_go_back
 
 
+def test_back_to_a_multiple_choice_ticks_the_earlier_picks_and_done_keeps_them() -> None:
+    answered, _ = converse([Reply("agree"), Reply("yes"), Reply("4"), Toggle("damp"), Toggle("roof"), Done()])
+    assert answered.current == "idea" and answered.answers["repairs"] == ("roof", "damp")
+    state, outputs = step(FLOW, answered, Back())
+    asked = outputs[0]
+    assert isinstance(asked, AskQuestion) and [c.selected for c in asked.choices] == [True, True, False]
+    state, _ = step(FLOW, state, Toggle("roof"))
+    state, _ = step(FLOW, state, Done())
+    assert state.current == "idea" and state.answers["repairs"] == ("damp",)
+
+
 def test_changing_language_asks_the_same_question_in_the_new_language() -> None:
     state, _ = converse([Reply("agree")])
     state, outputs = step(FLOW, state, ChangeLanguage("pl"))

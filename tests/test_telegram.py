@@ -126,6 +126,11 @@ async def test_toggles_back_skip_and_language(tmp_path: Path, monkeypatch: pytes
         await run.press(CHAT, "Done")
         sent = await run.say(CHAT, "/back")
         assert "Which of these matter most" in sent[-1]["text"]
+        ticked = [b["text"] for b in run.keyboard(CHAT) if b["text"].startswith("\u2705")]
+        assert ticked == ["\u2705 Parks and green spaces", "\u2705 Cost of living"], "gone back to, the picks stand"
+        sent = await run.say(CHAT, "/back")
+        assert sent[-1]["text"].endswith("<b>Are you happy to take part?</b>\n<i>Your answer before: I agree</i>")
+        await run.press(CHAT, "I agree")
         await run.say(CHAT, "green")
         await run.say(CHAT, "/skip")  # the idea is optional
         sent = await run.say(CHAT, "/language pl", replies=2)

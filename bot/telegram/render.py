@@ -13,7 +13,7 @@ from functools import lru_cache
 from html import escape
 from typing import TypeAlias
 
-from bot.messages import BACK, DONE, SKIP, ending, refusal, say
+from bot.messages import ANSWER_BEFORE, BACK, DONE, SKIP, ending, quoted, refusal, say
 from bot.telegram.callbacks import AnswerButton, encode
 from surveys.model import Kind, Survey
 from surveys.outputs import AskQuestion, Completed, Output, Rejected, ShowText
@@ -74,18 +74,29 @@ def render(survey: Survey, outputs: tuple[Output, ...], language: str) -> list[O
         elif isinstance(output, Completed):
             rendered += messages(html(ending(output, language)))
         else:
-            rendered += messages(question_text(output), keyboard(survey, output, language))
+            rendered += messages(question_text(output, language), keyboard(survey, output, language))
     return rendered
 
 
-def question_text(ask: AskQuestion) -> str:
+def question_text(ask: AskQuestion, language: str) -> str:
     lines = []
     if ask.notice:
         lines += [html(ask.notice), ""]
     lines.append(f"<b>{html(ask.text)}</b>")
     if ask.hint:
         lines.append(f"<i>{html(ask.hint)}</i>")
+    earlier = earlier_answer(ask)
+    if earlier is not None:
+        lines.append(f"<i>{html(say(language, ANSWER_BEFORE, answer=earlier))}</i>")
     return "\n".join(lines)
+
+
+def earlier_answer(ask: AskQuestion) -> str | None:
+    """What they answered before going back, as they saw it; a multiple choice shows it in its ticks instead."""
+    if ask.previous is None or ask.kind is Kind.SELECT_MULTIPLE:
+        return None
+    labels = {choice.value: choice.label for choice in ask.choices}
+    return quoted(labels.get(str(ask.previous), str(ask.previous)))
 
 
 def keyboard(survey: Survey, ask: AskQuestion, language: str) -> Keyboard | None:
