@@ -143,16 +143,7 @@ async def test_blocking_the_bot_cancels_what_waits_for_them_and_they_are_not_inv
     """Opted out as they block the bot: a queued message is cancelled and a later wave skips them, with no 403."""
     async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
         await residents(run.db, range(7500, 7502))
-        later = outbox_row(
-            channel="telegram",
-            address="7500",
-            payload={"method": "sendMessage", "text": "A reminder"},
-            dedupe_key="test:reminder",
-            now=utc_now(),
-            not_before=utc_now() + timedelta(days=1),
-            kind="reminder",
-        )
-        await run.db.write(lambda session: enqueue(session, later))
+        await queued(run, "7500", "A reminder", "test:reminder", "reminder", wait=timedelta(days=1))
         await run.fake.user_blocks(7500)
         async with asyncio.timeout(10):
             while (row := await _outbox_row(run, Outbox.dedupe_key == "test:reminder")).status == "queued":
@@ -161,6 +152,20 @@ async def test_blocking_the_bot_cancels_what_waits_for_them_and_they_are_not_inv
         assert await open_tsm_wave(run) == 1
         await settled(run, 1)
         assert len(run.fake.to(7501)) == 1 and run.fake.to(7500) == []
+
+
+async def queued(run: Running, address: str, text: str, key: str, kind: str, wait: timedelta) -> None:
+    """A Telegram message in the outbox for `address`, due after `wait`."""
+    row = outbox_row(
+        channel="telegram",
+        address=address,
+        payload={"method": "sendMessage", "text": text},
+        dedupe_key=key,
+        now=utc_now(),
+        not_before=utc_now() + wait,
+        kind=kind,
+    )
+    await run.db.write(lambda session: enqueue(session, row))
 
 
 async def _outbox_row(run: Running, which: ColumnElement[bool]) -> Outbox:
@@ -205,16 +210,7 @@ async def test_a_group_becoming_a_supergroup_takes_its_subscription_and_waiting_
     then, so the next summary goes straight to the new id, and nothing is said in either chat."""
     async with running_chorus(tmp_path, monkeypatch, webhook=True, **ANY_TIME) as run:
         await subscribed(run.db, chat=("telegram", "-7600", None))
-        waiting = outbox_row(
-            channel="telegram",
-            address="-7600",
-            payload={"method": "sendMessage", "text": "earlier, waiting for a retry"},
-            dedupe_key="earlier",
-            now=utc_now(),
-            not_before=utc_now() + timedelta(seconds=1),
-            kind="summary",
-        )
-        await run.db.write(lambda session: enqueue(session, waiting))
+        await queued(run, "-7600", "earlier, waiting for a retry", "earlier", "summary", wait=timedelta(seconds=1))
         await run.fake.group_becomes_supergroup(-7600, -1007600)  # under a webhook, applied once delivered
         assert (await _outbox_row(run, Outbox.dedupe_key == "earlier")).address == "-1007600"
         async with run.db.read() as session:
