@@ -10,7 +10,8 @@ keeps under the send limits, and writes the outcomes back in batches:
 - network trouble (or Telegram's own 5xx): back to the queue with exponential
   backoff, at most ten minutes apart, for up to a day (RETRY_FOR); an invite or
   a reminder whose next try falls in quiet hours waits for their end;
-- blocked (403): the contact is opted out and nothing more is sent to them;
+- blocked (403): the contact is opted out and nothing more is sent to them, and
+  the chat's summary subscriptions end (storage/chats.py);
 - moved (a Telegram group that became a supergroup): what waits for it, and its
   subscriptions, take the new chat id, and the message goes again at once;
 - refused (400): failed for good, with Telegram's reason kept.
@@ -42,8 +43,7 @@ from bot.errors import SendFailed
 from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
 from bot.schedule import QuietClock
-from storage.contacts import BLOCKED, opt_out_address
-from storage.moved_chats import follow
+from storage.chats import follow, lost
 from storage.outbox import Message, Settlement, claim, recover, settle
 
 logger = logging.getLogger(__name__)
@@ -288,9 +288,7 @@ class OutboxSender:
         def work(session: Session) -> None:
             settle(session, now, settlement)
             for channel, address in unreachable:
-                contact_id = opt_out_address(session, channel, address, now, BLOCKED)
-                if contact_id is not None:
-                    logger.info("contact %s cannot be reached (blocked the bot); opted out", contact_id)
+                logger.info("a %s chat refused a message for good: %s", channel, lost(session, channel, address, now))
             for channel, old, new in moved:
                 follow(session, channel, old, new, now)
 

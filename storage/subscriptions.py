@@ -45,6 +45,21 @@ def unsubscribe(session: Session, subscription_id: int, now: datetime) -> None:
     audit(session, now, "cli", "subscription.remove", f"subscription {subscription_id}")
 
 
+def end_for_address(session: Session, channel: str, address: str, now: datetime) -> int:
+    """End every subscription of a chat Telegram no longer lets the bot write to; how many ended."""
+    ended = list(
+        session.scalars(
+            select(SummarySubscription).where(
+                SummarySubscription.channel == channel, SummarySubscription.address == address
+            )
+        )
+    )
+    for subscription in ended:
+        session.delete(subscription)
+        audit(session, now, channel, "subscription.remove", f"subscription {subscription.id}", why="unreachable")
+    return len(ended)
+
+
 def subscriptions(session: Session) -> list[SummarySubscription]:
     return list(session.scalars(select(SummarySubscription).order_by(SummarySubscription.id)))
 

@@ -188,7 +188,8 @@ class FakeTelegram:
         chat_id = int(params["chat_id"]) if "chat_id" in params else None
         if method in SENDING and chat_id is not None:
             if chat_id in self.blocked:
-                return self._error(403, "Forbidden: bot was blocked by the user")
+                why = "bot was kicked from the group chat" if chat_id < 0 else "bot was blocked by the user"
+                return self._error(403, f"Forbidden: {why}")
             if chat_id in self.missing:
                 return self._error(400, "Bad Request: chat not found")
             if chat_id in self.migrated:
@@ -471,6 +472,19 @@ class FakeTelegram:
             **fields,
         }
         return await self.deliver({"message": message})
+
+    async def group_removes_bot(self, chat_id: int, status: str = "left") -> dict[str, Any]:
+        """A member removes the bot from a group (or, with status="kicked", bans it): sends to the group fail from
+        now, and the bot hears of it in a my_chat_member update."""
+        self.blocked.add(chat_id)
+        change = {
+            "chat": {"id": chat_id, "type": "group", "title": "Commissioners"},
+            "from": self.user(77),
+            "date": int(time.time()),
+            "old_chat_member": {"user": self.bot_user(), "status": "member"},
+            "new_chat_member": {"user": self.bot_user(), "status": status},
+        }
+        return await self.deliver({"my_chat_member": change})
 
     async def group_becomes_supergroup(self, old: int, new: int) -> None:
         """Telegram upgrades a group: sends to the old id fail from now on, and the bot hears of the move in a

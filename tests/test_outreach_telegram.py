@@ -15,7 +15,16 @@ from bot import outreach
 from bot.runtime import Runtime, utc_now
 from bot.weekly_summary import send_weekly_summaries
 from storage.database import Database
-from storage.models import Consent, Contact, Invitation, Outbox, SummarySubscription, Survey, SurveyVersion
+from storage.models import (
+    AuditEntry,
+    Consent,
+    Contact,
+    Invitation,
+    Outbox,
+    SummarySubscription,
+    Survey,
+    SurveyVersion,
+)
 from storage.outbox import enqueue, outbox_row
 from storage.waves import Audience
 from tests.conftest import NOW
@@ -201,6 +210,46 @@ async def test_the_weekly_summary_reaches_a_telegram_subscriber_as_a_file(
         caption = run.fake.messages[(7400, sent["message_id"])]["caption"]
         assert caption.startswith("What people said, 2026-11-23 to 2026-11-29")
         assert "Tenant Satisfaction Survey: 12 responses" in caption
+
+
+async def ended_subscriptions(run: Running) -> list[str]:
+    async with run.db.read() as session:
+        return list(await session.scalars(select(AuditEntry.subject).where(AuditEntry.action == "subscription.remove")))
+
+
+async def test_a_group_that_removes_the_bot_gets_no_more_summaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Removed from a commissioners' group, the bot ends the group's subscription at once, so no week's
+    summary goes there to be refused; what waited for the group is cancelled."""
+    async with running_chorus(tmp_path, monkeypatch, webhook=True, **ANY_TIME) as run:
+        await subscribed(run.db, group=("telegram", "-7700", None), other=("telegram", "7701", None))
+        await queued(run, "-7700", "waiting", "waiting", "summary", wait=timedelta(hours=1))
+        await run.fake.group_removes_bot(-7700)  # under a webhook, applied once delivered
+        assert (await _outbox_row(run, Outbox.dedupe_key == "waiting")).status == "cancelled"
+        async with run.db.read() as session:
+            assert list(await session.scalars(select(SummarySubscription.address))) == ["7701"]
+        assert len(await ended_subscriptions(run)) == 1
+        await analysed(run.db, 12)
+        assert await send_weekly_summaries(Runtime(run.settings, run.db, clock=lambda: MONDAY)) == 1
+        await run.fake.wait_for(7701, 1)
+        assert run.fake.to(-7700) == []
+
+
+async def test_a_subscriber_found_unreachable_when_a_summary_is_refused_gets_no_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Had the bot been blocked unseen (say, while Chorus was down and the update expired), the 403 to
+    the next summary ends the subscription, rather than every week's being refused in turn."""
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        run.fake.blocked.add(7702)
+        await summary_queued(run, "7702")
+        async with asyncio.timeout(10):
+            while await ended_subscriptions(run) == []:
+                await asyncio.sleep(0.02)
+        async with run.db.read() as session:
+            assert list(await session.scalars(select(SummarySubscription))) == []
+        assert (await _outbox_row(run, Outbox.kind == "summary")).status == "failed"
 
 
 async def test_a_group_becoming_a_supergroup_takes_its_subscription_and_waiting_messages_along_at_once(

@@ -103,12 +103,17 @@ def test_a_person_blocking_the_bot_is_read_as_blocked() -> None:
     assert read_update(membership("kicked")) == Inbound(8, 7, "pl", blocked=True)
 
 
+@pytest.mark.parametrize("status", ["left", "kicked"], ids=["removed", "banned"])
+def test_a_group_removing_the_bot_is_read_as_blocked(status: str) -> None:
+    assert read_update(membership(status, GROUP)) == Inbound(8, -500, "pl", private=False, blocked=True)
+
+
 @pytest.mark.parametrize(
     "body",
     [
         {"update_id": 3, "edited_message": typed("changed")["message"]},
         membership("member"),
-        membership("kicked", {"id": -500, "type": "group", "title": "Estate"}),
+        membership("member", GROUP),
         {"update_id": 5, "callback_query": {"id": "1", "from": RESIDENT, "inline_message_id": "x", "data": "d"}},
         {
             "update_id": 6,
@@ -118,7 +123,7 @@ def test_a_person_blocking_the_bot_is_read_as_blocked() -> None:
             },
         },
     ],
-    ids=["edited message", "unblocked", "removed from a group", "inline-mode button", "button in a group"],
+    ids=["edited message", "unblocked", "added to a group", "inline-mode button", "button in a group"],
 )
 def test_updates_chorus_does_not_act_on_are_ignored(body: dict[str, Any]) -> None:
     assert read_update(body) is None

@@ -35,10 +35,10 @@ from bot.telegram.render import Keyboard, Outgoing, html, inline_button, inline_
 from bot.telegram.updates import Inbound
 from storage import privacy
 from storage.catalogue import load_version
-from storage.contacts import BLOCKED, ContactRow, change_contact, get_or_create_contact, opt_out, opt_out_address
+from storage.chats import follow, lost
+from storage.contacts import ContactRow, change_contact, get_or_create_contact, opt_out
 from storage.inbound import AlreadyApplied, claim, first
 from storage.models import Area, Invitation, Organisation, Wave
-from storage.moved_chats import follow
 from storage.outbox import ERASURE, enqueue_many, outbox_row
 from storage.staff import redeem
 from surveys.engine import prompt
@@ -187,15 +187,15 @@ def _moved(session: Session, old: int, new: int, now: datetime) -> None:
 
 
 def _blocked(session: Session, inbound: Inbound, now: datetime) -> None:
-    """The person blocked the bot: no more messages from now, not even what was queued; /start brings them back.
+    """A person blocked the bot, or a group removed it: no more messages from now, not even what was queued, and
+    no more summaries; a person's /start brings them back.
 
     Without this, the next message (a reminder, say) would be refused with a
     403 before they were opted out. Someone Chorus never knew stays unknown.
     """
     _receipt(session, inbound, now)
-    contact_id = opt_out_address(session, CHANNEL, str(inbound.chat_id), now, BLOCKED)
-    if contact_id is not None:
-        logger.info("contact %s blocked the bot; opted out", contact_id)
+    ended = lost(session, CHANNEL, str(inbound.chat_id), now)
+    logger.info("update %s: the bot was blocked or removed: %s", inbound.update_id, ended)
 
 
 class _Turn:

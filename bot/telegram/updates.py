@@ -2,11 +2,12 @@
 
 Chorus reads an update's id, its chat, who sent it and in what language, and
 the text or the pressed button's data; of a change to the bot's membership of
-a chat, only whether a person blocked the bot; of a group, only a command for
-this bot or its move to a supergroup; nothing else. python-telegram-bot's
-Update.de_json builds an object for every part of an update instead, and a
-Message sets some two hundred attributes: 0.13-0.16 ms of CPU for each typed
-answer or button press, about a twentieth of all Chorus spends on one. So
+a chat, only whether a person blocked the bot or a group removed it; of a
+group's messages, only a command for this bot or its move to a supergroup;
+nothing else. python-telegram-bot's Update.de_json builds an object for every
+part of an update instead, and a Message sets some two hundred attributes:
+0.13-0.16 ms of CPU for each typed answer or button press, about a twentieth
+of all Chorus spends on one. So
 updates are read here, from the JSON that the webhook receives and that
 getUpdates returns, and each field is checked for the type the Bot API
 documents, so a malformed body is refused with the field it got wrong.
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 from bot.errors import NotAnUpdate
 
 logger = logging.getLogger(__name__)
+GONE = {"kicked", "left"}  # the bot's status in a chat that it can no longer write to
 T = TypeVar("T")
 
 
@@ -116,19 +118,21 @@ def _press(update_id: int, query: dict[str, Any]) -> Inbound | None:
 
 
 def _membership(update_id: int, change: dict[str, Any]) -> Inbound | None:
-    """A person blocking the bot, which Telegram reports at once; other changes to the bot's membership are ignored.
+    """A person blocking the bot or a group removing it, which Telegram reports at once; other changes to the
+    bot's membership are ignored.
 
     Telegram gives the bot's new status in the chat: `kicked` when a person
-    blocks it, `member` when they unblock it (they come back by /start).
+    blocks it or a group bans it, `left` when a group removes it, `member`
+    when a person unblocks it (they come back by /start) or a group adds it.
     """
     chat_id, private = _chat(change, "my_chat_member")
     new = _required(change, "new_chat_member", dict, "my_chat_member")
     status = _required(new, "status", str, "my_chat_member.new_chat_member")
-    if not private or status != "kicked":
+    if status not in GONE:
         kind = "private" if private else "group"
         logger.info("ignoring update %s: the bot's status in a %s chat is now '%s'", update_id, kind, status)
         return None
-    return Inbound(update_id, chat_id, _language(change, "my_chat_member"), blocked=True)
+    return Inbound(update_id, chat_id, _language(change, "my_chat_member"), private=private, blocked=True)
 
 
 def _chat(message: dict[str, Any], where: str) -> tuple[int, bool]:
