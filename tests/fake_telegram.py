@@ -2,10 +2,12 @@
 
 The bot under test reaches it only through TELEGRAM_API_BASE_URL and
 python-telegram-bot's own HTTP stack. It keeps what the bot sent, lets a test
-act as users (type, send a command, press a button, send a sticker, block the
-bot), enforces Telegram's limits (4,096 characters, 64-byte callback data,
-valid HTML, about 30 messages/s overall and 1/s per chat with a small burst,
-429 with retry_after beyond) and delivers updates by getUpdates or by webhook
+act as users (type, send a command, press a button, send a sticker or an
+album, block the bot) and as groups (talk, remove the bot, become a
+supergroup), enforces Telegram's limits (4,096 characters, 1,024 for a
+caption and 200 for a button's notification, 64-byte callback data, valid
+HTML, about 30 messages/s overall and 1/s per chat with a small burst, 429
+with retry_after beyond) and delivers updates by getUpdates or by webhook
 with the secret header, only of the kinds the bot asked for (allowed_updates).
 
 Usage:
@@ -352,6 +354,8 @@ class FakeTelegram:
         return message
 
     async def api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        if len(params.get("text") or "") > 200:  # the notification's limit
+            raise BadRequest("MESSAGE_TOO_LONG")
         self.callback_answers.append(params)
         return True
 
