@@ -7,10 +7,10 @@ group's messages, only a command for this bot or its move to a supergroup;
 nothing else. python-telegram-bot's Update.de_json builds an object for every
 part of an update instead, and a Message sets some two hundred attributes:
 0.13-0.16 ms of CPU for each typed answer or button press, about a twentieth
-of all Chorus spends on one. So
-updates are read here, from the JSON that the webhook receives and that
-getUpdates returns, and each field is checked for the type the Bot API
-documents, so a malformed body is refused with the field it got wrong.
+of all Chorus spends on one. So updates are read here, from the JSON that the
+webhook receives and that getUpdates returns, and each field is checked for
+the type the Bot API documents, so a malformed body is refused with the field
+it got wrong.
 
 Usage:
     inbound = read_update(body)     # None for an update Chorus does not act on (logged); NotAnUpdate if malformed
