@@ -164,8 +164,9 @@ async def test_bad_input_gets_a_helpful_reply_and_never_breaks_the_survey(
         await run.fake.user_sends(CHAT, "/start nosuchsurvey")
         await run.fake.wait_for_text(CHAT, "couldn't find that survey", before)
         replies = [message["text"] for message in run.fake.to(CHAT)[before:]]
-        assert len(replies) == 2, "one reply for the three photos of an album, none for the edit"
+        assert len(replies) == 3, "one reply for the three photos of an album"
         assert "I can only read text" in replies[0]
+        assert replies[1].startswith("I only read what you send, not later changes to it."), "an edit is not read"
         group_before = len(run.fake.to(-500))
         await run.fake.user_sends(-500, "/start tsm", chat_type="group")
         sent = await run.fake.wait_for(-500, group_before + 1)

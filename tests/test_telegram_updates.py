@@ -99,6 +99,11 @@ def test_in_a_group_anything_but_a_command_for_this_bot_is_ignored(fields: dict[
     assert read_update(in_group(**fields), me="chorus_test_bot") is None
 
 
+def test_an_edit_in_a_private_chat_is_read_as_an_edit_and_nothing_more() -> None:
+    edit = {"update_id": 3, "edited_message": typed("changed")["message"] | {"edit_date": 2}}
+    assert read_update(edit) == Inbound(3, 7, "pl", edited=True)
+
+
 def test_a_person_blocking_the_bot_is_read_as_blocked() -> None:
     assert read_update(membership("kicked")) == Inbound(8, 7, "pl", blocked=True)
 
@@ -111,7 +116,7 @@ def test_a_group_removing_the_bot_is_read_as_blocked(status: str) -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        {"update_id": 3, "edited_message": typed("changed")["message"]},
+        {"update_id": 3, "edited_message": typed("changed", GROUP)["message"]},
         membership("member"),
         membership("member", GROUP),
         {"update_id": 5, "callback_query": {"id": "1", "from": RESIDENT, "inline_message_id": "x", "data": "d"}},
@@ -123,7 +128,7 @@ def test_a_group_removing_the_bot_is_read_as_blocked(status: str) -> None:
             },
         },
     ],
-    ids=["edited message", "unblocked", "added to a group", "inline-mode button", "button in a group"],
+    ids=["edit in a group", "unblocked", "added to a group", "inline-mode button", "button in a group"],
 )
 def test_updates_chorus_does_not_act_on_are_ignored(body: dict[str, Any]) -> None:
     assert read_update(body) is None

@@ -221,6 +221,8 @@ class _Turn:
         self.language = self.contact.language or self.language
         if self.inbound.callback_data is not None:
             self.button(self.inbound.callback_data)
+        elif self.inbound.edited:
+            self.say(m.EDIT_NOT_READ)
         elif self.inbound.text is None:
             self.not_text()
         elif self.inbound.text.startswith("/"):
