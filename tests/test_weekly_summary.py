@@ -18,9 +18,11 @@ from bot.config import load_settings
 from bot.runtime import Runtime
 from bot.weekly_summary import covered_week, send_weekly_summaries
 from storage.catalogue import import_survey
+from storage.chats import Lost, lost
 from storage.database import Database
 from storage.models import Action, AuditEntry, Outbox, SurveyVersion
 from storage.models import Survey as SurveyRow
+from storage.outbox import enqueue, outbox_row
 from storage.subscriptions import move_chat, subscribe, subscriptions, unsubscribe
 from tests.conftest import NOW, SECRET, survey_of
 from tests.test_outreach import Clock
@@ -261,3 +263,26 @@ async def test_a_moved_group_keeps_its_subscriptions_and_gets_no_summary_twice(s
     async with db.read() as session:
         moves = await session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "subscription.move"))
         assert moves == 2
+
+
+async def test_a_chat_lost_to_the_bot_ends_its_subscriptions_and_what_waits_for_it(setup: Setup) -> None:
+    """A group that removed the bot: its subscriptions end, audited, and its waiting summary is cancelled."""
+    db = setup.runtime.db
+    await subscribed(db, every=("telegram", "-76", None), tsm=("telegram", "-76", "tsm"))
+    waiting = outbox_row(channel="telegram", address="-76", payload={}, dedupe_key="waiting", now=NOW, kind="summary")
+    await db.write(lambda session: enqueue(session, waiting))
+
+    def remove(session: Any) -> tuple[Lost, list[str]]:
+        ended = lost(session, "telegram", "-76", NOW)
+        session.flush()
+        return ended, [s.address for s in subscriptions(session)]
+
+    ended, left = await db.write(remove)
+    assert ended == Lost(contact_id=None, subscriptions=2) and "-76" not in left and "555" in left
+    assert str(ended).startswith("2 summary subscriptions ended (to resume, add the bot back")
+    async with db.read() as session:
+        removals = await session.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "subscription.remove")
+        )
+        status = await session.scalar(select(Outbox.status).where(Outbox.dedupe_key == "waiting"))
+    assert (removals, status) == (2, "cancelled")
