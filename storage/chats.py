@@ -52,5 +52,6 @@ class Lost:
 def lost(session: Session, channel: str, address: str, now: datetime) -> Lost:
     """Nothing more goes to this chat: its person is opted out, what waits for it cancelled, its subscriptions ended."""
     contact_id = opt_out_address(session, channel, address, now, BLOCKED)
-    cancel_queued(session, channel, [address], BLOCKED)
+    if contact_id is None:  # a person's opt-out cancels what waits for them; a group has no contact
+        cancel_queued(session, channel, [address], BLOCKED)
     return Lost(contact_id, end_for_address(session, channel, address, now))

@@ -8,7 +8,7 @@ and a half times (25 µs against 10), most of it while a wave held the writer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from html import escape
 from typing import TypeAlias
@@ -104,8 +104,11 @@ def keyboard(survey: Survey, ask: AskQuestion, language: str) -> Keyboard | None
 
     Built anew, it was the costliest part of rendering a question (a frozen
     AnswerButton for each button's data), and every answer renders the next one.
+    The earlier answer shown after /back is in the text, not the keyboard, so
+    it is left out of the cache's key.
     """
-    return _keyboard(survey.version, survey.position(ask.question_id) or 0, ask, language)
+    shared = ask if ask.previous is None else replace(ask, previous=None)
+    return _keyboard(survey.version, survey.position(ask.question_id) or 0, shared, language)
 
 
 @lru_cache(maxsize=KEYBOARDS)
