@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from surveys.engine import start, step
-from surveys.inputs import Pick
+from surveys.inputs import Pick, Skip
 from surveys.loader import check_survey, load_survey
 from surveys.model import Audience, Kind
-from surveys.outputs import AskQuestion
+from surveys.outputs import AskQuestion, Completed, Rejected
 from surveys.templates import TEMPLATES, template_paths
 
 # The regulator's wording (Tenant Satisfaction Measures: Technical Requirements), "[landlord]" as the placeholder.
@@ -96,6 +96,20 @@ def test_tsm_skips_repairs_questions_without_a_repair() -> None:
     state, _ = step(survey, state, Pick(("very_satisfied",)))
     state, outputs = step(survey, state, Pick(("no",)))
     assert isinstance(outputs[-1], AskQuestion) and outputs[-1].question_id == "tp04_well_maintained"
+
+
+def test_a_tenant_can_skip_any_tsm_question_as_the_introduction_says() -> None:
+    survey = load_survey(TEMPLATES / "tsm.yaml")
+    assert survey.intro is not None and "You can skip any question" in survey.intro.get("en", "en")
+    state, _ = start(survey)
+    state, outputs = step(survey, state, Pick(("agree",)))
+    skipped = []
+    while isinstance(outputs[-1], AskQuestion):
+        skipped.append(outputs[-1].question_id)
+        state, outputs = step(survey, state, Skip())
+        assert not any(isinstance(output, Rejected) for output in outputs), skipped[-1]
+    assert isinstance(outputs[-1], Completed)
+    assert set(TSM_WORDING) - set(TSM_FILTERS) <= set(skipped)
 
 
 def test_the_staff_pulse_is_anonymous_and_has_enps() -> None:
