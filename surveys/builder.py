@@ -49,8 +49,8 @@ SHOWN_KEYS = frozenset({"id", "type", "label", "hint", "relevant"})
 ANSWERED_KEYS = SHOWN_KEYS | {"required", "required_message", "constraint", "constraint_message"}
 KIND_KEYS: dict[Kind, frozenset[str]] = {
     Kind.NOTE: SHOWN_KEYS,
-    Kind.SELECT_ONE: ANSWERED_KEYS | {"choices", "other"},
-    Kind.SELECT_MULTIPLE: ANSWERED_KEYS | {"choices", "other", "min", "max"},
+    Kind.SELECT_ONE: ANSWERED_KEYS | {"choices", "other", "choices_from"},
+    Kind.SELECT_MULTIPLE: ANSWERED_KEYS | {"choices", "other", "min", "max", "choices_from"},
     Kind.LIKERT: ANSWERED_KEYS | {"scale", "choices", "dont_know"},
     Kind.RATING: ANSWERED_KEYS | {"min", "max"},
     Kind.YES_NO: ANSWERED_KEYS,
@@ -346,6 +346,7 @@ class _Builder:
             if other is not None and not any(c.value == OTHER.value for c in choices):
                 choices += localised((OTHER,), self.languages)
             question = replace(question, choices=choices, choice_list=listed, other=other)
+            question = replace(question, choices_from=self.choices_from(raw, question, subject))
             if kind is Kind.SELECT_MULTIPLE:
                 question = self.limits(raw, question, subject, whole=True, ceiling=len(choices))
         elif kind is Kind.LIKERT:
@@ -386,6 +387,27 @@ class _Builder:
             self.error(raw.where(), subject, "'choices' is required: a choice list name or a list of choices")
             return (), None
         return self.choices(given, raw.where("choices"), subject), None
+
+    def choices_from(self, raw: Raw, question: Question, subject: str) -> str | None:
+        """The earlier multiple choice whose picks this question offers; see surveys.engine.offered."""
+        source = self.string(raw, "choices_from", subject)
+        if source is None:
+            return None
+        earlier = self.seen.get(source)
+        if earlier is None or earlier.kind is not Kind.SELECT_MULTIPLE:
+            if earlier is not None:
+                why = f"'{source}' is a {earlier.kind.value} question"
+            elif source in self.later:
+                why = f"'{source}' is asked later"
+            else:
+                why = f"'{source}' is not a question in this survey{_suggest(source, self.seen)}"
+            message = f"choices_from must name an earlier select_multiple question; {why}"
+            self.error(raw.where("choices_from"), subject, message)
+            return None
+        if not {c.value for c in earlier.choices} & {c.value for c in question.choices}:
+            self.error(raw.where("choices_from"), subject, f"question '{source}' shares no choices with this question")
+            return None
+        return source
 
     def other(self, raw: Raw, subject: str) -> Text | None:
         if isinstance(raw.get("other"), bool) or "other" not in raw:

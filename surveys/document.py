@@ -104,6 +104,8 @@ class _Writer:
                 if q.choice_list and choices[-1] == localised((OTHER,), languages)[0]:
                     choices = choices[:-1]
             fields["choices"] = self.choices(choices, q.choice_list)
+            if q.choices_from is not None:
+                fields["choices_from"] = q.choices_from
         elif q.kind is Kind.LIKERT:
             fields.update(self.likert(q))
         elif q.kind is Kind.TEXT:

@@ -44,9 +44,10 @@ def step(survey: Survey, state: State, given: Input) -> Result:
         )
     if isinstance(given, ChangeLanguage):
         return _change_language(survey, state, given.language)
-    question = survey.question(state.current) if state.current else None
-    if state.status is not Status.ANSWERING or question is None:
+    asked = survey.question(state.current) if state.current else None
+    if state.status is not Status.ANSWERING or asked is None:
         return _refuse(state, Reason.FINISHED)
+    question = offered(asked, state.answers)
     if given.question_id is not None and given.question_id != question.id:
         return _refuse(state, Reason.STALE, question)
     if isinstance(given, Back):
@@ -78,6 +79,20 @@ def is_relevant(step_: Step, answers: Mapping[str, AnswerValue]) -> bool:
     """Whether a question is asked, given the answers so far: its groups' relevance and its own."""
     conditions = (*step_.conditions, *((step_.question.relevant,) if step_.question.relevant else ()))
     return all(truthy(condition, answers) for condition in conditions)
+
+
+def offered(question: Question, answers: Mapping[str, AnswerValue]) -> Question:
+    """The question with the choices it offers now: with `choices_from`, those picked in that earlier question.
+
+    "Which of those first?" after "Which matter most?" offers only what was
+    ticked. When none of this question's choices was ticked there (the earlier
+    one was skipped, or only "other" picked), it offers them all rather than none.
+    """
+    if question.choices_from is None:
+        return question
+    picked = answers.get(question.choices_from)
+    kept = tuple(c for c in question.choices if isinstance(picked, tuple) and c.value in picked)
+    return replace(question, choices=kept) if kept else question
 
 
 def _refuse(state: State, reason: Reason, question: Question | None = None, **params: str | int | float) -> Result:
@@ -168,13 +183,18 @@ def _change_language(survey: Survey, state: State, language: str) -> Result:
 def _ask(survey: Survey, state: State, question: Question, previous: AnswerValue = None) -> AskQuestion:
     language, default = state.language, survey.default_language
     position = survey.position(question.id) or 0
+    asked = survey.question(question.id) or question
+    question = offered(asked, state.answers)
+    kept = None if question.choices is asked.choices else {c.value for c in question.choices}
     return AskQuestion(
         question_id=question.id,
         kind=question.kind,
         text=question.label.get(language, default),
         hint=question.hint.get(language, default) if question.hint else None,
         choices=tuple(
-            ChoiceView(c.value, c.label.get(language, default), c.value in state.draft) for c in question.choices
+            ChoiceView(c.value, c.label.get(language, default), c.value in state.draft, place)
+            for place, c in enumerate(asked.choices)
+            if kept is None or c.value in kept
         ),
         required=question.required,
         can_go_back=bool(state.history),

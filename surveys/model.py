@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 from surveys.expressions import Expression, parse
 from surveys.text import Text
@@ -31,6 +32,7 @@ class Kind(StrEnum):
     CONSENT = "consent"
 
 
+LATER_QUESTION_FIELDS = frozenset({"choices_from"})
 CHOICE_KINDS = frozenset({Kind.SELECT_ONE, Kind.SELECT_MULTIPLE, Kind.LIKERT, Kind.YES_NO, Kind.CONSENT})
 NUMBER_KINDS = frozenset({Kind.INTEGER, Kind.DECIMAL, Kind.RATING})
 
@@ -75,6 +77,7 @@ class Question:
     max_length: int | None = None
     notice: Text | None = None
     other: Text | None = None
+    choices_from: str | None = None
 
     @property
     def is_choice(self) -> bool:
@@ -153,8 +156,25 @@ class Survey:
     @cached_property
     def version(self) -> str:
         """A content hash: the same survey from YAML or XLSForm has the same version, any change a new one."""
-        canonical = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, default=str)
+        canonical = json.dumps(_unset_later_fields(asdict(self)), sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _unset_later_fields(value: Any) -> Any:
+    """The definition as hashed: a field added to Question after surveys were stored counts only once set.
+
+    Stored versions keep their hashes, so importing the same file again finds
+    its version and a participant's state still matches the survey it began.
+    """
+    if isinstance(value, dict):
+        return {
+            key: _unset_later_fields(item)
+            for key, item in value.items()
+            if not (key in LATER_QUESTION_FIELDS and item is None)
+        }
+    if isinstance(value, (list, tuple)):
+        return [_unset_later_fields(item) for item in value]
+    return value
 
 
 def other_follow_up(question: Question) -> Question:

@@ -38,9 +38,13 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True)
 class ChoiceView:
+    """One choice as offered. `position` is its place among all the question's choices, offered or not:
+    what a button names, so a button shown before the offer narrowed still means the choice it showed."""
+
     value: str
     label: str
     selected: bool = False
+    position: int = 0
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ TRANSLATABLE = ("label", "hint", "constraint_message", "required_message", "noti
 _COLUMN = re.compile(r"^(?P<base>[a-z_]+)(?:::(?P<language>.+))?$")
 _LANGUAGE = re.compile(r"^(?P<name>.*?)\s*\((?P<code>[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)\)\s*$")
 _SELECT = re.compile(r"^(select_one|select_multiple)\s+(\S+)(\s+or_other)?$")
+_PICKED_IN = re.compile(r"^\s*selected\(\s*\$\{(\w+)\}\s*,\s*name\s*\)\s*$")  # selected(${matters_most}, name)
 
 SIMPLE_TYPES = {
     "text": "text",
@@ -83,7 +84,6 @@ UNSUPPORTED_COLUMNS = frozenset(
     [
         "default",
         "calculation",
-        "choice_filter",
         "repeat_count",
         "read_only",
         "trigger",
@@ -93,7 +93,9 @@ UNSUPPORTED_COLUMNS = frozenset(
         "big-image",
     ]
 )
-QUESTION_COLUMNS = frozenset({"type", "name", "relevant", "constraint", "required", "appearance", "parameters"})
+QUESTION_COLUMNS = frozenset(
+    {"type", "name", "relevant", "constraint", "required", "appearance", "parameters", "choice_filter"}
+)
 IGNORED_COLUMNS = frozenset({"guidance_hint", "hxl", "body::accuracythreshold", "bind::oc:itemgroup"})
 SETTINGS = frozenset(
     {"form_id", "form_title", "default_language", "reminders_max", "reminders_every_days", *METADATA_KEYS}
@@ -350,6 +352,7 @@ class _Reader:
             self.problems.append(Problem(where, f"'{row.get('name', '')}'", f"unknown question type '{kind}'"))
             return None
         self.common(raw, row, where)
+        self.choice_filter(raw, row, where)
         if raw["type"] == "consent" and "notice" not in raw and "hint" in raw:
             raw["notice"] = raw.pop("hint")
         for key in ("constraint",):
@@ -362,6 +365,21 @@ class _Reader:
             else:
                 raw["required"] = required
         return raw
+
+    def choice_filter(self, raw: Raw, row: dict[str, Any], where: Location) -> None:
+        """Only ODK's filter to the choices picked in an earlier question, which Chorus reads as choices_from."""
+        given = _cell(row.get("choice_filter"))
+        if not given:
+            return
+        picked_in = _PICKED_IN.match(given)
+        if picked_in is None or "choices" not in raw:
+            message = (
+                f"Chorus supports a choice_filter only as selected(${{question}}, name) on a select, not '{given}'"
+            )
+            self.problems.append(Problem(where, f"'{row.get('name', '')}'", message))
+            return
+        raw["choices_from"] = picked_in[1]
+        raw.key_locations["choices_from"] = where
 
     def range_parameters(self, text: str, where: Location) -> dict[str, float | str]:
         values = dict(part.split("=", 1) for part in text.split() if "=" in part)

@@ -10,12 +10,14 @@ import pytest
 from surveys.errors import SurveyInvalid
 from surveys.loader import check_survey, load_survey
 from surveys.model import Audience, Kind
+from surveys.templates import TEMPLATES
 from tests.conftest import survey_of
 
 HEADER = """\
 id: demo
 title: Demo
 """
+XY = "[{value: x, label: X}, {value: y, label: Y}]"
 
 
 def problems_of(write_yaml: Callable[[str], Path], body: str) -> list[str]:
@@ -90,6 +92,12 @@ def test_a_placeholder_that_begins_a_sentence_begins_with_a_capital() -> None:
     assert survey.steps[0].question.label.get("en", "en") == (
         "Your landlord runs it. Your landlord pays! Your landlord asks: is your landlord good? Ask your landlord."
     )
+
+
+def test_a_survey_stored_before_choices_from_existed_keeps_its_version() -> None:
+    """Pinned hashes, taken before Question had the field: the same file must still find its stored version."""
+    assert survey_of(HEADER + "questions:\n  - {id: q, type: text, label: Q}\n").version == "416858fda2be4416"
+    assert load_survey(TEMPLATES / "staff-pulse.yaml").version == "16a9660060a138ea"
 
 
 def test_the_same_survey_has_the_same_version_and_any_change_a_new_one() -> None:
@@ -171,6 +179,30 @@ def test_the_same_survey_has_the_same_version_and_any_change_a_new_one() -> None
         (
             "questions:\n  - {id: a, type: text, label: A}\nquestions: []\n",
             "survey.yaml:5: 'questions' is written twice",
+        ),
+        (
+            f"questions:\n  - {{id: b, type: select_one, label: B, choices: {XY}, choices_from: a}}\n"
+            f"  - {{id: a, type: select_multiple, label: A, choices: {XY}}}\n",
+            "survey.yaml:4: question 'b': choices_from must name an earlier select_multiple question; 'a' is asked later",
+        ),
+        (
+            f"questions:\n  - {{id: a, type: select_one, label: A, choices: {XY}}}\n"
+            f"  - {{id: b, type: select_one, label: B, choices: {XY}, choices_from: a}}\n",
+            "question 'b': choices_from must name an earlier select_multiple question; 'a' is a select_one question",
+        ),
+        (
+            f"questions:\n  - {{id: b, type: select_one, label: B, choices: {XY}, choices_from: nope}}\n",
+            "choices_from must name an earlier select_multiple question; 'nope' is not a question in this survey",
+        ),
+        (
+            f"questions:\n  - {{id: a, type: select_multiple, label: A, choices: {XY}}}\n"
+            "  - {id: b, type: select_one, label: B, choices: [{value: z, label: Z}], choices_from: a}\n",
+            "survey.yaml:5: question 'b': question 'a' shares no choices with this question",
+        ),
+        (
+            f"questions:\n  - {{id: a, type: select_multiple, label: A, choices: {XY}}}\n"
+            "  - {id: b, type: likert, label: B, choices_from: a}\n",
+            "question 'b': 'choices_from' does not apply to a likert question",
         ),
     ],
 )

@@ -219,3 +219,44 @@ def test_a_state_from_another_version_is_refused() -> None:
 def test_a_damaged_state_is_refused_not_resumed(damaged: object) -> None:
     with pytest.raises(StateError, match="damaged"):
         State.from_json(damaged)
+
+
+FIRST = survey_of(
+    """
+    id: first
+    title: First
+    choice_lists:
+      issues: [{value: roof, label: Roof}, {value: damp, label: Damp}, {value: bins, label: Bins}]
+    questions:
+      - {id: issues, type: select_multiple, label: "Which?", choices: issues, other: true}
+      - {id: first, type: select_one, label: "Which first?", choices: issues, choices_from: issues, required: true}
+    """
+)
+
+
+def test_choices_from_offers_only_what_was_picked_in_the_earlier_question() -> None:
+    state, _ = start(FIRST)
+    state, outputs = step(FIRST, state, Reply("bins, roof, other"))
+    state, outputs = step(FIRST, state, Reply("Leaks"))
+    asked = outputs[-1]
+    assert isinstance(asked, AskQuestion) and asked.question_id == "first"
+    assert [(c.value, c.position) for c in asked.choices] == [("roof", 0), ("bins", 2)]
+    assert summary(step(FIRST, state, Pick(("damp",)))[1][0]) == "rejected:not_a_choice"
+    answered, _ = step(FIRST, state, Reply("2"))
+    assert answered.answers["first"] == "bins", "a typed number counts among the choices offered"
+
+
+def test_choices_from_follows_a_changed_answer_and_offers_all_when_nothing_shared_was_picked() -> None:
+    state, _ = start(FIRST)
+    state, _ = step(FIRST, state, Reply("roof, damp"))
+    state, _ = step(FIRST, state, Back())
+    state, _ = step(FIRST, state, Toggle("roof"))
+    state, _ = step(FIRST, state, Toggle("bins"))
+    state, outputs = step(FIRST, state, Done())
+    asked = outputs[-1]
+    assert isinstance(asked, AskQuestion) and [c.value for c in asked.choices] == ["damp", "bins"]
+    state, _ = step(FIRST, state, Back())
+    state, _ = step(FIRST, state, Skip())
+    assert [summary(o) for o in prompt(FIRST, state)] == ["ask:first"]
+    asked = prompt(FIRST, state)[0]
+    assert isinstance(asked, AskQuestion) and [c.value for c in asked.choices] == ["roof", "damp", "bins"]

@@ -140,6 +140,20 @@ async def test_toggles_back_skip_and_language(tmp_path: Path, monkeypatch: pytes
         assert sent[-1]["text"] == "To pytanie wymaga odpowiedzi, zanim przejdziemy dalej."
 
 
+async def test_which_first_offers_only_the_issues_ticked_and_records_the_one_pressed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start coproduction-ideas", replies=3)
+        await run.press(CHAT, "I agree")
+        await run.say(CHAT, "cost of living, parks")
+        assert [b["text"] for b in run.keyboard(CHAT)] == ["Parks and green spaces", "Cost of living", "\u25c0 Back"]
+        sent = await run.press(CHAT, "Cost of living")
+        assert "one idea" in sent[-1]["text"]
+        (response,) = await responses(run)
+        assert (await answers(run, response.id))["priority"] == "cost_of_living"
+
+
 async def test_bad_input_gets_a_helpful_reply_and_never_breaks_the_survey(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

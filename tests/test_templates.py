@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from surveys.engine import start, step
-from surveys.inputs import Pick, Skip
+from surveys.inputs import Pick, Reply, Skip
 from surveys.loader import check_survey, load_survey
 from surveys.model import Audience, Kind
 from surveys.outputs import AskQuestion, Completed, Rejected
@@ -122,7 +122,7 @@ def test_the_staff_pulse_is_anonymous_and_has_enps() -> None:
     }
 
 
-def test_the_coproduction_survey_asks_priority_only_among_several() -> None:
+def test_the_coproduction_survey_asks_priority_only_among_several_issues_picked() -> None:
     survey = load_survey(TEMPLATES / "coproduction-ideas.yaml")
     state, _ = start(survey)
     state, _ = step(survey, state, Pick(("agree",)))
@@ -130,6 +130,10 @@ def test_the_coproduction_survey_asks_priority_only_among_several() -> None:
     assert isinstance(outputs[-1], AskQuestion) and outputs[-1].question_id == "idea"
     _, outputs = step(survey, state, Pick(("safety", "transport")))
     assert isinstance(outputs[-1], AskQuestion) and outputs[-1].question_id == "priority"
+    assert [c.value for c in outputs[-1].choices] == ["safety", "transport"], "only what they picked"
+    state, _ = step(survey, state, Pick(("safety", "other")))
+    _, outputs = step(survey, state, Reply("A bus shelter"))
+    assert isinstance(outputs[-1], AskQuestion) and outputs[-1].question_id == "idea", "one issue and 'other'"
 
 
 def test_the_readme_example_survey_is_valid(tmp_path: Path) -> None:

@@ -207,6 +207,42 @@ def test_unsupported_columns_are_errors_not_silently_dropped(write_xlsform: Call
         load_survey(path)
 
 
+def test_a_choice_filter_to_the_earlier_picks_offers_only_those(write_xlsform: Callable[..., Path]) -> None:
+    survey = load_survey(
+        write_xlsform(
+            survey=[
+                ["type", "name", "label", "choice_filter"],
+                ["select_multiple issues", "matters", "What matters?", None],
+                ["select_one issues", "first", "Which first?", "selected( ${matters} , name )"],
+            ],
+            choices=[["list_name", "name", "label"], ["issues", "roof", "Roof"], ["issues", "damp", "Damp"]],
+        )
+    )
+    first = survey.question("first")
+    assert first is not None and first.choices_from == "matters"
+    assert survey_from_yaml(to_yaml(survey)).version == survey.version
+
+
+@pytest.mark.parametrize(
+    ("row", "given"),
+    [
+        (["select_one issues", "first", "Which first?", "region = ${area}"], "region = ${area}"),
+        (["text", "why", "Why?", "selected(${matters}, name)"], "selected(${matters}, name)"),
+    ],
+)
+def test_any_other_choice_filter_is_named_as_unsupported(
+    write_xlsform: Callable[..., Path], row: list[str], given: str
+) -> None:
+    path = write_xlsform(
+        survey=[["type", "name", "label", "choice_filter"], ["select_multiple issues", "matters", "M?", None], row],
+        choices=[["list_name", "name", "label"], ["issues", "roof", "Roof"]],
+    )
+    with pytest.raises(SurveyInvalid) as caught:
+        load_survey(path)
+    expected = f"row 3: '{row[1]}': Chorus supports a choice_filter only as selected(${{question}}, name) on a select"
+    assert any(expected in str(p) and given in str(p) for p in caught.value.problems), caught.value.problems
+
+
 def test_a_language_without_a_code_is_an_error(write_xlsform: Callable[..., Path]) -> None:
     path = write_xlsform(survey=[["type", "name", "label::Klingonese"], ["text", "q", "Q"]])
     with pytest.raises(

@@ -118,12 +118,10 @@ def _keyboard(version: str, position: int, ask: AskQuestion, language: str) -> K
 
     rows: list[list[Button]] = []
     if ask.kind is Kind.SELECT_MULTIPLE:
-        rows += [
-            [answer(("\u2705 " if c.selected else "\u2b1c ") + c.label, "t", i)] for i, c in enumerate(ask.choices)
-        ]
+        rows += [[answer(("\u2705 " if c.selected else "\u2b1c ") + c.label, "t", c.position)] for c in ask.choices]
         rows.append([answer(say(language, DONE), "d")])
     elif ask.choices:
-        buttons = [answer(c.label, "p", i) for i, c in enumerate(ask.choices)]
+        buttons = [answer(c.label, "p", c.position) for c in ask.choices]
         short = all(len(c.label) <= SHORT_LABEL for c in ask.choices)
         width = 6 if ask.kind is Kind.RATING else (3 if short else 1)
         rows += [buttons[i : i + width] for i in range(0, len(buttons), width)]
