@@ -90,6 +90,7 @@ REMINDER_STARTED = (
 START_SURVEY = "Start the survey"
 CONTINUE_SURVEY = "Continue where I left off"
 ALREADY_DONE = "You've already answered this survey. Thank you for taking part."
+ANSWER_AGAIN = "Answer it again"
 PRIVATE_ONLY = "Please talk to me in a private chat, so your answers stay private."
 COMMANDS: dict[str, str] = {
     "start": "Start or resume a survey",

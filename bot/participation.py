@@ -79,6 +79,23 @@ def _place(session: Session, secret_key: str, contact: ContactRow, version_id: i
     return Place(contact, version, survey, State.from_json(response.state), response.id, closed, response.wave_id)
 
 
+def finished(session: Session, secret_key: str, contact: ContactRow, version_id: int) -> bool:
+    """Whether they finished this version, and no open wave's invitation still waits for their answers.
+
+    A second scan of a leaflet's code after finishing would otherwise start the
+    survey again and count them twice. An anonymous survey keeps nothing that
+    could tell, by design.
+    """
+    version, _ = load_version(session, version_id)
+    if version.anonymous:
+        return False
+    invitation = open_invitation(session, contact.id, version_id)
+    if invitation is not None and invitation.completed_at is None:
+        return False
+    latest = find_response(session, participant_key(secret_key, contact.id), version_id)
+    return latest is not None and latest.status == Status.COMPLETED.value
+
+
 def begin(
     session: Session, secret_key: str, contact: ContactRow, version_id: int, channel: str, now: datetime
 ) -> tuple[Place, tuple[Output, ...]]:

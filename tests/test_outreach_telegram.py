@@ -30,6 +30,7 @@ from storage.waves import Audience
 from tests.conftest import NOW
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_harness import Running, running_chorus
+from tests.test_telegram import finish_coproduction
 from tests.test_weekly_summary import MONDAY, analysed, subscribed
 
 ANY_TIME = {"CHORUS_QUIET_HOURS": "00:00-00:00"}  # these tests run at any hour of the real clock
@@ -101,6 +102,19 @@ async def test_pressing_the_invite_starts_the_survey_and_marks_the_invitation(
         async with run.db.read() as session:
             invitation = await session.scalar(select(Invitation))
         assert invitation is not None and invitation.started_at is not None
+
+
+async def test_invited_to_a_new_wave_someone_who_answered_before_starts_again_from_a_leaflet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        await finish_coproduction(run, 7200)
+        answered = len(run.fake.to(7200))
+        opened = await outreach.open_wave(Runtime(run.settings, run.db), "coproduction-ideas", Audience())
+        assert opened is not None and opened.invited == 1
+        await run.fake.wait_for_text(7200, "would like to hear from you", after=answered)
+        sent = await run.say(7200, "/start coproduction-ideas", replies=3)
+        assert sent[-1]["text"].endswith("<b>Are you happy to take part?</b>"), "this wave still waits for them"
 
 
 async def test_chat_not_found_fails_that_row_for_good_and_the_rest_still_go(

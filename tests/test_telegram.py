@@ -154,6 +154,33 @@ async def test_which_first_offers_only_the_issues_ticked_and_records_the_one_pre
         assert (await answers(run, response.id))["priority"] == "cost_of_living"
 
 
+async def finish_coproduction(run: Running, chat: int) -> None:
+    await run.say(chat, "/start coproduction-ideas", replies=3)
+    await run.press(chat, "I agree")
+    await run.say(chat, "safety")
+    await run.say(chat, "/skip")
+    sent = await run.say(chat, "no")
+    assert sent[-1]["text"].startswith("Thank you.")
+
+
+async def test_a_second_scan_after_finishing_asks_before_starting_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await finish_coproduction(run, CHAT)
+        sent = await run.say(CHAT, "/start coproduction-ideas")
+        assert sent[-1]["text"] == "You've already answered this survey. Thank you for taking part."
+        assert [b["text"] for b in run.keyboard(CHAT)] == ["Answer it again"]
+        assert [r.status for r in await responses(run)] == ["completed"], "nothing started by the scan"
+        asking = run.keyboard_message(CHAT)
+        sent = await run.press(CHAT, "Answer it again", replies=3)
+        assert sent[-1]["text"].endswith("<b>Are you happy to take part?</b>")
+        asked_again = run.fake.messages[(CHAT, asking)]
+        assert asked_again["text"] == "You've already answered this survey. Thank you for taking part."
+        assert not asked_again.get("reply_markup"), "its button goes once pressed"
+        assert sorted(r.status for r in await responses(run)) == ["answering", "completed"]
+
+
 async def test_bad_input_gets_a_helpful_reply_and_never_breaks_the_survey(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

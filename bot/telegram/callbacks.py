@@ -7,6 +7,7 @@ for, so a press on an old message is recognised as stale, never misapplied.
     l|pl               language
     f|y                forget: yes
     i|812              invitation 812: start (or continue) its survey
+    r|57               answer survey version 57 again, after finishing it
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ class InviteButton:
     invitation_id: int
 
 
-Callback = AnswerButton | LanguageButton | ForgetButton | InviteButton
+@dataclass(frozen=True)
+class AgainButton:
+    version_id: int
+
+
+Callback = AnswerButton | LanguageButton | ForgetButton | InviteButton | AgainButton
 
 
 def encode(callback: Callback) -> str:
@@ -50,6 +56,8 @@ def encode(callback: Callback) -> str:
         data = f"l|{callback.language}"
     elif isinstance(callback, InviteButton):
         data = f"i|{callback.invitation_id}"
+    elif isinstance(callback, AgainButton):
+        data = f"r|{callback.version_id}"
     else:
         data = f"f|{'y' if callback.confirmed else 'n'}"
     assert len(data.encode()) <= MAX_BYTES, data
@@ -66,6 +74,8 @@ def decode(data: str) -> Callback | None:
             return LanguageButton(parts[1])
         if parts[0] == "i" and len(parts) == 2:
             return InviteButton(int(parts[1]))
+        if parts[0] == "r" and len(parts) == 2:
+            return AgainButton(int(parts[1]))
         if parts[0] == "f" and len(parts) == 2 and parts[1] in "yn":
             return ForgetButton(parts[1] == "y")
     except ValueError:

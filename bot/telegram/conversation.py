@@ -27,23 +27,32 @@ from bot import messages as m
 from bot import metrics
 from bot.i18n import languages as bot_languages
 from bot.i18n import supported
-from bot.participation import Place, advance, begin, current_place, latest_version, survey_slugs
+from bot.participation import Place, advance, begin, current_place, finished, latest_version, survey_slugs
 from bot.runtime import Runtime
 from bot.telegram import outgoing
-from bot.telegram.callbacks import AnswerButton, ForgetButton, InviteButton, LanguageButton, decode, encode
+from bot.telegram.callbacks import (
+    AgainButton,
+    AnswerButton,
+    ForgetButton,
+    InviteButton,
+    LanguageButton,
+    decode,
+    encode,
+)
 from bot.telegram.render import Keyboard, Outgoing, html, inline_button, inline_keyboard, keyboard, messages, render
 from bot.telegram.updates import Inbound
 from storage import privacy
 from storage.catalogue import load_version
 from storage.chats import follow, lost
 from storage.contacts import ContactRow, change_contact, get_or_create_contact, opt_out
+from storage.errors import UnknownVersion
 from storage.inbound import AlreadyApplied, claim, first
 from storage.models import Area, Invitation, Organisation, Wave
 from storage.outbox import ERASURE, enqueue_many, outbox_row
 from storage.staff import redeem
 from surveys.engine import prompt
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
-from surveys.model import Audience
+from surveys.model import Audience, Survey
 from surveys.outputs import AskQuestion, Output, Reason, Rejected
 from surveys.state import State
 
@@ -308,13 +317,41 @@ class _Turn:
             self.say(m.UNKNOWN_SURVEY)
             return
         _, survey = load_version(self.session, version_id)
-        if survey.metadata.audience is Audience.STAFF and self.contact.role != "staff":
-            self.say(m.STAFF_ONLY)
+        if not self.may_answer(survey):
             return
         if area:
             self.place_in(area, survey.metadata.organisation)
+        if finished(self.session, self.runtime.secret_key, self.contact, version_id):
+            again = inline_keyboard(
+                [[inline_button(m.say(self.language, m.ANSWER_AGAIN), encode(AgainButton(version_id)))]]
+            )
+            self.effects.send += messages(html(m.say(self.language, m.ALREADY_DONE)), again)
+            return
         self.introduce(survey)
         self.show(*begin(self.session, self.runtime.secret_key, self.contact, version_id, CHANNEL, self.now))
+
+    def may_answer(self, survey: Survey) -> bool:
+        if survey.metadata.audience is Audience.STAFF and self.contact.role != "staff":
+            self.say(m.STAFF_ONLY)
+            return False
+        return True
+
+    def answer_again(self, version_id: int) -> None:
+        """After 'already answered': a new response to the survey's latest version, the earlier one kept."""
+        if self.inbound.message_id is not None:
+            self.effects.edit = (self.inbound.message_id, html(m.say(self.language, m.ALREADY_DONE)), None)
+        try:
+            _, earlier = load_version(self.session, version_id)
+        except UnknownVersion:
+            self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.STALE])
+            return
+        latest = latest_version(self.session, earlier.id) or version_id
+        _, survey = load_version(self.session, latest)
+        if not self.may_answer(survey):
+            return
+        change_contact(self.session, self.contact, opted_out_at=None)
+        self.introduce(survey)
+        self.show(*begin(self.session, self.runtime.secret_key, self.contact, latest, CHANNEL, self.now))
 
     def show(self, place: Place, outputs: tuple[Output, ...]) -> None:
         """The survey's words come in the survey's language; Chorus's own in the participant's."""
@@ -344,7 +381,7 @@ class _Turn:
         else:
             change_contact(self.session, self.contact, area_id=area_id)
 
-    def introduce(self, survey: Any) -> None:
+    def introduce(self, survey: Survey) -> None:
         lines = []
         if survey.metadata.organisation:
             lines.append(
@@ -411,6 +448,8 @@ class _Turn:
             self.answer_button(pressed)
         elif isinstance(pressed, InviteButton):
             self.accept_invitation(pressed.invitation_id)
+        elif isinstance(pressed, AgainButton):
+            self.answer_again(pressed.version_id)
         else:
             self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.STALE])
 
