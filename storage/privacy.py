@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from storage.audit import audit
+from storage.catalogue import load_version
 from storage.contacts import get_contact
 from storage.keys import participant_key
 from storage.models import (
@@ -31,6 +32,7 @@ from storage.models import (
     SurveyVersion,
 )
 from storage.tallies import uncount
+from surveys.answers import as_shown
 
 Scrub = Callable[[str], str | None]
 RECEIPT_DAYS = 30
@@ -147,7 +149,7 @@ def export(session: Session, contact_id: int, *, secret_key: str, now: datetime,
                 "survey": slug,
                 "version": number,
                 **_row(response, "channel language status started_at completed_at"),
-                "answers": _answers(session, response.id),
+                "answers": _answers(session, response),
             }
             for response, slug, number in responses
         ],
@@ -159,9 +161,24 @@ def export(session: Session, contact_id: int, *, secret_key: str, now: datetime,
     return exported
 
 
-def _answers(session: Session, response_id: str) -> dict[str, Any]:
-    rows = session.execute(select(Answer.question_id, Answer.value).where(Answer.response_id == response_id))
-    return {question_id: value for question_id, value in rows}
+def _answers(session: Session, response: Response) -> list[dict[str, Any]]:
+    """Each answer with its question as asked and the answer as shown, in the language they answered in, in
+    the survey's order: the export is read by the person, who knows "Very satisfied", not `very_satisfied`."""
+    _, survey = load_version(session, response.survey_version_id)
+    language, default = response.language, survey.default_language
+    rows = session.execute(select(Answer.question_id, Answer.value).where(Answer.response_id == response.id))
+    answered = []
+    for question_id, value in rows:
+        question = survey.question(question_id)
+        answered.append(
+            {
+                "question_id": question_id,
+                "question": question.label.get(language, default) if question else None,
+                "answer": as_shown(question, value, language, default) if question and value is not None else value,
+                "value": value,
+            }
+        )
+    return sorted(answered, key=lambda a: survey.position(a["question_id"]) or 0)
 
 
 def _row(row: Any, fields: str) -> dict[str, Any]:

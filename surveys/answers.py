@@ -83,6 +83,20 @@ def read_pick(question: Question, values: tuple[str, ...]) -> Reading:
     return Accepted(values[0])
 
 
+def as_shown(question: Question, value: AnswerValue | list[str], language: str, default_language: str) -> str:
+    """An answer as the participant saw it: choices by their labels, in their language, anything else as given.
+
+    >>> from surveys.text import Text
+    >>> colours = Question("c", Kind.SELECT_MULTIPLE, Text({"en": "Colours?"}),
+    ...                    choices=(Choice("r", Text({"en": "Red"})), Choice("g", Text({"en": "Green"}))))
+    >>> as_shown(colours, ("r", "g"), "en", "en")
+    'Red, Green'
+    """
+    picked = value if isinstance(value, tuple | list) else (value,)
+    labels = {c.value: c.label.get(language, default_language) for c in question.choices}
+    return ", ".join(labels.get(str(v), str(v)) for v in picked)
+
+
 def match_choice(question: Question, text: str, language: str) -> Choice | Refused:
     """Find the one choice a typed word means: its number, value or label (in any language), a unique prefix,
     or failing that a unique word in a label ("green" for "Parks and green spaces")."""

@@ -156,7 +156,11 @@ async def test_export_holds_everything_about_the_contact_and_nothing_else(db: Da
     assert data["contact"]["address"] == ADDRESS and data["contact"]["display_name"] == NAME
     assert data["consents"][0]["notice"] == "We keep your answers for two years."
     assert sorted(r["survey"] for r in data["responses"]) == ["kept", "residents"]
-    assert data["responses"][0]["answers"]["sat"] == "very_satisfied"
+    said = f"I am {NAME}, call me on 07700 900123"
+    assert data["responses"][0]["answers"] == [
+        {"question_id": "sat", "question": "Sat", "answer": "Very satisfied", "value": "very_satisfied"},
+        {"question_id": "why", "question": "Why", "answer": said, "value": said},
+    ], "each answer as the person saw it, in the survey's order"
     assert data["messages"][0]["payload"] == {"text": f"Hello {NAME}"}
     assert "anonymous" in data["note"]
     assert "Lifts broken" not in json.dumps(data), "another person's answers are not exported"

@@ -152,6 +152,11 @@ async def test_which_first_offers_only_the_issues_ticked_and_records_the_one_pre
         assert "one idea" in sent[-1]["text"]
         (response,) = await responses(run)
         assert (await answers(run, response.id))["priority"] == "cost_of_living"
+        await run.say(CHAT, "/mydata")
+        document = next(s for s in reversed(run.fake.sent) if s.get("document"))
+        [exported] = json.loads(document["document"]["content"])["responses"]
+        shown = {answer["question_id"]: answer["answer"] for answer in exported["answers"]}
+        assert shown["matters_most"] == "Parks and green spaces, Cost of living", "as the person saw it"
 
 
 async def finish_coproduction(run: Running, chat: int) -> None:
@@ -265,6 +270,8 @@ async def test_help_stop_and_my_data(tmp_path: Path, monkeypatch: pytest.MonkeyP
         data = json.loads(document["document"]["content"])
         assert data["contact"]["address"] == str(CHAT)
         assert data["consents"][0]["decision"] == "agree"
+        [consent] = data["responses"][0]["answers"]
+        assert (consent["question"], consent["answer"]) == ("Are you happy to take part?", "I agree")
         question = run.keyboard_message(CHAT)
         sent = await run.say(CHAT, "/stop")
         assert "won't get any more messages" in sent[-1]["text"]

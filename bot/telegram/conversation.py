@@ -50,6 +50,7 @@ from storage.inbound import AlreadyApplied, claim, first
 from storage.models import Area, Invitation, Organisation, Wave
 from storage.outbox import ERASURE, enqueue_many, outbox_row
 from storage.staff import redeem
+from surveys.answers import as_shown
 from surveys.engine import prompt
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
 from surveys.model import Audience, Survey
@@ -544,7 +545,5 @@ def _answered_html(place: Place, question_id: str, after: State, language: str) 
     if value is None:
         shown = m.say(language, m.SKIPPED)
     else:
-        chosen = value if isinstance(value, tuple) else (str(value),)
-        labels = {c.value: c.label.get(after.language, place.survey.default_language) for c in question.choices}
-        shown = ", ".join(labels.get(v, v) for v in chosen)
+        shown = as_shown(question, value, after.language, place.survey.default_language)
     return f"{text}\n\u2713 {html(shown)}"
