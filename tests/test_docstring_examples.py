@@ -14,6 +14,7 @@ MODULES = [
     "analysis.metrics",
     "analysis.privacy",
     "surveys.text",
+    "surveys.answers",
     "surveys.cron",
     "bot.schedule",
     "bot.weekly_summary",
