@@ -48,6 +48,7 @@ HELP = (
 RUN_BY = "This survey is run by {organisation}."
 ANONYMOUS = "Your answers to this survey are anonymous: they are stored with no link to you."
 HOW_TO_STOP = "You can stop at any time with /stop, and see or erase your data with /mydata and /forget."
+WELCOME_BACK = "Welcome back! Here is where you left off."
 STOPPED = "You won't get any more messages from me. Send /start to take part again."
 PAUSED = "You asked me to stop, so I am not taking answers. Send /start to carry on where you left off."
 FORGET_CONFIRM = "This erases everything we hold about you, including your answers. Are you sure?"

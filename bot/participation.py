@@ -42,6 +42,7 @@ class Place:
     response_id: str | None
     closed: bool = False
     wave_id: int | None = None
+    resumed: bool = False  # begin() carried on with answers already under way
 
 
 def latest_version(session: Session, slug: str) -> int | None:
@@ -103,6 +104,7 @@ def begin(
     place = _place(session, secret_key, contact, version_id)
     change_contact(session, contact, current_version_id=version_id)
     if place is not None:
+        place.resumed = True
         return place, prompt(place.survey, place.state)
     version, survey = load_version(session, version_id)
     state, outputs = start(survey, contact.language)

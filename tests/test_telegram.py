@@ -140,6 +140,22 @@ async def test_toggles_back_skip_and_language(tmp_path: Path, monkeypatch: pytes
         assert sent[-1]["text"] == "To pytanie wymaga odpowiedzi, zanim przejdziemy dalej."
 
 
+async def test_a_leaflet_scanned_again_carries_on_with_a_welcome_back_not_the_introduction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        sent = await run.say(CHAT, "/start tsm")
+        assert sent[-1]["text"].endswith("<b>Are you happy to take part?</b>"), "a double tap asks again, only"
+        await run.press(CHAT, "I agree")
+        await run.press(CHAT, "Very satisfied")
+        sent = await run.say(CHAT, "/start tsm-ancoats", replies=2)
+        assert sent[-2]["text"] == "Welcome back! Here is where you left off."
+        assert "carried out a repair" in sent[-1]["text"]
+        await asyncio.sleep(0.2)
+        assert len(run.fake.to(CHAT)) == 8, "nothing more: no introduction buried above the question"
+
+
 async def test_which_first_offers_only_the_issues_ticked_and_records_the_one_pressed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -287,7 +303,8 @@ async def test_help_stop_and_my_data(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert "Send /start to carry on" in run.fake.callback_answers[-1]["text"]
         [response] = await responses(run)
         assert await answers(run, response.id) == {"consent": "agree"}, "nothing answered while stopped"
-        sent = await run.say(CHAT, "/start")
+        sent = await run.say(CHAT, "/start", replies=2)
+        assert sent[-2]["text"] == "Welcome back! Here is where you left off."
         assert "how satisfied or dissatisfied are you" in sent[-1]["text"], "/start carries on at the same question"
         await run.press(CHAT, "Very satisfied")
         assert (await answers(run, response.id))["tp01_overall"] == "very_satisfied"
@@ -491,7 +508,7 @@ async def test_blocking_the_bot_opts_the_resident_out_at_once_and_start_resumes(
         assert run.fake.calls["sendMessage"] == sends, "nothing was sent to find out"
         await run.fake.user_blocks(OTHER)  # someone who never wrote to the bot
         await run.fake.user_blocks(CHAT, blocked=False)
-        await run.say(CHAT, "/start", replies=1)
+        await run.say(CHAT, "/start", replies=2)
         assert run.last_text(CHAT) == question, "they carry on at the question they had reached"
         async with run.db.read() as session:
             contacts = list(await session.scalars(select(Contact)))

@@ -308,9 +308,7 @@ class _Turn:
             if place is None:
                 self.say(m.WELCOME)
             else:
-                self.show(
-                    *begin(self.session, self.runtime.secret_key, self.contact, place.version.id, CHANNEL, self.now)
-                )
+                self.enter(place.version.id)
             return
         slug, area = self.resolve(payload)
         version_id = latest_version(self.session, slug) if slug else None
@@ -328,8 +326,17 @@ class _Turn:
             )
             self.effects.send += messages(html(m.say(self.language, m.ALREADY_DONE)), again)
             return
-        self.introduce(survey)
-        self.show(*begin(self.session, self.runtime.secret_key, self.contact, version_id, CHANNEL, self.now))
+        self.enter(version_id)
+
+    def enter(self, version_id: int) -> None:
+        """Ask the survey's next question: after its introduction when starting, after a word of welcome back
+        when carrying on (the introduction again, at every scan of a leaflet, buried where they had got to)."""
+        place, outputs = begin(self.session, self.runtime.secret_key, self.contact, version_id, CHANNEL, self.now)
+        if not place.resumed:
+            self.introduce(place.survey)
+        elif place.state.history:
+            self.say(m.WELCOME_BACK)
+        self.show(place, outputs)
 
     def may_answer(self, survey: Survey) -> bool:
         if survey.metadata.audience is Audience.STAFF and self.contact.role != "staff":
@@ -351,8 +358,7 @@ class _Turn:
         if not self.may_answer(survey):
             return
         change_contact(self.session, self.contact, opted_out_at=None)
-        self.introduce(survey)
-        self.show(*begin(self.session, self.runtime.secret_key, self.contact, latest, CHANNEL, self.now))
+        self.enter(latest)
 
     def show(self, place: Place, outputs: tuple[Output, ...]) -> None:
         """The survey's words come in the survey's language; Chorus's own in the participant's."""
@@ -468,13 +474,7 @@ class _Turn:
             self.say(m.ALREADY_DONE)
             return
         change_contact(self.session, self.contact, opted_out_at=None)
-        current = current_place(self.session, self.runtime.secret_key, self.contact)
-        if current is None or current.version.id != wave.survey_version_id:
-            _, survey = load_version(self.session, wave.survey_version_id)
-            self.introduce(survey)
-        self.show(
-            *begin(self.session, self.runtime.secret_key, self.contact, wave.survey_version_id, CHANNEL, self.now)
-        )
+        self.enter(wave.survey_version_id)
 
     def forget(self, confirmed: bool) -> None:
         if self.inbound.message_id is not None:
