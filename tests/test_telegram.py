@@ -140,6 +140,22 @@ async def test_toggles_back_skip_and_language(tmp_path: Path, monkeypatch: pytes
         assert sent[-1]["text"] == "To pytanie wymaga odpowiedzi, zanim przejdziemy dalej."
 
 
+async def test_a_typed_choice_is_read_back_on_top_of_the_next_question(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        sent = await run.say(CHAT, "yes")
+        assert sent[-1]["text"].startswith("<i>\u2713 I agree</i>\n\n<b>Taking everything into account")
+        sent = await run.say(CHAT, "5")
+        assert sent[-1]["text"].startswith("<i>\u2713 Very dissatisfied</i>\n\n<b>Has your landlord carried out")
+        assert run.keyboard(CHAT)[0]["text"] == "Yes", "the next question keeps its buttons"
+        sent = await run.say(CHAT, "perhaps")
+        assert sent[-1]["text"] == "Sorry, \u201cperhaps\u201d is not one of the options. Please choose one of them."
+        sent = await run.say(CHAT, "/back")
+        assert sent[-1]["text"].endswith("<i>Your answer before: Very dissatisfied</i>"), "and can go back to mend it"
+
+
 async def test_a_leaflet_scanned_again_carries_on_with_a_welcome_back_not_the_introduction(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -181,7 +197,7 @@ async def finish_coproduction(run: Running, chat: int) -> None:
     await run.say(chat, "safety")
     await run.say(chat, "/skip")
     sent = await run.say(chat, "no")
-    assert sent[-1]["text"].startswith("Thank you.")
+    assert "Thank you. We will share" in sent[-1]["text"]
 
 
 async def test_a_second_scan_after_finishing_asks_before_starting_again(

@@ -39,7 +39,17 @@ from bot.telegram.callbacks import (
     decode,
     encode,
 )
-from bot.telegram.render import Keyboard, Outgoing, html, inline_button, inline_keyboard, keyboard, messages, render
+from bot.telegram.render import (
+    LIMIT,
+    Keyboard,
+    Outgoing,
+    html,
+    inline_button,
+    inline_keyboard,
+    keyboard,
+    messages,
+    render,
+)
 from bot.telegram.updates import Inbound
 from storage import privacy
 from storage.catalogue import load_version
@@ -263,8 +273,12 @@ class _Turn:
             return
         place = self.place()
         if place is not None:
-            _, outputs = advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
-            self.show(place, outputs)
+            before = place.state
+            state, outputs = advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
+            rendered = render(place.survey, outputs, self.language)
+            if isinstance(given, Reply):
+                rendered = _read_back(place, before, state, rendered)
+            self.effects.send += rendered
 
     def command(self, text: str) -> None:
         name, _, argument = text.partition(" ")
@@ -526,6 +540,25 @@ class _Turn:
         answered = _answered_html(place, question.id, state, self.language)
         self.effects.edit = (self.inbound.message_id or 0, answered, None)
         self.show(place, outputs)
+
+
+def _read_back(place: Place, before: State, after: State, rendered: list[Outgoing]) -> list[Outgoing]:
+    """A typed choice as it was read, "✓ Very dissatisfied", on top of what follows: "5" or "very sat" are read,
+    not guessed silently.
+
+    Buttons show no numbers, so a "5" typed for "very satisfied" is read as the
+    fifth choice; seeing it read back, they can /back. A press shows its choice
+    on the question instead (see answer_button).
+    """
+    question = place.survey.question(before.current) if before.current else None
+    value = after.answers.get(question.id) if question else None
+    if question is None or not question.is_choice or value is None or question.id not in after.history:
+        return rendered
+    shown = as_shown(question, value, after.language, place.survey.default_language)
+    read = f"<i>\u2713 {html(shown)}</i>"
+    if rendered and len(read) + 2 + len(rendered[0].text) <= LIMIT:
+        return [Outgoing(f"{read}\n\n{rendered[0].text}", rendered[0].keyboard), *rendered[1:]]
+    return [Outgoing(read), *rendered]
 
 
 def _question_html(place: Place, question_id: str, state: State) -> str:
