@@ -81,17 +81,17 @@ def _place(session: Session, secret_key: str, contact: ContactRow, version_id: i
 
 
 def finished(session: Session, secret_key: str, contact: ContactRow, version_id: int) -> bool:
-    """Whether they finished this version, and no open wave's invitation still waits for their answers.
+    """Whether they have finished this version: in the open wave that invited them, if one did, else at all.
 
     A second scan of a leaflet's code after finishing would otherwise start the
-    survey again and count them twice. An anonymous survey keeps nothing that
-    could tell, by design.
+    survey again and count them twice. Outside a wave an anonymous survey keeps
+    nothing that could tell, by design.
     """
+    invitation = open_invitation(session, contact.id, version_id)
+    if invitation is not None:
+        return invitation.completed_at is not None
     version, _ = load_version(session, version_id)
     if version.anonymous:
-        return False
-    invitation = open_invitation(session, contact.id, version_id)
-    if invitation is not None and invitation.completed_at is None:
         return False
     latest = find_response(session, participant_key(secret_key, contact.id), version_id)
     return latest is not None and latest.status == Status.COMPLETED.value

@@ -16,11 +16,13 @@ from bot.runtime import Runtime, utc_now
 from bot.weekly_summary import send_weekly_summaries
 from storage.database import Database
 from storage.models import (
+    AnonymousDraft,
     AuditEntry,
     Consent,
     Contact,
     Invitation,
     Outbox,
+    Response,
     SummarySubscription,
     Survey,
     SurveyVersion,
@@ -31,6 +33,8 @@ from tests.conftest import NOW
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_harness import Running, running_chorus
 from tests.test_telegram import finish_coproduction
+from tests.test_telegram_templates import CHAT as STAFF
+from tests.test_telegram_templates import join_as_staff
 from tests.test_weekly_summary import MONDAY, analysed, subscribed
 
 ANY_TIME = {"CHORUS_QUIET_HOURS": "00:00-00:00"}  # these tests run at any hour of the real clock
@@ -115,6 +119,28 @@ async def test_invited_to_a_new_wave_someone_who_answered_before_starts_again_fr
         await run.fake.wait_for_text(7200, "would like to hear from you", after=answered)
         sent = await run.say(7200, "/start coproduction-ideas", replies=3)
         assert sent[-1]["text"].endswith("<b>Are you happy to take part?</b>"), "this wave still waits for them"
+
+
+async def test_a_pulse_answered_in_its_wave_is_not_answered_again_from_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        await join_as_staff(run)
+        opened = await outreach.open_wave(Runtime(run.settings, run.db), "staff-pulse", Audience(role="staff"))
+        assert opened is not None and opened.invited == 1
+        await run.fake.wait_for_text(STAFF, "would like to hear from you", after=1)
+        sent = await run.press(STAFF, "Start the survey", replies=3)
+        for _ in range(20):
+            if "Thank you" in sent[-1]["text"]:
+                break
+            sent = await run.say(STAFF, "1")
+        assert "The results and what we do about them" in sent[-1]["text"]
+        sent = await run.say(STAFF, "/start staff-pulse")
+        assert sent[-1]["text"] == "You've already answered this survey. Thank you for taking part."
+        assert not sent[-1].get("reply_markup"), "no second anonymous answer in the same wave"
+        async with run.db.read() as session:
+            assert len((await session.scalars(select(Response))).all()) == 1
+            assert (await session.scalars(select(AnonymousDraft))).first() is None
 
 
 async def test_chat_not_found_fails_that_row_for_good_and_the_rest_still_go(

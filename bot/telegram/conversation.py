@@ -335,12 +335,18 @@ class _Turn:
         if area:
             self.place_in(area, survey.metadata.organisation)
         if finished(self.session, self.runtime.secret_key, self.contact, version_id):
-            again = inline_keyboard(
-                [[inline_button(m.say(self.language, m.ANSWER_AGAIN), encode(AgainButton(version_id)))]]
-            )
-            self.effects.send += messages(html(m.say(self.language, m.ALREADY_DONE)), again)
+            self.already_answered(survey, version_id)
             return
         self.enter(version_id)
+
+    def already_answered(self, survey: Survey, version_id: int) -> None:
+        """Thank them, offering to answer again unless the survey is anonymous: a second anonymous answer in
+        the same wave could not be told from a colleague's, so it would count twice for good."""
+        again = inline_keyboard(
+            [[inline_button(m.say(self.language, m.ANSWER_AGAIN), encode(AgainButton(version_id)))]]
+        )
+        offer = None if survey.metadata.anonymous else again
+        self.effects.send += messages(html(m.say(self.language, m.ALREADY_DONE)), offer)
 
     def enter(self, version_id: int) -> None:
         """Ask the survey's next question: after its introduction when starting, after a word of welcome back
@@ -370,6 +376,9 @@ class _Turn:
         latest = latest_version(self.session, earlier.id) or version_id
         _, survey = load_version(self.session, latest)
         if not self.may_answer(survey):
+            return
+        if survey.metadata.anonymous:  # never offered (see already_answered)
+            self.already_answered(survey, latest)
             return
         change_contact(self.session, self.contact, opted_out_at=None)
         self.enter(latest)
