@@ -50,6 +50,8 @@ def step(survey: Survey, state: State, given: Input) -> Result:
     question = offered(asked, state.answers)
     if given.question_id is not None and given.question_id != question.id:
         return _refuse(state, Reason.STALE, question)
+    if _no_longer_offered(asked, question, given):
+        return _refuse(state, Reason.STALE, question)
     if isinstance(given, Back):
         return _back(survey, state)
     if isinstance(given, Skip):
@@ -93,6 +95,12 @@ def offered(question: Question, answers: Mapping[str, AnswerValue]) -> Question:
     picked = answers.get(question.choices_from)
     kept = tuple(c for c in question.choices if isinstance(picked, tuple) and c.value in picked)
     return replace(question, choices=kept) if kept else question
+
+
+def _no_longer_offered(asked: Question, question: Question, given: Input) -> bool:
+    """A press on a choice this question offered before its `choices_from` answer changed: a stale button."""
+    pressed = given.values if isinstance(given, Pick) else (given.value,) if isinstance(given, Toggle) else ()
+    return any(question.choice(v) is None and asked.choice(v) is not None for v in pressed)
 
 
 def _refuse(state: State, reason: Reason, question: Question | None = None, **params: str | int | float) -> Result:
