@@ -342,10 +342,8 @@ class _Turn:
     def already_answered(self, survey: Survey, version_id: int) -> None:
         """Thank them, offering to answer again unless the survey is anonymous: a second anonymous answer in
         the same wave could not be told from a colleague's, so it would count twice for good."""
-        again = inline_keyboard(
-            [[inline_button(m.say(self.language, m.ANSWER_AGAIN), encode(AgainButton(version_id)))]]
-        )
-        offer = None if survey.metadata.anonymous else again
+        again = inline_button(m.say(self.language, m.ANSWER_AGAIN), encode(AgainButton(version_id)))
+        offer = None if survey.metadata.anonymous else inline_keyboard([[again]])
         self.effects.send += messages(html(m.say(self.language, m.ALREADY_DONE)), offer)
 
     def enter(self, version_id: int) -> None:
