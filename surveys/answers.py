@@ -7,6 +7,7 @@ Typing is forgiving, because people answer on phones: "very sat", "2", "YES",
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +20,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d 
 _SEPARATORS = re.compile(r"\s*[,;]\s*|\s+(?:and|&)\s+")
 _PUNCTUATION = ".!?\"'()[]"
 MIN_WORD_MATCH = 3
+CURRENCY_WORDS = ("z\u0142", "pln", "gbp", "eur")  # written after or before an amount, as "95 zł"
 MOST_DIGITS = 15  # before the decimal point: as many as a double holds exactly, and more than anyone answers with
 
 
@@ -156,8 +158,20 @@ def _selection(question: Question, chosen: set[str]) -> Reading:
     return Accepted(tuple(c.value for c in question.choices if c.value in chosen))
 
 
+def _without_currency(text: str) -> str:
+    """'£95.50', '€ 1,250' and '95 zł' as numbers: people answer a question about money with its sign."""
+    kept = "".join(ch for ch in text if unicodedata.category(ch) != "Sc").strip()
+    lowered = kept.casefold()
+    for word in CURRENCY_WORDS:
+        if lowered.endswith(word):
+            return kept[: -len(word)]
+        if lowered.startswith(word):
+            return kept[len(word) :]
+    return kept
+
+
 def _number(question: Question, text: str, whole: bool) -> Reading:
-    cleaned = text.replace(" ", "")
+    cleaned = _without_currency(text).replace(" ", "")
     if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", cleaned):
         cleaned = cleaned.replace(",", "")
     elif not whole and re.fullmatch(r"[+-]?\d+,\d+", cleaned):
