@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from bot import metrics
@@ -53,6 +53,38 @@ def latest_version(session: Session, slug: str) -> int | None:
         .order_by(SurveyVersion.number.desc())
         .limit(1)
     )
+
+
+def version_to_answer(session: Session, secret_key: str, contact: ContactRow, slug: str) -> int | None:
+    """The version of the survey a link names: one they are part-way through in no closed wave, else the latest.
+
+    An officer who mends a typo imports a new version mid-fieldwork; someone who
+    scans the leaflet again carries on where they were, on the version they
+    began, rather than starting the new one from its consent question.
+    """
+    versions = select(SurveyVersion.id).join(SurveyRow, SurveyRow.id == SurveyVersion.survey_id)
+    versions = versions.where(SurveyRow.slug == slug)
+    open_wave = or_(Wave.id.is_(None), Wave.closed_at.is_(None))
+    named = (
+        select(Response.survey_version_id, Response.updated_at)
+        .outerjoin(Wave, Wave.id == Response.wave_id)
+        .where(
+            Response.participant_key == participant_key(secret_key, contact.id),
+            Response.status == Status.ANSWERING.value,
+            Response.survey_version_id.in_(versions),
+            open_wave,
+        )
+    )
+    anonymous = (
+        select(AnonymousDraft.survey_version_id, AnonymousDraft.updated_at)
+        .outerjoin(Wave, Wave.id == AnonymousDraft.wave_id)
+        .where(AnonymousDraft.contact_id == contact.id, AnonymousDraft.survey_version_id.in_(versions), open_wave)
+    )
+    under_way = named.union_all(anonymous).subquery()
+    found = session.scalar(
+        select(under_way.c.survey_version_id).order_by(under_way.c.updated_at.desc().nulls_last()).limit(1)
+    )
+    return found if found is not None else latest_version(session, slug)
 
 
 def survey_slugs(session: Session) -> list[str]:

@@ -20,6 +20,8 @@ from bot.telegram.updates import Inbound
 from storage.catalogue import import_survey
 from storage.models import AnonymousDraft, Answer, Area, Consent, Contact, Organisation, Outbox, Response, Wave
 from storage.staff import create_codes
+from surveys.loader import survey_from_yaml
+from surveys.templates import TEMPLATES
 from tests.conftest import NOW, survey_of
 from tests.fake_telegram import OTHER_POLLER, FakeTelegram
 from tests.telegram_harness import Running, running_chorus
@@ -648,6 +650,27 @@ async def test_a_429_is_honoured_and_the_message_still_goes_once(
         texts = [m["text"] for m in run.fake.to(CHAT)]
         assert "Taking everything into account" in texts[-1], "and sends it after retry_after"
         assert len(texts) == len(set(texts)) == 4, "each message once"
+
+
+async def test_a_new_version_imported_mid_survey_does_not_restart_those_part_way_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mended = survey_from_yaml((TEMPLATES / "tsm.yaml").read_text().replace(": your landlord", ": Ancoats Homes"))
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        await run.press(CHAT, "I agree")
+        await run.press(CHAT, "Very satisfied")
+        [begun] = await responses(run)
+        await run.db.write(lambda session: import_survey(session, mended, NOW))
+        sent = await run.say(CHAT, "/start tsm", replies=2)
+        assert sent[-2]["text"] == "Welcome back! Here is where you left off."
+        assert "Has your landlord carried out a repair" in sent[-1]["text"], "on the version they began"
+        sent = await run.say(OTHER, "/start tsm", replies=3)
+        assert sent[-2]["text"].startswith("This survey takes about 5 minutes. Ancoats Homes must ask"), (
+            "others: the new one"
+        )
+        versions = sorted(r.survey_version_id for r in await responses(run))
+        assert versions[0] == begun.survey_version_id < versions[1], "one response on each version"
 
 
 async def test_a_survey_closed_meanwhile_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,7 +27,16 @@ from bot import messages as m
 from bot import metrics
 from bot.i18n import languages as bot_languages
 from bot.i18n import supported
-from bot.participation import Place, advance, begin, current_place, finished, latest_version, survey_slugs
+from bot.participation import (
+    Place,
+    advance,
+    begin,
+    current_place,
+    finished,
+    latest_version,
+    survey_slugs,
+    version_to_answer,
+)
 from bot.runtime import Runtime
 from bot.telegram import outgoing
 from bot.telegram.callbacks import (
@@ -325,7 +334,7 @@ class _Turn:
                 self.enter(place.version.id)
             return
         slug, area = self.resolve(payload)
-        version_id = latest_version(self.session, slug) if slug else None
+        version_id = version_to_answer(self.session, self.runtime.secret_key, self.contact, slug) if slug else None
         if version_id is None:
             self.say(m.UNKNOWN_SURVEY)
             return
