@@ -113,7 +113,8 @@ def _place(session: Session, secret_key: str, contact: ContactRow, version_id: i
 
 
 def finished(session: Session, secret_key: str, contact: ContactRow, version_id: int) -> bool:
-    """Whether they have finished this version: in the open wave that invited them, if one did, else at all.
+    """Whether they have finished this survey: in the open wave that invited them, if one did, else in any
+    version of it (a mended file imported since is still the survey they answered).
 
     A second scan of a leaflet's code after finishing would otherwise start the
     survey again and count them twice. Outside a wave an anonymous survey keeps
@@ -125,8 +126,15 @@ def finished(session: Session, secret_key: str, contact: ContactRow, version_id:
     version, _ = load_version(session, version_id)
     if version.anonymous:
         return False
-    latest = find_response(session, participant_key(secret_key, contact.id), version_id)
-    return latest is not None and latest.status == Status.COMPLETED.value
+    latest = session.scalar(
+        select(Response.status)
+        .join(SurveyVersion, SurveyVersion.id == Response.survey_version_id)
+        .where(Response.participant_key == participant_key(secret_key, contact.id))
+        .where(SurveyVersion.survey_id == version.survey_id)
+        .order_by(Response.started_at.desc())
+        .limit(1)
+    )
+    return latest == Status.COMPLETED.value
 
 
 def begin(

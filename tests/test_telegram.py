@@ -158,6 +158,19 @@ async def test_a_typed_choice_is_read_back_on_top_of_the_next_question(
         assert sent[-1]["text"].endswith("<i>Your answer before: Very dissatisfied</i>"), "and can go back to mend it"
 
 
+async def test_a_survey_answered_before_a_new_version_counts_as_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mended = (TEMPLATES / "coproduction-ideas.yaml").read_text().replace("about 3 minutes", "about three minutes")
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await finish_coproduction(run, CHAT)
+        await run.db.write(lambda session: import_survey(session, survey_from_yaml(mended), NOW))
+        sent = await run.say(CHAT, "/start coproduction-ideas")
+        assert sent[-1]["text"] == "You've already answered this survey. Thank you for taking part."
+        sent = await run.press(CHAT, "Answer it again", replies=3)
+        assert "This takes about three minutes." in sent[-2]["text"], "answering again takes the new version"
+
+
 async def test_a_leaflet_scanned_again_carries_on_with_a_welcome_back_not_the_introduction(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
