@@ -187,6 +187,23 @@ async def test_a_leaflet_scanned_again_carries_on_with_a_welcome_back_not_the_in
         assert len(run.fake.to(CHAT)) == 8, "nothing more: no introduction buried above the question"
 
 
+async def test_done_typed_at_a_multiple_choice_answers_with_the_ticks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start coproduction-ideas", replies=3)
+        await run.press(CHAT, "I agree")
+        await run.say(CHAT, "/language pl", replies=2)
+        for index in (2, 5):
+            await run.fake.press(CHAT, run.keyboard_message(CHAT), run.keyboard(CHAT)[index]["callback_data"])
+        async with asyncio.timeout(5):
+            while sum(b["text"].startswith("\u2705") for b in run.keyboard(CHAT)) < 2:
+                await asyncio.sleep(0.02)
+        sent = await run.say(CHAT, "Gotowe")
+        assert sent[-1]["text"].startswith("<i>\u2713 Parks and green spaces, Cost of living</i>")
+        assert "which should it be?" in sent[-1]["text"]
+
+
 async def test_which_first_offers_only_the_issues_ticked_and_records_the_one_pressed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

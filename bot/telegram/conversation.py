@@ -69,10 +69,10 @@ from storage.inbound import AlreadyApplied, claim, first
 from storage.models import Area, Invitation, Organisation, Wave
 from storage.outbox import ERASURE, enqueue_many, outbox_row
 from storage.staff import redeem
-from surveys.answers import as_shown
+from surveys.answers import as_shown, normalise
 from surveys.engine import prompt
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
-from surveys.model import Audience, Survey
+from surveys.model import Audience, Kind, Survey
 from surveys.outputs import AskQuestion, Output, Reason, Rejected
 from surveys.state import State
 
@@ -282,10 +282,13 @@ class _Turn:
             return
         place = self.place()
         if place is not None:
+            typed = isinstance(given, Reply)
+            if isinstance(given, Reply) and _means_done(place, given.text, self.language):
+                given = Done()
             before = place.state
             state, outputs = advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
             rendered = render(place.survey, outputs, self.language)
-            if isinstance(given, Reply):
+            if typed:
                 rendered = _read_back(place, before, state, rendered)
             self.effects.send += rendered
 
@@ -556,6 +559,14 @@ class _Turn:
         answered = _answered_html(place, question.id, state, self.language)
         self.effects.edit = (self.inbound.message_id or 0, answered, None)
         self.show(place, outputs)
+
+
+def _means_done(place: Place, text: str, language: str) -> bool:
+    """ "Done" typed at a multiple choice, as its button says: the picks ticked so far are the answer."""
+    question = place.survey.question(place.state.current) if place.state.current else None
+    if question is None or question.kind is not Kind.SELECT_MULTIPLE:
+        return False
+    return normalise(text) in {normalise(m.say(spoken, m.DONE).replace("\u2713", "")) for spoken in (language, "en")}
 
 
 def _read_back(place: Place, before: State, after: State, rendered: list[Outgoing]) -> list[Outgoing]:
