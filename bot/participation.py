@@ -62,8 +62,9 @@ def version_to_answer(session: Session, secret_key: str, contact: ContactRow, sl
     scans the leaflet again carries on where they were, on the version they
     began, rather than starting the new one from its consent question.
     """
-    versions = select(SurveyVersion.id).join(SurveyRow, SurveyRow.id == SurveyVersion.survey_id)
-    versions = versions.where(SurveyRow.slug == slug)
+    versions = (
+        select(SurveyVersion.id).join(SurveyRow, SurveyRow.id == SurveyVersion.survey_id).where(SurveyRow.slug == slug)
+    )
     open_wave = or_(Wave.id.is_(None), Wave.closed_at.is_(None))
     named = (
         select(Response.survey_version_id, Response.updated_at)

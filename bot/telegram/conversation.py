@@ -562,7 +562,7 @@ class _Turn:
 
 
 def _means_done(place: Place, text: str, language: str) -> bool:
-    """ "Done" typed at a multiple choice, as its button says: the picks ticked so far are the answer."""
+    """Whether they typed the Done button's word at a multiple choice: the picks ticked so far are the answer."""
     question = place.survey.question(place.state.current) if place.state.current else None
     if question is None or question.kind is not Kind.SELECT_MULTIPLE:
         return False
