@@ -19,6 +19,7 @@ from surveys.state import AnswerValue
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%d/%m/%y")
 _SEPARATORS = re.compile(r"\s*[,;]\s*|\s+(?:and|&)\s+")
 _PUNCTUATION = ".!?\"'()[]"
+_OUT_OF = re.compile(r"(?P<score>\d+)\s*(?:/|out of|na|z)\s*(?P<top>\d+)", re.IGNORECASE)
 MIN_WORD_MATCH = 3
 CURRENCY_WORDS = ("z\u0142", "pln", "gbp", "eur")  # written after or before an amount, as "95 zł"
 MOST_DIGITS = 15  # before the decimal point: as many as a double holds exactly, and more than anyone answers with
@@ -52,7 +53,7 @@ def read_text(question: Question, text: str, language: str) -> Reading:
     if kind is Kind.SELECT_MULTIPLE:
         return _many(question, text, language)
     if kind is Kind.RATING:
-        return _number(question, text, whole=True)
+        return _number(question, _out_of_the_top(question, text), whole=True)
     if question.is_choice:
         found = match_choice(question, text, language)
         return Accepted(found.value) if isinstance(found, Choice) else found
@@ -156,6 +157,14 @@ def _selection(question: Question, chosen: set[str]) -> Reading:
     if question.maximum is not None and len(chosen) > question.maximum:
         return Refused(Reason.TOO_MANY_CHOICES, {"maximum": int(question.maximum)})
     return Accepted(tuple(c.value for c in question.choices if c.value in chosen))
+
+
+def _out_of_the_top(question: Question, text: str) -> str:
+    """'7/10', '7 out of 10' or '7 na 10' as 7, when 10 is the top of the rating asked."""
+    found = _OUT_OF.fullmatch(text.strip())
+    if found is None or question.maximum is None or int(found["top"]) != int(question.maximum):
+        return text
+    return found["score"]
 
 
 def _without_currency(text: str) -> str:
