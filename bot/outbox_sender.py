@@ -20,10 +20,17 @@ At most WINDOW rows are claimed and not yet settled in the database at any
 moment (sent rows count until their outcome is written), which bounds what a
 crash can send twice.
 
+Replies come first. Someone answering a survey waits for each next question,
+while a wave's invitations can take minutes to go out at Telegram's overall
+limit: a queued reply is claimed as soon as there is any room (storage/outbox.py
+claims replies first), and a reply's turn at the overall limit comes before
+any invitation, reminder or summary that waits for one.
+
 Usage (bot/service.py does this in the leader):
     sender = OutboxSender(runtime, {"telegram": transport}, limits)
     task = asyncio.create_task(sender.run())
     sender.wake()       # after committing new rows, so they go out at once
+    sender.wake(reply=True)   # ... and someone is waiting for them
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
 from bot.schedule import QuietClock
 from storage.chats import follow, lost
-from storage.outbox import Message, Settlement, claim, recover, settle
+from storage.outbox import CONVERSATION, Message, Settlement, claim, recover, settle
 
 logger = logging.getLogger(__name__)
 Transport = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -105,6 +112,8 @@ class OutboxSender:
         self._quiet = QuietClock.of(runtime.settings)
         self._settled = asyncio.Event()
         self._turn = asyncio.Lock()
+        self._bulk_turn = asyncio.Lock()
+        self._replies = False
         self._held = 0
         self.running = False
         self._flusher: asyncio.Task[None] | None = None
@@ -114,7 +123,9 @@ class OutboxSender:
         """Rows claimed and not yet settled in the database: what a crash now could send twice."""
         return self._held
 
-    def wake(self) -> None:
+    def wake(self, reply: bool = False) -> None:
+        """Look for due rows now; with `reply`, claim them even if the window has only a little room."""
+        self._replies = self._replies or reply
         self._wakeup.set()
 
     async def run(self) -> None:
@@ -142,13 +153,13 @@ class OutboxSender:
             await self._flush()
 
     def _worth_claiming(self, room: int) -> bool:
-        """Claim once half the window is free, not after every message that settles.
+        """Claim once half the window is free, not after every message that settles, unless a reply waits.
 
         Each claim reads the due rows in order; during a large wave, claiming the
         one or two rows just freed, hundreds of times a second, cost the sender
-        most of a core on SQLite.
+        most of a core on SQLite. A reply is worth a claim of its own.
         """
-        return room > 0 and room * 2 >= self.window
+        return room > 0 and (room * 2 >= self.window or self._replies)
 
     async def _idle(self) -> None:
         """Wait for a wake-up or the poll interval.
@@ -163,6 +174,7 @@ class OutboxSender:
 
     async def _claim(self, room: int) -> list[Message]:
         now = self.runtime.clock()
+        self._replies = False
         claimed = await self.runtime.db.write(lambda session: claim(session, now, room), quick=True)
         self._held += len(claimed)
         for message in claimed:
@@ -198,7 +210,7 @@ class OutboxSender:
             return True
         for _ in range(MAX_PAUSES):
             if self.counted(message.payload):
-                await self._acquire(message.address)
+                await self._acquire(message.address, message.kind in CONVERSATION)
             try:
                 await transport(message.address, message.payload)
             except SendFailed as error:
@@ -244,16 +256,17 @@ class OutboxSender:
         metrics.FAILED.labels(message.channel, label).inc()
         self._settled.set()
 
-    async def _acquire(self, address: str) -> None:
+    async def _acquire(self, address: str, reply: bool) -> None:
         """Wait for the chat's own limit, then take a turn at the overall one.
 
         One worker per address means no one else spends this chat's tokens, so
         only the overall limit is contended: workers queue for it one at a
-        time (in order) instead of all waking for every token.
+        time (in order) instead of all waking for every token. Other messages
+        first queue among themselves, so a reply waits for at most one of them.
         """
         while (wait := self.limits.chat_wait(address)) > 0:
             await asyncio.sleep(wait)
-        async with self._turn:
+        async with contextlib.nullcontext() if reply else self._bulk_turn, self._turn:
             while (wait := self.limits.take(address)) > 0:
                 await asyncio.sleep(wait)
 

@@ -78,7 +78,7 @@ async def lead(runtime: Runtime, sender: OutboxSender) -> None:
             sending = asyncio.create_task(sender.run())
             lost = asyncio.create_task(leadership.lost())
             try:
-                async with listening(runtime.db, sender.wake):
+                async with listening(runtime.db, lambda: sender.wake(reply=True)):
                     await asyncio.wait({sending, lost}, return_when=asyncio.FIRST_COMPLETED)
                 if sending.done() and sending.exception() is not None:
                     logger.error("the outbox sender stopped", exc_info=sending.exception())
@@ -123,7 +123,7 @@ async def _serve(runtime: Runtime, stop: asyncio.Event) -> None:
     def queued() -> None:
         """Wake the sender here if this process leads; else tell the leader's."""
         if sender.running or runtime.db.is_sqlite:
-            sender.wake()
+            sender.wake(reply=True)
             return
         task = asyncio.create_task(announce(runtime.db))
         signals.add(task)

@@ -274,6 +274,7 @@ class Outbox(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_claim", "status", "id"),  # the sender walks queued rows in order and stops at its batch
+        Index("ix_outbox_conversation", "status", "kind", "id"),  # ... and replies first
         Index("ix_outbox_order", "channel", "address", "status", "id"),  # "does an earlier row to them wait?"
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -78,6 +78,26 @@ async def test_a_later_message_does_not_overtake_one_waiting_for_a_retry(db: Dat
     assert [m.attempts for m in later] == [2, 1]
 
 
+async def test_replies_are_claimed_before_a_wave_queued_earlier(db: Database) -> None:
+    await queue(db, *[(str(n), "invite") for n in range(5)], kind="invite")
+    await queue(db, ("7", "next question"), ("8", "next question"))
+    await queue(db, ("9", "Done. Everything we held about you has been erased."), kind=ERASURE)
+    claimed = await db.write(lambda s: claim(s, NOW, 4))
+    assert [(m.address, m.kind) for m in claimed] == [("9", ERASURE), ("7", "reply"), ("8", "reply"), ("0", "invite")]
+
+
+async def test_a_reply_waits_for_an_earlier_reply_being_retried_but_not_for_an_invite(db: Database) -> None:
+    await queue(db, ("1", "invite"), kind="invite")
+    await queue(db, ("2", "first reply"))
+    retry_at = NOW + timedelta(seconds=30)
+    failed = await db.write(lambda s: claim(s, NOW, 10))
+    await db.write(lambda s: settle(s, NOW, Settlement(retries=[(m.id, retry_at, "timed out") for m in failed])))
+    await queue(db, ("1", "a reply"), ("2", "second reply"))
+    assert [m.payload["text"] for m in await db.write(lambda s: claim(s, NOW, 10))] == ["a reply"]
+    later = await db.write(lambda s: claim(s, retry_at, 10))
+    assert [m.payload["text"] for m in later] == ["first reply", "second reply", "invite"]
+
+
 async def test_after_a_crash_rows_in_flight_are_queued_again_and_nothing_is_lost(db: Database) -> None:
     await queue(db, *[(str(n), "hi") for n in range(5)])
     in_flight = await db.write(lambda s: claim(s, NOW, 3))
@@ -148,6 +168,34 @@ async def test_the_sender_drains_a_queue_longer_than_its_window_without_waiting_
         await asyncio.gather(sending, return_exceptions=True)
     assert sorted(sent) == sorted((f"chat-{n}", f"message {n}") for n in range(40))
     assert set((await statuses(db)).values()) == {"sent"}
+
+
+async def test_a_reply_goes_out_next_while_a_wave_fills_the_window_and_waits_for_the_limit(
+    db: Database, runtime: Runtime
+) -> None:
+    """The invitations ahead of it hold every slot of the window and queue for the overall limit; the reply goes next."""
+    await queue(db, *((f"chat-{n}", "invite") for n in range(200)), kind="invite")
+    sent: list[str] = []
+
+    async def transport(address: str, payload: dict[str, Any]) -> None:
+        sent.append(address)
+
+    limits = SendLimits(50, chat_rate=1e6, chat_burst=1e6)
+    sender = OutboxSender(runtime, {"telegram": transport}, limits, window=32, poll_seconds=3600)
+    sending = asyncio.create_task(sender.run())
+    try:
+        async with asyncio.timeout(20):
+            while len(sent) < 5 or sender.in_flight < 32:
+                await asyncio.sleep(0.002)
+            await queue(db, ("resident", "the next question"))
+            sender.wake(reply=True)
+            invited = len(sent)
+            while "resident" not in sent:
+                await asyncio.sleep(0.002)
+    finally:
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+    assert sent.index("resident") - invited <= 6, f"{sent.index('resident') - invited} invitations went first"
 
 
 async def test_a_message_waits_out_hours_of_network_trouble_then_goes_once(db: Database, runtime: Runtime) -> None:

@@ -333,3 +333,19 @@ async def test_a_group_that_became_a_supergroup_gets_its_summary_at_its_new_id(
         assert (row.status, row.address, row.attempts) == ("sent", "-1007500", 2)
         async with run.db.read() as session:
             assert list(await session.scalars(select(SummarySubscription.address))) == ["-1007500"]
+
+
+async def test_a_resident_answering_during_a_large_wave_is_not_kept_waiting_behind_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeTelegram(overall_rate=20, overall_burst=20, chat_rate=1000, chat_burst=1000)
+    async with running_chorus(tmp_path, monkeypatch, fake=fake, TELEGRAM_RATE_LIMIT="20", **ANY_TIME) as run:
+        chats = range(7000, 7300)
+        await residents(run.db, chats)
+        assert await open_tsm_wave(run) == 300
+        await fake.wait_for(chats[0], 1)
+        await run.press(chats[0], "Start the survey")
+        await fake.wait_for_text(chats[0], "Are you happy to take part?", after=1)
+        await run.press(chats[0], "I agree")
+        invited = sum(m["method"] == "send" and m["chat_id"] in chats[1:] for m in fake.sent)
+        assert invited < 100, f"their next questions came only after {invited} of the wave's 299 other invites"

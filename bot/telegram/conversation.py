@@ -67,7 +67,7 @@ from storage.contacts import ContactRow, change_contact, get_or_create_contact, 
 from storage.errors import UnknownVersion
 from storage.inbound import AlreadyApplied, claim, first
 from storage.models import Area, Invitation, Organisation, Wave
-from storage.outbox import ERASURE, enqueue_many, outbox_row
+from storage.outbox import ERASURE, REPLY, enqueue_many, outbox_row
 from storage.staff import redeem
 from surveys.answers import as_shown, normalise
 from surveys.engine import prompt
@@ -115,7 +115,7 @@ class Effects:
 
     def queue(self, session: Session, update_id: int, now: datetime) -> int:
         """Queue the payloads in the caller's transaction; returns how many."""
-        kind = ERASURE if self.erasure else "reply"
+        kind = ERASURE if self.erasure else REPLY
         payloads = self.payloads()
         rows = [
             outbox_row(
