@@ -31,6 +31,7 @@ Usage (bot/service.py does this in the leader):
     task = asyncio.create_task(sender.run())
     sender.wake()       # after committing new rows, so they go out at once
     sender.wake(reply=True)   # ... and someone is waiting for them
+    sender.take(messages)     # replies committed as already claimed (the channel, in the leader)
 """
 
 from __future__ import annotations
@@ -172,12 +173,31 @@ class OutboxSender:
             async with asyncio.timeout(self.poll_seconds):
                 await self._wakeup.wait()
 
+    def take(self, messages: list[Message]) -> bool:
+        """Send replies committed as already claimed (storage.outbox.enqueue_taken); False when not sending now.
+
+        The channel that answered the update hands them over after its commit:
+        no claim, so no second transaction and no wait for room before the
+        resident gets the next question. They count against the window like
+        any claimed row, so it can be exceeded by the replies of the updates
+        being applied at that moment.
+        """
+        if not self.running:
+            return False
+        self._hand_out(messages)
+        return True
+
     async def _claim(self, room: int) -> list[Message]:
         now = self.runtime.clock()
         self._replies = False
         claimed = await self.runtime.db.write(lambda session: claim(session, now, room), quick=True)
-        self._held += len(claimed)
-        for message in claimed:
+        self._hand_out(claimed)
+        return claimed
+
+    def _hand_out(self, messages: list[Message]) -> None:
+        """Give each message to its address's worker, starting one if none is at work; they count as held until settled."""
+        self._held += len(messages)
+        for message in messages:
             key = (message.channel, message.address)
             queue = self._queues.get(key)
             if queue is None:
@@ -186,7 +206,6 @@ class OutboxSender:
                 self._workers.add(worker)
                 worker.add_done_callback(self._workers.discard)
             queue.append(message)
-        return claimed
 
     async def _work(self, key: tuple[str, str], queue: deque[Message]) -> None:
         """Send one address's messages in order; stop early when one must wait or the person is unreachable."""

@@ -131,7 +131,7 @@ async def _serve(runtime: Runtime, stop: asyncio.Event) -> None:
 
     if settings.smtp_host:
         transports["email"] = EmailTransport(settings)
-    telegram = TelegramChannel(runtime, on_queued=queued) if settings.telegram_bot_token else None
+    telegram = TelegramChannel(runtime, on_queued=queued, sender=sender) if settings.telegram_bot_token else None
     if telegram is not None:
         telegram.routes(app)
         transports["telegram"] = telegram.transport

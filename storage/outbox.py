@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, exists, func, or_, select, update
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Outbox
 from storage.prepared import Prepared
-from storage.upsert import insert_many_once, insert_once
+from storage.upsert import conflict_insert, insert_many_once, insert_once
 
 QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
 REPLY, ERASURE = "reply", "erasure"
@@ -185,6 +186,49 @@ def settle(session: Session, now: datetime, settlement: Settlement) -> None:
     _SETTLE.execute_many(
         session, [{"row_id": row_id, "status": FAILED, "last_error": error} for row_id, error in settlement.failures]
     )
+
+
+_REPLY_WAITING = Prepared(
+    select(OUTBOX.c.id)
+    .where(
+        OUTBOX.c.channel == bindparam("channel"),
+        OUTBOX.c.address == bindparam("address"),
+        OUTBOX.c.status == QUEUED,
+        or_(*(OUTBOX.c.kind == kind for kind in CONVERSATION)),
+    )
+    .limit(1)
+)
+
+
+@cache
+def _insert_taken(dialect_name: str) -> Prepared:
+    return Prepared(conflict_insert(dialect_name, OUTBOX).on_conflict_do_nothing().returning(OUTBOX.c.id))
+
+
+def enqueue_taken(session: Session, rows: list[dict[str, Any]]) -> list[Message]:
+    """Queue a person's replies (outbox_rows) as claimed by the sender of this process, which sends them after the commit.
+
+    Unless an earlier reply to them still waits in the queue (for a retry, or
+    for room in the sender's window): then they are queued behind it as usual,
+    and none is returned. Either way they are rows committed with the answer
+    that caused them, and only the sender sends them; a crash before they go
+    leaves them `sending`, for `recover`.
+    """
+    first = rows[0]
+    if _REPLY_WAITING.first(session, {"channel": first["channel"], "address": first["address"]}) is not None:
+        enqueue_many(session, rows)
+        return []
+    insert = _insert_taken(session.get_bind().dialect.name)
+    taken = []
+    for row in rows:
+        inserted = insert.first(session, row | {"status": SENDING, "attempts": 1})
+        if inserted is not None:
+            taken.append(
+                Message(
+                    inserted.id, row["channel"], row["address"], row["kind"], row["payload"], 1, row["invitation_id"]
+                )
+            )
+    return taken
 
 
 def recover(session: Session) -> int:

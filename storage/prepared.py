@@ -59,7 +59,7 @@ class _Compiled:
                 raise TypeError(f"the value of {name} is computed when run; pass it in the values instead")
             else:
                 self.slots.append((None, defaults.get(name, bind.effective_value), processor))
-        columns: Sequence[ColumnElement[Any]] = getattr(statement, "selected_columns", ())
+        columns: Sequence[ColumnElement[Any]] = getattr(statement, "exported_columns", ())  # a SELECT's, or RETURNING's
         self.readers: list[Processor] = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ]
@@ -112,7 +112,7 @@ class Prepared:
         _run(connection, compiled.sql, [compiled.parameters(row) for row in rows], many=True)
 
     def first(self, session: Session, values: Mapping[str, Any]) -> Any | None:
-        """The first row a SELECT gives, as a named tuple, or None."""
+        """The first row a SELECT (or an INSERT ... RETURNING) gives, as a named tuple, or None."""
         compiled, cursor = self._run(session, values)
         raw = cursor.fetchone()
         return None if raw is None else compiled.read(raw)

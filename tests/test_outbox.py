@@ -8,16 +8,31 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from telegram.ext import ExtBot
 
 from bot.errors import SendFailed
 from bot.outbox_sender import OutboxSender
 from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
+from bot.telegram.channel import TelegramChannel
+from bot.telegram.updates import Inbound
 from storage.contacts import get_or_create_contact, opt_out
 from storage.database import Database
 from storage.models import Outbox
-from storage.outbox import ERASURE, Settlement, claim, enqueue, outbox_row, outbox_status, recover, settle
+from storage.outbox import (
+    ERASURE,
+    Message,
+    Settlement,
+    claim,
+    enqueue,
+    enqueue_taken,
+    outbox_row,
+    outbox_status,
+    recover,
+    settle,
+)
 from tests.conftest import NOW
+from tests.fake_telegram import TOKEN
 
 
 async def queue(db: Database, *messages: tuple[str, str], kind: str = "reply") -> None:
@@ -96,6 +111,60 @@ async def test_a_reply_waits_for_an_earlier_reply_being_retried_but_not_for_an_i
     assert [m.payload["text"] for m in await db.write(lambda s: claim(s, NOW, 10))] == ["a reply"]
     later = await db.write(lambda s: claim(s, retry_at, 10))
     assert [m.payload["text"] for m in later] == ["first reply", "second reply", "invite"]
+
+
+def replies(address: str, *texts: str, update: int = 1) -> list[dict[str, Any]]:
+    return [
+        outbox_row(channel="telegram", address=address, payload={"text": text}, dedupe_key=f"{update}:{n}", now=NOW)
+        for n, text in enumerate(texts)
+    ]
+
+
+async def test_replies_taken_for_the_sender_are_committed_as_sending_and_a_crash_puts_them_back(db: Database) -> None:
+    taken = await db.write(lambda s: enqueue_taken(s, replies("1", "edited question", "next question")))
+    assert [(m.payload["text"], m.attempts) for m in taken] == [("edited question", 1), ("next question", 1)]
+    assert await db.write(lambda s: enqueue_taken(s, replies("1", "edited question"))) == [], (
+        "a dedupe key is taken once"
+    )
+    assert set((await statuses(db)).values()) == {"sending"}
+    assert await db.write(lambda s: claim(s, NOW, 10)) == [], "the sender already holds them"
+    assert await db.write(recover) == 2
+    assert [m.id for m in await db.write(lambda s: claim(s, NOW, 10))] == [m.id for m in taken]
+
+
+async def test_a_reply_is_not_taken_while_an_earlier_reply_to_them_waits_but_is_after_an_invite(db: Database) -> None:
+    await queue(db, ("1", "first reply"))
+    await queue(db, ("2", "invite"), kind="invite")
+    retry_at = NOW + timedelta(seconds=30)
+    failed = await db.write(lambda s: claim(s, NOW, 10))
+    await db.write(lambda s: settle(s, NOW, Settlement(retries=[(m.id, retry_at, "timed out") for m in failed])))
+    assert await db.write(lambda s: enqueue_taken(s, replies("1", "second reply", update=2))) == []
+    assert [m.payload["text"] for m in await db.write(lambda s: claim(s, retry_at, 10))] == [
+        "first reply",
+        "second reply",
+        "invite",
+    ]
+    [taken] = await db.write(lambda s: enqueue_taken(s, replies("2", "a reply", update=3)))
+    assert taken.payload["text"] == "a reply"
+
+
+class StopsAsItTakes(OutboxSender):
+    """A sender that loses the lead just as the channel hands it an update's replies."""
+
+    def take(self, messages: list[Message]) -> bool:
+        self.running = False
+        return super().take(messages)
+
+
+async def test_replies_handed_to_a_sender_that_has_just_stopped_are_queued_again(runtime: Runtime) -> None:
+    sender = StopsAsItTakes(runtime, {}, SendLimits(30))
+    sender.running = True
+    woken: list[bool] = []
+    channel = TelegramChannel(runtime, on_queued=lambda: woken.append(True), bot=ExtBot(TOKEN), sender=sender)
+    assert await channel.process(Inbound(update_id=1, chat_id=7, language_code="en", text="/help", message_id=5))
+    [reply] = await runtime.db.write(lambda s: claim(s, NOW, 10))
+    assert reply.address == "7" and "/stop" in reply.payload["text"]
+    assert woken and sender.in_flight == 0
 
 
 async def test_after_a_crash_rows_in_flight_are_queued_again_and_nothing_is_lost(db: Database) -> None:

@@ -613,11 +613,11 @@ def failing_once(monkeypatch: pytest.MonkeyPatch, error: Exception) -> list[int]
     failed: list[int] = []
     applying = conversation._apply
 
-    def apply(runtime: Runtime, session: Session, inbound: Inbound, answer_in_response: bool) -> Handled:
+    def apply(runtime: Runtime, session: Session, inbound: Inbound, answer_in_response: bool, take: bool) -> Handled:
         if not failed:
             failed.append(inbound.update_id)
             raise error
-        return applying(runtime, session, inbound, answer_in_response)
+        return applying(runtime, session, inbound, answer_in_response, take)
 
     monkeypatch.setattr(conversation, "_apply", apply)
     return failed

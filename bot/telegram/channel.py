@@ -1,7 +1,7 @@
 """The Telegram channel inside `chorus run`: polling or webhook in, one chat at a time; replies go by the outbox.
 
 Usage (bot/service.py does this when TELEGRAM_BOT_TOKEN is set):
-    channel = TelegramChannel(runtime, on_queued=sender.wake)
+    channel = TelegramChannel(runtime, on_queued=sender.wake, sender=sender)
     channel.routes(app)
     await channel.start()           # webhook when CHORUS_PUBLIC_URL is set, long polling otherwise
     ...                             # the outbox sender sends through channel.transport
@@ -26,6 +26,7 @@ from telegram.ext import ExtBot
 from bot import messages as m
 from bot.errors import NotAnUpdate, SendFailed
 from bot.i18n import languages
+from bot.outbox_sender import OutboxSender
 from bot.runtime import Runtime
 from bot.telegram import outgoing
 from bot.telegram.conversation import apologise, handle_update
@@ -33,6 +34,7 @@ from bot.telegram.request import AiohttpRequest
 from bot.telegram.updates import Inbound, read_update
 from storage import json_codec
 from storage.database import is_transient
+from storage.outbox import Message, Settlement, settle
 
 logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -63,9 +65,17 @@ class Outcome:
 
 
 class TelegramChannel:
-    def __init__(self, runtime: Runtime, on_queued: Callable[[], None], bot: ExtBot[None] | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        on_queued: Callable[[], None],
+        bot: ExtBot[None] | None = None,
+        sender: OutboxSender | None = None,
+    ) -> None:
+        """`sender`, this process's outbox sender, takes replies as they are committed while it sends (OutboxSender.take)."""
         self.runtime = runtime
         self.on_queued = on_queued
+        self.sender = sender
         self.bot = bot or make_bot(runtime)
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
         self._tasks: set[asyncio.Task[bool]] = set()
@@ -242,18 +252,35 @@ class TelegramChannel:
         """
         async with self._lock(inbound.chat_id):
             try:
-                handled = await handle_update(self.runtime, inbound, answer_in_response=committed is not None)
+                handled = await handle_update(
+                    self.runtime,
+                    inbound,
+                    answer_in_response=committed is not None,
+                    take=self.sender is not None and self.sender.running,
+                )
             except Exception as error:
                 outcome = Outcome(taken=not _again(inbound, error))
                 if outcome.taken:
                     await self._apologise(inbound)
             else:
                 outcome = Outcome(taken=True, in_response=handled.in_response)
+                if handled.taken:
+                    await self._hand_over(handled.taken)
                 if handled.queued:
                     self.on_queued()
             if committed is not None and not committed.done():
                 committed.set_result(outcome)
             return outcome.taken
+
+    async def _hand_over(self, taken: list[Message]) -> None:
+        """Give the sender the replies taken for it; if it stopped meanwhile (the lead was lost), queue them again."""
+        assert self.sender is not None
+        if self.sender.take(taken):
+            return
+        now = self.runtime.clock()
+        released = Settlement(released=[message.id for message in taken])
+        await self.runtime.db.write(lambda session: settle(session, now, released), quick=True)
+        self.on_queued()
 
     async def _apologise(self, inbound: Inbound) -> None:
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -67,7 +67,7 @@ from storage.contacts import ContactRow, change_contact, get_or_create_contact, 
 from storage.errors import UnknownVersion
 from storage.inbound import AlreadyApplied, claim, first
 from storage.models import Area, Invitation, Organisation, Wave
-from storage.outbox import ERASURE, REPLY, enqueue_many, outbox_row
+from storage.outbox import ERASURE, REPLY, Message, enqueue_many, enqueue_taken, outbox_row
 from storage.staff import redeem
 from surveys.answers import as_shown, normalise
 from surveys.engine import prompt
@@ -113,8 +113,14 @@ class Effects:
             payloads.append(outgoing.send_document(*self.document))
         return payloads
 
-    def queue(self, session: Session, update_id: int, now: datetime) -> int:
-        """Queue the payloads in the caller's transaction; returns how many."""
+    def queue(self, session: Session, update_id: int, now: datetime, take: bool = False) -> Handled:
+        """Queue the payloads in the caller's transaction.
+
+        With `take`, replies are queued as claimed by this process's sender,
+        to be handed to it after the commit (storage.outbox.enqueue_taken); an
+        erasure's confirmation never is, since the sender deletes it as it
+        claims it.
+        """
         kind = ERASURE if self.erasure else REPLY
         payloads = self.payloads()
         rows = [
@@ -128,27 +134,34 @@ class Effects:
             )
             for n, payload in enumerate(payloads)
         ]
-        enqueue_many(session, rows)
         metrics.QUEUED.labels(kind).inc(len(payloads))
-        return len(payloads)
+        if take and rows and kind == REPLY and (taken := enqueue_taken(session, rows)):
+            return Handled(taken=taken)
+        enqueue_many(session, rows)
+        return Handled(queued=len(payloads))
 
 
 @dataclass(frozen=True)
 class Handled:
-    """What applying an update led to: how many replies were queued, and the call to make in the webhook's response."""
+    """What applying an update led to: replies queued, or taken for this process's sender, and the call to make in the webhook's response."""
 
     queued: int = 0
+    taken: list[Message] = field(default_factory=list)
     in_response: dict[str, Any] | None = None
 
 
-async def handle_update(runtime: Runtime, inbound: Inbound, answer_in_response: bool = False) -> Handled:
+async def handle_update(
+    runtime: Runtime, inbound: Inbound, answer_in_response: bool = False, take: bool = False
+) -> Handled:
     """Apply the update once and queue its replies (nothing for a repeat).
 
-    With `answer_in_response` (webhook mode), a button press's answer is returned instead of queued.
+    With `answer_in_response` (webhook mode), a button press's answer is
+    returned instead of queued; with `take`, its replies are taken for this
+    process's sender (Effects.queue).
     """
     try:
         handled = await runtime.db.write(
-            lambda session: _apply(runtime, session, inbound, answer_in_response), quick=True
+            lambda session: _apply(runtime, session, inbound, answer_in_response, take), quick=True
         )
     except AlreadyApplied:
         logger.info("update %s was already applied; nothing changes", inbound.update_id)
@@ -171,7 +184,7 @@ async def apologise(runtime: Runtime, inbound: Inbound) -> bool:
         now = runtime.clock()
         _receipt(session, inbound, now)
         sorry = Effects(inbound.chat_id, messages(html(m.say(supported(inbound.language_code), m.SORRY))))
-        return sorry.queue(session, inbound.update_id, now)
+        return sorry.queue(session, inbound.update_id, now).queued
 
     try:
         return bool(await runtime.db.write(work, quick=True))
@@ -179,7 +192,7 @@ async def apologise(runtime: Runtime, inbound: Inbound) -> bool:
         return False
 
 
-def _apply(runtime: Runtime, session: Session, inbound: Inbound, answer_in_response: bool) -> Handled:
+def _apply(runtime: Runtime, session: Session, inbound: Inbound, answer_in_response: bool, take: bool) -> Handled:
     now = runtime.clock()
     if inbound.blocked:
         _blocked(session, inbound, now)
@@ -195,7 +208,7 @@ def _apply(runtime: Runtime, session: Session, inbound: Inbound, answer_in_respo
         _receipt(session, inbound, now)
         effects = Effects(inbound.chat_id, messages(html(m.say(supported(inbound.language_code), m.PRIVATE_ONLY))))
     in_response = effects.take_callback_answer() if answer_in_response else None
-    return Handled(effects.queue(session, inbound.update_id, now), in_response)
+    return replace(effects.queue(session, inbound.update_id, now, take), in_response=in_response)
 
 
 def _receipt(session: Session, inbound: Inbound, now: datetime) -> None:
