@@ -8,6 +8,8 @@ times the bot's reply (the next question). Each system runs as its own process:
 
 - chorus:   `chorus run` in webhook mode on SQLite, every answer committed before the reply;
 - chorus-postgresql: the same on a fresh database on the --postgres server;
+- other:    `chorus run` of another checkout (--other PATH, say a worktree of an
+            earlier commit) on SQLite: the same load for both, to compare a change;
 - baseline: bench/baseline_bot.py, a ConversationHandler with PicklePersistence;
 - floor:    bench/floor_bot.py, the Bot API calls alone through aiohttp, nothing
             stored: what the harness's HTTP costs any bot (--systems chorus baseline floor).
@@ -30,6 +32,8 @@ Usage:
     .venv/bin/python bench/ingest.py [--participants 100] [--rate 50] [--systems chorus baseline]
     .venv/bin/python bench/ingest.py --answer-by buttons --rounds 3
     .venv/bin/python bench/ingest.py --systems chorus-postgresql --postgres postgresql+asyncpg://postgres@127.0.0.1/test
+    git worktree add /tmp/before HEAD~1
+    .venv/bin/python bench/ingest.py --systems chorus other baseline --other /tmp/before --rounds 4
 """
 
 from __future__ import annotations
@@ -98,10 +102,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_chorus(base_url: str, workdir: Path, database_url: str) -> subprocess.Popen[bytes]:
+def start_chorus(base_url: str, workdir: Path, database_url: str, code: str | None = None) -> subprocess.Popen[bytes]:
+    """`chorus run` of this checkout, or with `code` of the checkout at that path (through PYTHONPATH)."""
     chorus = Path(sys.executable).parent / "chorus"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHORUS_", "TELEGRAM_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHORUS_", "TELEGRAM_", "PYTHONPATH"))}
+    if code is not None:
+        env["PYTHONPATH"] = code
     env |= {
         "CHORUS_SECRET_KEY": "bench-secret-key-" + "x" * 32,
         "CHORUS_DATABASE_URL": database_url,
@@ -206,10 +213,11 @@ class Measured:
 class Running:
     """One system under test: its own fake Bot API, its process and, for Chorus, its database."""
 
-    def __init__(self, system: str, answer_by: str, postgres: str | None) -> None:
+    def __init__(self, system: str, answer_by: str, postgres: str | None, other: str | None = None) -> None:
         self.system = system
         self.answer_by = answer_by
         self.postgres = postgres
+        self.other = other
         self.fake = FakeTelegram(overall_rate=1e6, overall_burst=1e6, chat_rate=1e6, chat_burst=1e6)
         self.folder = tempfile.TemporaryDirectory()
         self.database: str | None = None
@@ -232,7 +240,9 @@ class Running:
                 if on_postgres and self.postgres
                 else f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
             )
-            self.process = start_chorus(base_url, workdir, self.database)
+            self.process = start_chorus(
+                base_url, workdir, self.database, self.other if self.system == "other" else None
+            )
         while self.fake.webhook is None:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.system} exited with {self.process.returncode}")
@@ -276,7 +286,13 @@ class Running:
 
 
 async def run_round(
-    systems: list[str], participants: int, rate: float, answer_by: str, postgres: str | None, slices: int
+    systems: list[str],
+    participants: int,
+    rate: float,
+    answer_by: str,
+    postgres: str | None,
+    slices: int,
+    other: str | None = None,
 ) -> list[Result]:
     """Every system is started; the closed loop is cut into `slices` and the systems take each slice in turn.
 
@@ -284,7 +300,7 @@ async def run_round(
     measured in one stretch and the other in the next could each catch a
     different spell. Alternating short slices spreads every spell across all of them.
     """
-    running = [Running(system, answer_by, postgres) for system in systems]
+    running = [Running(system, answer_by, postgres, other) for system in systems]
     try:
         for each in running:
             await each.start()
@@ -356,12 +372,15 @@ async def main() -> None:
         "--systems",
         nargs="+",
         default=["chorus", "baseline"],
-        choices=["chorus", "chorus-postgresql", "baseline", "floor"],
+        choices=["chorus", "chorus-postgresql", "other", "baseline", "floor"],
     )
     parser.add_argument(
         "--answer-by", choices=["typing", "buttons"], default="typing", help="how participants answer each question"
     )
     parser.add_argument("--postgres", help="a PostgreSQL server for chorus-postgresql (a database is made per run)")
+    parser.add_argument(
+        "--other", help="the checkout whose `chorus run` is the system 'other', to compare with this one"
+    )
     parser.add_argument(
         "--rounds",
         type=int,
@@ -375,11 +394,13 @@ async def main() -> None:
         help="cut each round's closed loop into this many slices, which the systems take in turn",
     )
     args = parser.parse_args()
+    if "other" in args.systems and not args.other:
+        raise SystemExit("the system 'other' needs --other PATH, a checkout of Chorus to compare with")
     ratios: dict[str, list[float]] = {}
     for number in range(1, args.rounds + 1):
         try:
             results = await run_round(
-                args.systems, args.participants, args.rate, args.answer_by, args.postgres, args.slices
+                args.systems, args.participants, args.rate, args.answer_by, args.postgres, args.slices, args.other
             )
         except Exception as error:
             error.add_note(f"while running round {number}")
