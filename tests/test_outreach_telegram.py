@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -77,14 +79,24 @@ async def settled(run: Running, count: int, timeout: float = 30) -> list[Outbox]
         await asyncio.sleep(0.05)
 
 
+@asynccontextmanager
+async def wave_going_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chats: range, **per_chat: float
+) -> AsyncIterator[Running]:
+    """Chorus sending a TSM wave to these residents at 20 messages a second, the fake Bot API's overall limit."""
+    fake = FakeTelegram(overall_rate=20, overall_burst=20, **per_chat)
+    async with running_chorus(tmp_path, monkeypatch, fake=fake, TELEGRAM_RATE_LIMIT="20", **ANY_TIME) as run:
+        await residents(run.db, chats)
+        assert await open_tsm_wave(run) == len(chats)
+        yield run
+
+
 async def test_a_wave_goes_out_within_the_overall_limit_once_to_each_person(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = FakeTelegram(overall_rate=20, overall_burst=20, chat_rate=1, chat_burst=3)
-    async with running_chorus(tmp_path, monkeypatch, fake=fake, TELEGRAM_RATE_LIMIT="20", **ANY_TIME) as run:
-        chats = range(7000, 7060)
-        await residents(run.db, chats)
-        assert await open_tsm_wave(run) == 60
+    chats = range(7000, 7060)
+    async with wave_going_out(tmp_path, monkeypatch, chats, chat_rate=1, chat_burst=3) as run:
+        fake = run.fake
         await settled(run, 60)
         invites = [m for m in fake.sent if m["method"] == "send" and m["chat_id"] in chats]
         assert sorted(m["chat_id"] for m in invites) == list(chats), "each resident exactly once"
@@ -338,14 +350,11 @@ async def test_a_group_that_became_a_supergroup_gets_its_summary_at_its_new_id(
 async def test_a_resident_answering_during_a_large_wave_is_not_kept_waiting_behind_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = FakeTelegram(overall_rate=20, overall_burst=20, chat_rate=1000, chat_burst=1000)
-    async with running_chorus(tmp_path, monkeypatch, fake=fake, TELEGRAM_RATE_LIMIT="20", **ANY_TIME) as run:
-        chats = range(7000, 7300)
-        await residents(run.db, chats)
-        assert await open_tsm_wave(run) == 300
-        await fake.wait_for(chats[0], 1)
+    chats = range(7000, 7300)
+    async with wave_going_out(tmp_path, monkeypatch, chats, chat_rate=1000, chat_burst=1000) as run:
+        await run.fake.wait_for(chats[0], 1)
         await run.press(chats[0], "Start the survey")
-        await fake.wait_for_text(chats[0], "Are you happy to take part?", after=1)
+        await run.fake.wait_for_text(chats[0], "Are you happy to take part?", after=1)
         await run.press(chats[0], "I agree")
-        invited = sum(m["method"] == "send" and m["chat_id"] in chats[1:] for m in fake.sent)
+        invited = sum(m["method"] == "send" and m["chat_id"] in chats[1:] for m in run.fake.sent)
         assert invited < 100, f"their next questions came only after {invited} of the wave's 299 other invites"
