@@ -67,6 +67,10 @@ LANGUAGE_SET = "Language changed to {language}."
 UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I understand."
 NOT_TEXT = "I can only read text and button presses. Please type your answer or press a button."
 EDIT_NOT_READ = "I only read what you send, not later changes to it. To change an answer, send /back and answer again."
+FORWARDED = (
+    "That looks like a forwarded message, so I have not taken it as your answer. "
+    "Please type your own answer or press a button."
+)
 SORRY = (
     "Sorry, something went wrong on our side and your last message was not recorded. Please try again, or send /help."
 )

@@ -497,6 +497,18 @@ class FakeTelegram:
         await self.in_group(old, migrate_to_chat_id=new)
         await self.in_group(new, chat_type="supergroup", migrate_from_chat_id=old)
 
+    async def user_forwards(self, chat_id: int, text: str) -> dict[str, Any]:
+        """The person forwards someone else's message to the bot."""
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "R"},
+            "from": self.user(chat_id),
+            "forward_origin": {"type": "user", "date": int(time.time()) - 60, "sender_user": self.user(chat_id + 1)},
+            "text": text,
+        }
+        return await self.deliver({"message": message})
+
     async def user_edits(self, chat_id: int, text: str) -> dict[str, Any]:
         message = {
             "message_id": 1,

@@ -250,6 +250,23 @@ async def test_a_second_scan_after_finishing_asks_before_starting_again(
         assert sorted(r.status for r in await responses(run)) == ["answering", "completed"]
 
 
+async def test_a_forwarded_message_is_never_taken_as_an_answer_or_a_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        await run.press(CHAT, "I agree")
+        for passed_on in ("1", "/forget"):
+            before = len(run.fake.to(CHAT))
+            await run.fake.user_forwards(CHAT, passed_on)
+            sent = await run.fake.wait_for(CHAT, before + 1)
+            assert sent[-1]["text"].startswith("That looks like a forwarded message")
+        [response] = await responses(run)
+        assert await answers(run, response.id) == {"consent": "agree"}, "nothing taken from what was forwarded"
+        sent = await run.say(CHAT, "1")
+        assert "\u2713 Very satisfied" in sent[-1]["text"], "typed, the same words are an answer"
+
+
 async def test_bad_input_gets_a_helpful_reply_and_never_breaks_the_survey(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

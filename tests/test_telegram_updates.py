@@ -99,6 +99,14 @@ def test_in_a_group_anything_but_a_command_for_this_bot_is_ignored(fields: dict[
     assert read_update(in_group(**fields), me="chorus_test_bot") is None
 
 
+def test_a_forwarded_message_is_read_as_forwarded() -> None:
+    forwarded = typed("/forget")
+    forwarded["message"]["forward_origin"] = {"type": "hidden_user", "date": 1, "sender_user_name": "A neighbour"}
+    assert read_update(forwarded) == Inbound(1, 7, "pl", text="/forget", message_id=5, forwarded=True)
+    forwarded["message"] = typed("3")["message"] | {"forward_date": 1}  # as Bot API servers before 7.0 say it
+    assert read_update(forwarded) == Inbound(1, 7, "pl", text="3", message_id=5, forwarded=True)
+
+
 def test_an_edit_in_a_private_chat_is_read_as_an_edit_and_nothing_more() -> None:
     edit = {"update_id": 3, "edited_message": typed("changed")["message"] | {"edit_date": 2}}
     assert read_update(edit) == Inbound(3, 7, "pl", edited=True)

@@ -265,6 +265,8 @@ class _Turn:
             self.button(self.inbound.callback_data)
         elif self.inbound.edited:
             self.say(m.EDIT_NOT_READ)
+        elif self.inbound.forwarded:
+            self.say(m.FORWARDED)
         elif self.inbound.text is None:
             self.not_text()
         elif self.inbound.text.startswith("/"):

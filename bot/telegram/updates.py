@@ -43,6 +43,7 @@ class Inbound:
     moved_to: int | None = None
     album: str | None = None  # photos or videos sent together arrive one message each, with the album's id
     edited: bool = False
+    forwarded: bool = False  # someone else's words, or a command, passed on: never taken as an answer
 
 
 def read_update(body: object, me: str | None = None) -> Inbound | None:
@@ -73,7 +74,8 @@ def read_update(body: object, me: str | None = None) -> Inbound | None:
     text = _optional(message, "text", str, "message")
     message_id = _required(message, "message_id", int, "message")
     album = _optional(message, "media_group_id", str, "message")
-    return Inbound(update_id, chat_id, language, text=text, message_id=message_id, album=album)
+    forwarded = "forward_origin" in message or "forward_date" in message  # Bot API 7.0 on, and before it
+    return Inbound(update_id, chat_id, language, text=text, message_id=message_id, album=album, forwarded=forwarded)
 
 
 def _in_group(
