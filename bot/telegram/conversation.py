@@ -135,8 +135,9 @@ class Effects:
             for n, payload in enumerate(payloads)
         ]
         metrics.QUEUED.labels(kind).inc(len(payloads))
-        if take and rows and kind == REPLY and (taken := enqueue_taken(session, rows)):
-            return Handled(taken=taken)
+        if take and rows and kind == REPLY:
+            taken = enqueue_taken(session, rows)  # or queued behind an earlier reply, and none taken
+            return Handled(taken=taken) if taken else Handled(queued=len(payloads))
         enqueue_many(session, rows)
         return Handled(queued=len(payloads))
 
