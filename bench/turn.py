@@ -59,7 +59,7 @@ def one_run(runtime: Runtime, first_chat: int, residents: int) -> float:
 
         def turn(chat: int, text: str) -> None:
             update_id = next(update_ids)
-            _apply(runtime, session, Inbound(update_id, chat, "en", text=text, message_id=update_id), False)
+            _apply(runtime, session, Inbound(update_id, chat, "en", text=text, message_id=update_id), False, True)
 
         for chat in chats:
             turn(chat, "/start bench")

@@ -107,9 +107,7 @@ def _place(session: Session, secret_key: str, contact: ContactRow, version_id: i
     response = find_response(session, participant_key(secret_key, contact.id), version_id)
     if response is None or response.status != Status.ANSWERING.value or response.state is None:
         return None
-    closed = False
-    if response.wave_id is not None:
-        closed = (session.scalar(select(Wave.closed_at).where(Wave.id == response.wave_id))) is not None
+    closed = response.wave_closed_at is not None
     return Place(contact, version, survey, State.from_json(response.state), response.id, closed, response.wave_id)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from storage.catalogue import load_version
 from storage.errors import DuplicateAnswer, NotFound, StorageError, UnknownQuestion
-from storage.models import AnonymousDraft, Answer, Invitation, Response
+from storage.models import AnonymousDraft, Answer, Invitation, Response, Wave
 from storage.prepared import Prepared
 from storage.tallies import count_completed
 from storage.waves import day_of
@@ -94,8 +94,17 @@ def _store_response(
 # building them anew on each answer cost more CPU than SQLite took to run them.
 RESPONSE_TABLE = Response.metadata.tables["response"]
 RESPONSES = RESPONSE_TABLE.c
+WAVES = Wave.metadata.tables["wave"].c
 LATEST_RESPONSE = Prepared(
-    select(RESPONSES.id, RESPONSES.status, RESPONSES.state, RESPONSES.wave_id, RESPONSES.completed_at)
+    select(
+        RESPONSES.id,
+        RESPONSES.status,
+        RESPONSES.state,
+        RESPONSES.wave_id,
+        RESPONSES.completed_at,
+        WAVES.closed_at.label("wave_closed_at"),
+    )
+    .outerjoin_from(RESPONSE_TABLE, Wave.metadata.tables["wave"], WAVES.id == RESPONSES.wave_id)
     .where(RESPONSES.participant_key == bindparam("key"), RESPONSES.survey_version_id == bindparam("version"))
     .order_by(RESPONSES.started_at.desc())
     .limit(1)
@@ -106,7 +115,12 @@ INSERT_ANSWERS = Prepared(insert(Answer.metadata.tables["answer"]))
 
 
 def find_response(session: Session, participant_key: str, version_id: int) -> Any | None:
-    """The participant's latest response to this version (id, status, state, wave_id, completed_at), to resume it."""
+    """The participant's latest response to this version, to resume it.
+
+    Its id, status, state, wave_id and completed_at, and the wave's closed_at
+    as wave_closed_at (None outside a wave): read with the response because a
+    resident's every answer asks whether their wave has closed meanwhile.
+    """
     return LATEST_RESPONSE.first(session, {"key": participant_key, "version": version_id})
 
 
