@@ -135,10 +135,10 @@ async def open_wave(settings: Settings, slug: str, audience: waves.Audience, nam
         return opened
 
 
-async def close_wave(settings: Settings, wave_id: int) -> None:
+async def close_wave(settings: Settings, wave_id: int) -> int:
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
-        await outreach.close(runtime, wave_id)
+        return await outreach.close(runtime, wave_id)
 
 
 async def list_waves(settings: Settings) -> list[waves.WaveListing]:

@@ -303,10 +303,16 @@ def wave_list() -> None:
 @wave.command(name="close")
 @click.argument("wave_id", type=int)
 def wave_close(wave_id: int) -> None:
-    """Close a wave: no more reminders go, and its invite buttons say it has closed."""
+    """Close a wave: what it has not sent yet is cancelled, no more reminders go, and its invite buttons say it has closed."""
     with _reported():
-        asyncio.run(admin.close_wave(load_settings(), wave_id))
-        click.echo(f"Wave {wave_id} closed: no more reminders will be sent for it.")
+        cancelled = asyncio.run(admin.close_wave(load_settings(), wave_id))
+        if cancelled:
+            unsent = "1 message" if cancelled == 1 else f"{cancelled:,} messages"
+            click.echo(
+                f"Wave {wave_id} closed: {unsent} not yet sent cancelled; no more reminders will be sent for it."
+            )
+        else:
+            click.echo(f"Wave {wave_id} closed: no more reminders will be sent for it.")
 
 
 @cli.group()

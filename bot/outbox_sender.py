@@ -52,7 +52,7 @@ from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
 from bot.schedule import QuietClock
 from storage.chats import follow, lost
-from storage.outbox import CONVERSATION, Message, Settlement, claim, recover, settle
+from storage.outbox import CONVERSATION, INVITE, REMINDER, Message, Settlement, claim, recover, settle
 
 logger = logging.getLogger(__name__)
 Transport = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -61,7 +61,7 @@ POLL_SECONDS = 0.5
 SETTLE_SECONDS = 0.005
 RETRY_FOR = timedelta(days=1)
 MAX_PAUSES = 20
-KEEP_QUIET = {"invite", "reminder"}  # kinds that wait out quiet hours when retried, as when first queued
+KEEP_QUIET = {INVITE, REMINDER}  # kinds that wait out quiet hours when retried, as when first queued
 
 
 def backoff(attempts: int) -> timedelta:

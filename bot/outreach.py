@@ -28,9 +28,9 @@ from bot.schedule import LOOKBACK, QuietClock, ReminderRule, latest_slot, remind
 from bot.telegram.invites import invitation_message
 from storage.catalogue import load_version
 from storage.errors import NotFound
-from storage.models import Organisation, SurveyVersion, Wave
+from storage.models import Organisation, SurveyVersion
 from storage.models import Survey as SurveyRow
-from storage.outbox import enqueue_many, outbox_row
+from storage.outbox import INVITE, REMINDER, enqueue_many, outbox_row
 from storage.waves import (
     Audience,
     Invitee,
@@ -107,7 +107,7 @@ async def open_wave(
             session,
             (_invite(i, survey, organisation, now, not_before, reminder=False, started=False) for i in invitees),
         )
-        metrics.QUEUED.labels("invite").inc(len(invitees))
+        metrics.QUEUED.labels(INVITE).inc(len(invitees))
         return OpenedWave(wave.id, slug, len(invitees), not_before)
 
     opened = await runtime.db.write(work)
@@ -131,7 +131,7 @@ def _invite(
     payload = invitation_message(
         survey, organisation, invitee.language, invitee.invitation_id, reminder=reminder, started=started
     )
-    kind = "reminder" if reminder else "invite"
+    kind = REMINDER if reminder else INVITE
     return outbox_row(
         channel=invitee.channel,
         address=invitee.address,
@@ -144,8 +144,9 @@ def _invite(
     )
 
 
-async def close(runtime: Runtime, wave_id: int) -> Wave:
-    """Close a wave: its reminders stop, and a press on its invite says it has closed."""
+async def close(runtime: Runtime, wave_id: int) -> int:
+    """Close a wave: what it has not sent yet is cancelled, its reminders stop, and a press on its
+    invite says it has closed. Returns how many invites and reminders were cancelled."""
     now = runtime.clock()
     try:
         return await runtime.db.write(lambda session: close_wave(session, wave_id, now))
@@ -192,7 +193,7 @@ async def send_reminders(runtime: Runtime) -> int:
 
     sent = await runtime.db.write(work)
     if sent:
-        metrics.QUEUED.labels("reminder").inc(sent)
+        metrics.QUEUED.labels(REMINDER).inc(sent)
         logger.info("%s reminders queued", sent)
     return sent
 

@@ -149,7 +149,7 @@ def begin(
     state, outputs = start(survey, contact.language)
     invitation = open_invitation(session, contact.id, version_id)
     if invitation is not None:
-        mark_started(session, invitation.id, now)
+        mark_started(session, invitation.id, now, channel=contact.channel, address=contact.address)
     place = Place(contact, version, survey, state, None, wave_id=invitation.wave_id if invitation else None)
     _persist(session, secret_key, place, state, channel, now)
     return place, outputs
@@ -191,7 +191,7 @@ def _persist(session: Session, secret_key: str, place: Place, state: State, chan
     if state.status is not Status.ANSWERING:
         change_contact(session, contact, current_version_id=None)
     if state.status is Status.COMPLETED and place.state.status is not Status.COMPLETED:
-        mark_completed(session, contact.id, version.id, now)
+        mark_completed(session, contact.id, version.id, now, channel=contact.channel, address=contact.address)
     if version.anonymous:
         _persist_anonymous(session, place, state, channel, now)
     elif state.status is Status.DECLINED:

@@ -32,6 +32,7 @@ from storage.upsert import conflict_insert, insert_many_once, insert_once
 
 QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
 REPLY, ERASURE = "reply", "erasure"
+INVITE, REMINDER = "invite", "reminder"  # rows tied to an invitation (invitation_id), which a wave queues
 CONVERSATION = (ERASURE, REPLY)  # what someone in a conversation with the bot is waiting for
 
 

@@ -31,8 +31,14 @@ from storage.models import (
     SurveyVersion,
     Wave,
 )
+from storage.outbox import CANCELLED, INVITE, QUEUED
 from storage.prepared import Prepared
 from storage.upsert import insert_many_once, insert_once
+
+# Why an invite or reminder still queued was not sent (the outbox row's last_error).
+WAVE_CLOSED = "the wave closed"
+BEGAN = "they had begun answering"
+FINISHED = "they had finished the survey"
 
 # A contact a wave would invite: (id, channel, address, language). Plain rows, not ORM
 # objects: a wave's audience can be tens of thousands, loaded while the writer is held.
@@ -143,13 +149,35 @@ def invite(session: Session, wave_id: int, contacts: Sequence[Reachable], now: d
     ]
 
 
-def close_wave(session: Session, wave_id: int, now: datetime) -> Wave:
+def close_wave(session: Session, wave_id: int, now: datetime) -> int:
+    """Close the wave, and cancel its invites and reminders still queued; how many were cancelled.
+
+    A 10,000-person wave takes over five minutes to go out at Telegram's 30
+    a second: an officer who closes it, opened by mistake say, means nobody
+    else to be asked. What the sender has already taken (its window, at most
+    64) still goes.
+    """
     wave = session.get(Wave, wave_id)
     if wave is None:
         raise NotFound(f"no wave {wave_id}; `chorus wave list` shows them")
     if wave.closed_at is None:
         wave.closed_at = now
-    return wave
+    return _cancel_unsent(
+        session, [Outbox.invitation_id.in_(select(Invitation.id).where(Invitation.wave_id == wave_id))], WAVE_CLOSED
+    )
+
+
+def _cancel_unsent(session: Session, which: list[Any], reason: str) -> int:
+    """Cancel the invites and reminders (the rows with an invitation_id) still queued that `which` picks out; how many.
+
+    Not also filtered by kind: with `kind IN (...)` SQLite walked
+    ix_outbox_conversation, every invite a wave still has queued, rather than
+    ix_outbox_order for the one person.
+    """
+    result = session.execute(
+        update(Outbox).where(Outbox.status == QUEUED, *which).values(status=CANCELLED, last_error=reason)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def claim_slot(session: Session, job: str, slot: str, now: datetime) -> bool:
@@ -202,7 +230,7 @@ def wave_sends(session: Session, wave_id: int) -> dict[str, int]:
     rows = session.execute(
         select(Outbox.status, func.count())
         .join(Invitation, Invitation.id == Outbox.invitation_id)
-        .where(Invitation.wave_id == wave_id, Outbox.kind == "invite")
+        .where(Invitation.wave_id == wave_id, Outbox.kind == INVITE)
         .group_by(Outbox.status)
     )
     return {status: int(count) for status, count in rows}
@@ -283,12 +311,23 @@ def open_invitation(session: Session, contact_id: int, version_id: int) -> Invit
     )
 
 
-def mark_started(session: Session, invitation_id: int, now: datetime) -> None:
+def mark_started(session: Session, invitation_id: int, now: datetime, *, channel: str, address: str) -> None:
+    """They began answering (from a leaflet, say, while their invite waited in a wave): what the wave
+    still has queued for them asks them to start, and is cancelled.
+
+    The channel and address pick out their rows through ix_outbox_order;
+    the answer path must not walk a wave's thousands of queued invites.
+    """
     session.execute(
         update(Invitation)
         .where(Invitation.id == invitation_id, Invitation.started_at.is_(None))
         .values(started_at=day_of(now))
     )
+    _cancel_unsent(session, _theirs(channel, address, Outbox.invitation_id == invitation_id), BEGAN)
+
+
+def _theirs(channel: str, address: str, *conditions: Any) -> list[Any]:
+    return [Outbox.channel == channel, Outbox.address == address, *conditions]
 
 
 _INVITATION = Invitation.metadata.tables["invitation"]
@@ -302,6 +341,15 @@ _COMPLETE = Prepared(
 )
 
 
-def mark_completed(session: Session, contact_id: int, version_id: int, now: datetime) -> None:
-    """The contact finished this version: their invitations to it are done (to the day)."""
+def mark_completed(
+    session: Session, contact_id: int, version_id: int, now: datetime, *, channel: str, address: str
+) -> None:
+    """The contact finished this version: their invitations to it are done (to the day), and an invite
+    or reminder to it still queued is cancelled."""
     _COMPLETE.execute(session, {"who": contact_id, "version": version_id, "completed_at": day_of(now)})
+    to_this_version = (
+        select(Invitation.id)
+        .join(Wave, Wave.id == Invitation.wave_id)
+        .where(Invitation.contact_id == contact_id, Wave.survey_version_id == version_id)
+    )
+    _cancel_unsent(session, _theirs(channel, address, Outbox.invitation_id.in_(to_this_version)), FINISHED)

@@ -54,7 +54,8 @@ def test_open_list_and_close_a_wave(town: Path) -> None:
     assert "1  pulse  December pulse  opened " in listed.output
     assert ", open: 1 invited, 0 started, 0 completed, 0 reminded" in listed.output
     closed = run("wave", "close", "1")
-    assert closed.output == "Wave 1 closed: no more reminders will be sent for it.\n"
+    assert closed.output == "Wave 1 closed: 1 message not yet sent cancelled; no more reminders will be sent for it.\n"
+    assert run("wave", "close", "1").output == "Wave 1 closed: no more reminders will be sent for it.\n"
     assert "closed " in run("wave", "list").output
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from storage.catalogue import import_survey
 from storage.contacts import change_contact, get_or_create_contact, opt_out, record_consent
 from storage.database import Database
 from storage.models import Area, Consent, Contact, Invitation, Organisation, Outbox, Service, SurveyVersion, Wave
+from storage.outbox import enqueue, outbox_row
 from storage.waves import Audience, day_of, list_waves
 from surveys.inputs import Reply
 from tests.conftest import SECRET, survey_of
@@ -249,6 +251,63 @@ async def test_no_reminder_after_stop_after_the_wave_closes_or_in_quiet_hours(to
     assert await reminders_by_day(town, 12) == {}, "a closed wave sends no more reminders"
     with pytest.raises(WaveError, match="no wave 999"):
         await outreach.close(town.runtime, 999)
+
+
+async def statuses(db: Database) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """Each outbox row's status and why it did not go, by (address, kind)."""
+    return {(row.address, row.kind): (row.status, row.last_error) for row in await outbox(db)}
+
+
+async def test_closing_a_wave_cancels_what_it_has_not_sent(town: Town) -> None:
+    """Closed while its invites still wait for Telegram's limit (opened by mistake, say): nobody more is asked."""
+    opened = await outreach.open_wave(town.runtime, "pulse", Audience())
+    staff = await outreach.open_wave(town.runtime, "pulse", Audience(role="staff", organisations=("ancoats-housing",)))
+    assert opened is not None and opened.invited == 2 and staff is not None
+
+    def amira_invited_and_ben_answered(session: Any) -> None:
+        session.execute(update(Outbox).where(Outbox.address == "1001").values(status="sent"))
+        enqueue(session, outbox_row(channel="telegram", address="1002", payload={}, dedupe_key="r", now=OPENED))
+
+    await town.runtime.db.write(amira_invited_and_ben_answered)
+    assert await outreach.close(town.runtime, opened.wave_id) == 1
+    assert await statuses(town.runtime.db) == {
+        ("1001", "invite"): ("sent", None),
+        ("1002", "invite"): ("cancelled", "the wave closed"),
+        ("1005", "invite"): ("queued", None),
+        ("1002", "reply"): ("queued", None),
+    }, "only this wave's invite still waiting; a reply to the same person still goes"
+    assert await outreach.close(town.runtime, opened.wave_id) == 0, "closing again changes nothing"
+
+
+async def test_beginning_cancels_their_waiting_invite_and_finishing_their_waiting_reminder(town: Town) -> None:
+    """Someone who scans a leaflet while the wave's invite to them still waits is not asked to start once they have."""
+    opened = await outreach.open_wave(town.runtime, "pulse", Audience())
+    assert opened is not None
+
+    def ben_answers(*replies: str) -> Callable[[Any], None]:
+        def work(session: Any) -> None:
+            contact = get_or_create_contact(session, channel="telegram", address="1002", now=town.clock.now)
+            version_id = session.scalar(select(Wave.survey_version_id).where(Wave.id == opened.wave_id))
+            place, _ = participation.begin(session, SECRET, contact, version_id, "telegram", town.clock.now)
+            for reply in replies:
+                participation.advance(session, SECRET, place, Reply(reply), "telegram", town.clock.now)
+
+        return work
+
+    await town.runtime.db.write(ben_answers())
+    assert await statuses(town.runtime.db) == {
+        ("1001", "invite"): ("queued", None),
+        ("1002", "invite"): ("cancelled", "they had begun answering"),
+    }
+    town.clock.now = OPENED + timedelta(days=3)
+    assert await outreach.send_reminders(town.runtime) == 2
+    await town.runtime.db.write(ben_answers("agree", "yes"))
+    assert await statuses(town.runtime.db) == {
+        ("1001", "invite"): ("queued", None),
+        ("1002", "invite"): ("cancelled", "they had begun answering"),
+        ("1001", "reminder"): ("queued", None),
+        ("1002", "reminder"): ("cancelled", "they had finished the survey"),
+    }
 
 
 async def test_a_scheduled_wave_opens_once_per_slot_even_after_a_restart(town: Town) -> None:
