@@ -358,3 +358,20 @@ async def test_a_resident_answering_during_a_large_wave_is_not_kept_waiting_behi
         await run.press(chats[0], "I agree")
         invited = sum(m["method"] == "send" and m["chat_id"] in chats[1:] for m in run.fake.sent)
         assert invited < 100, f"their next questions came only after {invited} of the wave's 299 other invites"
+
+
+async def test_a_resident_who_begins_from_a_leaflet_while_their_invite_waits_is_not_then_invited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chats = range(7000, 7100)
+    last = chats[-1]  # their invite waits behind 99 others, at 20 a second
+    async with wave_going_out(tmp_path, monkeypatch, chats, chat_rate=1000, chat_burst=1000) as run:
+        sent = await run.say(last, "/start tsm", replies=3)
+        assert sent[-1]["text"].endswith("<b>Are you happy to take part?</b>")
+        rows = await settled(run, len(chats))
+        assert [(row.status, row.last_error) for row in rows if row.address == str(last)] == [
+            ("cancelled", "they had begun answering")
+        ]
+        assert not [m for m in run.fake.to(last) if "would like to hear from you" in m.get("text", "")]
+        invited = {m["chat_id"] for m in run.fake.sent if m["method"] == "send" and "would like" in m.get("text", "")}
+        assert invited == set(chats[:-1]), "everyone else is invited once"
