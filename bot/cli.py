@@ -278,8 +278,8 @@ def _follow(settings: Settings, wave_id: int, total: int) -> None:
 
         def show(counts: dict[str, int]) -> bool:
             done = total - counts.get("queued", 0) - counts.get("sending", 0)
-            failed = counts.get("failed", 0) + counts.get("cancelled", 0)
-            bar.update(task, completed=done, description=f"Sending invites ({failed} failed)")
+            failed, cancelled = counts.get("failed", 0), counts.get("cancelled", 0)
+            bar.update(task, completed=done, description=f"Sending invites ({failed} failed, {cancelled} cancelled)")
             return done < total
 
         asyncio.run(admin.follow_wave(settings, wave_id, show))

@@ -86,11 +86,14 @@ def test_mistakes_are_one_line_and_exit_2(town: Path, args: list[str], message: 
 
 def test_follow_shows_progress_until_every_invite_has_gone(town: Path) -> None:
     def sender() -> None:
-        """Stands in for `chorus run`: marks the invites sent a moment after they are queued."""
+        """Stands in for `chorus run`: sends the first invite a moment after they are queued; the second
+        person has begun from a leaflet meanwhile, so theirs is cancelled."""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with sqlite3.connect(town) as connection:
-                if connection.execute("UPDATE outbox SET status = 'sent' WHERE status = 'queued'").rowcount:
+                first = "(SELECT min(id) FROM outbox)"
+                if connection.execute(f"UPDATE outbox SET status = 'sent' WHERE id = {first}").rowcount:
+                    connection.execute("UPDATE outbox SET status = 'cancelled' WHERE status = 'queued'")
                     return
             time.sleep(0.2)
 
@@ -99,5 +102,5 @@ def test_follow_shows_progress_until_every_invite_has_gone(town: Path) -> None:
     result = run("wave", "open", "pulse", "--follow")
     thread.join()
     assert result.exit_code == 0, result.output
-    assert "Sending invites (0 failed)" in result.output
+    assert "Sending invites (0 failed, 1 cancelled)" in result.output
     assert "2/2" in result.output
