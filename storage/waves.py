@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import Row, bindparam, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.errors import NotFound
@@ -153,29 +153,20 @@ def close_wave(session: Session, wave_id: int, now: datetime) -> int:
     """Close the wave, and cancel its invites and reminders still queued; how many were cancelled.
 
     A 10,000-person wave takes over five minutes to go out at Telegram's 30
-    a second: an officer who closes it, opened by mistake say, means nobody
-    else to be asked. What the sender has already taken (its window, at most
-    64) still goes.
+    a second; an officer who closes it meanwhile (opened by mistake, say)
+    means nobody more to be asked. What the sender has already taken (its
+    window, at most 64) still goes.
     """
     wave = session.get(Wave, wave_id)
     if wave is None:
         raise NotFound(f"no wave {wave_id}; `chorus wave list` shows them")
     if wave.closed_at is None:
         wave.closed_at = now
-    return _cancel_unsent(
-        session, [Outbox.invitation_id.in_(select(Invitation.id).where(Invitation.wave_id == wave_id))], WAVE_CLOSED
-    )
-
-
-def _cancel_unsent(session: Session, which: list[Any], reason: str) -> int:
-    """Cancel the invites and reminders (the rows with an invitation_id) still queued that `which` picks out; how many.
-
-    Not also filtered by kind: with `kind IN (...)` SQLite walked
-    ix_outbox_conversation, every invite a wave still has queued, rather than
-    ix_outbox_order for the one person.
-    """
+    unsent = select(Invitation.id).where(Invitation.wave_id == wave_id)
     result = session.execute(
-        update(Outbox).where(Outbox.status == QUEUED, *which).values(status=CANCELLED, last_error=reason)
+        update(Outbox)
+        .where(Outbox.status == QUEUED, Outbox.invitation_id.in_(unsent))
+        .values(status=CANCELLED, last_error=WAVE_CLOSED)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -313,24 +304,47 @@ def open_invitation(session: Session, contact_id: int, version_id: int) -> Invit
 
 def mark_started(session: Session, invitation_id: int, now: datetime, *, channel: str, address: str) -> None:
     """They began answering (from a leaflet, say, while their invite waited in a wave): what the wave
-    still has queued for them asks them to start, and is cancelled.
-
-    The channel and address pick out their rows through ix_outbox_order;
-    the answer path must not walk a wave's thousands of queued invites.
-    """
+    still has queued for them asks them to start, and is cancelled."""
     session.execute(
         update(Invitation)
         .where(Invitation.id == invitation_id, Invitation.started_at.is_(None))
         .values(started_at=day_of(now))
     )
-    _cancel_unsent(session, _theirs(channel, address, Outbox.invitation_id == invitation_id), BEGAN)
-
-
-def _theirs(channel: str, address: str, *conditions: Any) -> list[Any]:
-    return [Outbox.channel == channel, Outbox.address == address, *conditions]
+    _CANCEL_BEGUN.execute(session, {"to_channel": channel, "to_address": address, "invitation": invitation_id})
 
 
 _INVITATION = Invitation.metadata.tables["invitation"]
+_OUTBOX = Outbox.metadata.tables["outbox"]
+_WAVE = Wave.metadata.tables["wave"]
+
+
+def _cancelling_theirs(invitations: ColumnElement[bool], reason: str) -> Prepared:
+    """A person's invites and reminders (the rows with an invitation_id) still queued, cancelled.
+
+    Built once: as an ORM UPDATE built on each call it cost 0.8 ms a finished
+    survey, against 31 us for the rest of marking it. Found by channel and
+    address through ix_outbox_order: filtered by kind as well, SQLite walked
+    ix_outbox_conversation, every invite a wave still has queued.
+    """
+    return Prepared(
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.status == QUEUED,
+            _OUTBOX.c.channel == bindparam("to_channel"),
+            _OUTBOX.c.address == bindparam("to_address"),
+            invitations,
+        )
+        .values(status=CANCELLED, last_error=reason)
+    )
+
+
+_CANCEL_BEGUN = _cancelling_theirs(_OUTBOX.c.invitation_id == bindparam("invitation"), BEGAN)
+_TO_VERSION = (
+    select(_INVITATION.c.id)
+    .join(_WAVE, _WAVE.c.id == _INVITATION.c.wave_id)
+    .where(_INVITATION.c.contact_id == bindparam("who"), _WAVE.c.survey_version_id == bindparam("version"))
+)
+_CANCEL_FINISHED = _cancelling_theirs(_OUTBOX.c.invitation_id.in_(_TO_VERSION), FINISHED)
 # Built once: it runs whenever anyone finishes a survey.
 _COMPLETE = Prepared(
     update(_INVITATION).where(
@@ -347,9 +361,5 @@ def mark_completed(
     """The contact finished this version: their invitations to it are done (to the day), and an invite
     or reminder to it still queued is cancelled."""
     _COMPLETE.execute(session, {"who": contact_id, "version": version_id, "completed_at": day_of(now)})
-    to_this_version = (
-        select(Invitation.id)
-        .join(Wave, Wave.id == Invitation.wave_id)
-        .where(Invitation.contact_id == contact_id, Wave.survey_version_id == version_id)
-    )
-    _cancel_unsent(session, _theirs(channel, address, Outbox.invitation_id.in_(to_this_version)), FINISHED)
+    theirs = {"to_channel": channel, "to_address": address, "who": contact_id, "version": version_id}
+    _CANCEL_FINISHED.execute(session, theirs)
