@@ -4,7 +4,7 @@ bench/ingest.py measures the whole webhook path, but on a shared machine its
 runs drift by tens of percent, which hides a change worth a few. This runs
 the turn of `bot/telegram/conversation.py` (what a typed answer does inside
 its transaction) synchronously on the SQLite writer's connection: R residents
-each answer bench/survey.yaml's nineteen questions after the first, in one
+each answer all twenty questions of bench/survey.yaml, finishing it, in one
 transaction per run, so no fsync, no event loop and no network is timed.
 Compare two commits by running it from each, in turns.
 
@@ -38,7 +38,7 @@ from storage.migrate import upgrade  # noqa: E402
 from surveys.loader import load_survey  # noqa: E402
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
-ANSWERS = 19  # the survey's twenty questions, after the first, which /start asks
+ANSWERS = 20  # every question, as in bench/ingest.py (/start asks the first); the last finishes the survey
 
 
 async def prepared(folder: Path) -> Runtime:
