@@ -94,7 +94,7 @@ def _store_response(
 # building them anew on each answer cost more CPU than SQLite took to run them.
 RESPONSE_TABLE = Response.metadata.tables["response"]
 RESPONSES = RESPONSE_TABLE.c
-WAVES = Wave.metadata.tables["wave"].c
+WAVE_TABLE = Wave.metadata.tables["wave"]
 LATEST_RESPONSE = Prepared(
     select(
         RESPONSES.id,
@@ -102,9 +102,9 @@ LATEST_RESPONSE = Prepared(
         RESPONSES.state,
         RESPONSES.wave_id,
         RESPONSES.completed_at,
-        WAVES.closed_at.label("wave_closed_at"),
+        WAVE_TABLE.c.closed_at.label("wave_closed_at"),
     )
-    .outerjoin_from(RESPONSE_TABLE, Wave.metadata.tables["wave"], WAVES.id == RESPONSES.wave_id)
+    .outerjoin_from(RESPONSE_TABLE, WAVE_TABLE, WAVE_TABLE.c.id == RESPONSES.wave_id)
     .where(RESPONSES.participant_key == bindparam("key"), RESPONSES.survey_version_id == bindparam("version"))
     .order_by(RESPONSES.started_at.desc())
     .limit(1)

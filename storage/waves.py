@@ -162,10 +162,10 @@ def close_wave(session: Session, wave_id: int, now: datetime) -> int:
         raise NotFound(f"no wave {wave_id}; `chorus wave list` shows them")
     if wave.closed_at is None:
         wave.closed_at = now
-    unsent = select(Invitation.id).where(Invitation.wave_id == wave_id)
+    its_invitations = select(Invitation.id).where(Invitation.wave_id == wave_id)
     result = session.execute(
         update(Outbox)
-        .where(Outbox.status == QUEUED, Outbox.invitation_id.in_(unsent))
+        .where(Outbox.status == QUEUED, Outbox.invitation_id.in_(its_invitations))
         .values(status=CANCELLED, last_error=WAVE_CLOSED)
     )
     return int(getattr(result, "rowcount", 0) or 0)
