@@ -9,7 +9,7 @@ transaction per run, so no fsync, no event loop and no network is timed.
 Compare two commits by running it from each, in turns.
 
 Usage:
-    .venv/bin/python bench/turn.py [--residents 200] [--runs 5]
+    .venv/bin/python bench/turn.py [--residents 200] [--runs 5] [--in-wave]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,8 +34,11 @@ from bot.runtime import Runtime  # noqa: E402
 from bot.telegram.conversation import _apply  # noqa: E402 - the turn itself, without the commit's wait for the disk
 from bot.telegram.updates import Inbound  # noqa: E402
 from storage.catalogue import import_survey  # noqa: E402
+from storage.contacts import get_or_create_contact  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
+from storage.models import Contact, SurveyVersion  # noqa: E402
+from storage.waves import Audience, create_wave, invite  # noqa: E402
 from surveys.loader import load_survey  # noqa: E402
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -49,7 +53,28 @@ async def prepared(folder: Path) -> Runtime:
     return Runtime(load_settings(None), db, clock=lambda: NOW)
 
 
-def one_run(runtime: Runtime, first_chat: int, residents: int) -> float:
+def invited(session: Session, chats: range) -> None:
+    """A wave of the survey to these residents, as if a leaflet or their invite brought each of them:
+    every answer is then an answer in a wave, which asks whether the wave has closed."""
+    for chat in chats:
+        get_or_create_contact(session, channel="telegram", address=str(chat), now=NOW)
+    addresses = [str(chat) for chat in chats]
+    columns = Contact.id, Contact.channel, Contact.address, Contact.language
+    contacts = session.execute(select(*columns).where(Contact.address.in_(addresses))).all()
+    version_id = session.scalars(select(SurveyVersion.id)).one()
+    wave = create_wave(
+        session,
+        version_id=version_id,
+        name=f"bench {chats.start}",
+        audience=Audience(),
+        now=NOW,
+        reminders_max=0,
+        reminder_every_days=3,
+    )
+    invite(session, wave.id, contacts, NOW)
+
+
+def one_run(runtime: Runtime, first_chat: int, residents: int, in_wave: bool) -> float:
     """Microseconds of CPU per typed answer for `residents` new residents, each answering every question."""
     chats = range(first_chat, first_chat + residents)
     update_ids = iter(range(first_chat * 100, first_chat * 100 + residents * (ANSWERS + 1)))
@@ -61,6 +86,8 @@ def one_run(runtime: Runtime, first_chat: int, residents: int) -> float:
             update_id = next(update_ids)
             _apply(runtime, session, Inbound(update_id, chat, "en", text=text, message_id=update_id), False, True)
 
+        if in_wave:
+            invited(session, chats)
         for chat in chats:
             turn(chat, "/start bench")
         session.flush()
@@ -78,10 +105,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--in-wave", action="store_true", help="the residents answer in a wave that invited them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         runtime = await prepared(Path(folder))
-        runs = [one_run(runtime, 10_000 * (number + 1), args.residents) for number in range(args.runs)]
+        runs = [one_run(runtime, 10_000 * (number + 1), args.residents, args.in_wave) for number in range(args.runs)]
         await runtime.db.close()
     listed = " ".join(f"{us:.1f}" for us in runs)
     print(f"turn CPU per typed answer: best {min(runs):.1f} us of {listed}")
