@@ -65,6 +65,9 @@ SKIPPED = "Skipped"
 CHOOSE_LANGUAGE = "Choose your language:"
 LANGUAGE_SET = "Language changed to {language}."
 UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I understand."
+COMMENT_KEPT = (
+    "Thank you, we have kept what you wrote as a comment on this question. Please also choose one of the answers above."
+)
 NOT_TEXT = "I can only read text and button presses. Please type your answer or press a button."
 EDIT_NOT_READ = "I only read what you send, not later changes to it. To change an answer, send /back and answer again."
 FORWARDED = (

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.messages import ending, refusal
+from bot.messages import COMMENT_KEPT, ending, refusal, say
 from surveys.engine import start, step
 from surveys.inputs import Back, ChangeLanguage, Input, Reply, Skip
 from surveys.model import Kind, Survey
-from surveys.outputs import AskQuestion, Completed, Output, Rejected, ShowText
+from surveys.outputs import AskQuestion, Completed, Noted, Output, Rejected, ShowText
 from surveys.state import State, Status
 
 HELP = "Type your answer, or /back, /skip, /language CODE, /quit."
@@ -24,6 +24,8 @@ def render(output: Output) -> str:
         return output.text
     if isinstance(output, Rejected):
         return f"! {refusal(output)}"
+    if isinstance(output, Noted):
+        return say("en", COMMENT_KEPT)
     if isinstance(output, Completed):
         return ending(output)
     return _question(output)

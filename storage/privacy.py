@@ -31,8 +31,9 @@ from storage.models import (
     Survey,
     SurveyVersion,
 )
-from storage.tallies import uncount
+from storage.tallies import tallied, uncount
 from surveys.answers import as_shown
+from surveys.model import Survey as SurveyDocument
 
 Scrub = Callable[[str], str | None]
 RECEIPT_DAYS = 30
@@ -108,10 +109,16 @@ def _deidentify(session: Session, response_ids: list[str], scrub: Scrub) -> None
         .where(Response.id.in_(response_ids))
         .values(participant_key=None, state=None, started_at=None, updated_at=None, completed_at=None)
     )
-    texts = session.scalars(select(Answer).where(Answer.response_id.in_(response_ids), Answer.text.is_not(None)))
-    for answer in texts:
+    texts = session.execute(
+        select(Answer, Response.survey_version_id)
+        .join(Response, Response.id == Answer.response_id)
+        .where(Answer.response_id.in_(response_ids), Answer.text.is_not(None))
+    )
+    for answer, version_id in texts:
         scrubbed = scrub(answer.text or "")
-        if scrubbed is None:
+        if tallied(load_version(session, version_id)[1], answer.question_id):  # a choice, its text a comment
+            answer.text = scrubbed
+        elif scrubbed is None:
             session.delete(answer)
         else:
             answer.text = scrubbed
@@ -163,22 +170,34 @@ def export(session: Session, contact_id: int, *, secret_key: str, now: datetime,
 
 def _answers(session: Session, response: Response) -> list[dict[str, Any]]:
     """Each answer with its question as asked and the answer as shown, in the language they answered in, in
-    the survey's order: the export is read by the person, who knows "Very satisfied", not `very_satisfied`."""
+    the survey's order: the export is read by the person, who knows "Very satisfied", not `very_satisfied`.
+
+    A comment written at a question with choices comes with its answer; one
+    written at a question not (or no longer) answered is held with the
+    survey's progress, and comes on its own.
+    """
     _, survey = load_version(session, response.survey_version_id)
-    language, default = response.language, survey.default_language
-    rows = session.execute(select(Answer.question_id, Answer.value).where(Answer.response_id == response.id))
-    answered = []
-    for question_id, value in rows:
-        question = survey.question(question_id)
-        answered.append(
-            {
-                "question_id": question_id,
-                "question": question.label.get(language, default) if question else None,
-                "answer": as_shown(question, value, language, default) if question and value is not None else value,
-                "value": value,
-            }
-        )
-    return sorted(answered, key=lambda a: survey.position(a["question_id"]) or 0)
+    rows = session.execute(
+        select(Answer.question_id, Answer.value, Answer.text).where(Answer.response_id == response.id)
+    )
+    answered = {
+        question_id: _answer(survey, response.language, question_id, value, text) for question_id, value, text in rows
+    }
+    for question_id, text in (response.state or {}).get("notes", {}).items():
+        answered.setdefault(question_id, _answer(survey, response.language, question_id, None, text))
+    return sorted(answered.values(), key=lambda a: survey.position(a["question_id"]) or 0)
+
+
+def _answer(survey: SurveyDocument, language: str, question_id: str, value: Any, text: str | None) -> dict[str, Any]:
+    question = survey.question(question_id)
+    default = survey.default_language
+    return {
+        "question_id": question_id,
+        "question": question.label.get(language, default) if question else None,
+        "answer": as_shown(question, value, language, default) if question and value is not None else value,
+        "value": value,
+        **({"comment": text} if text is not None and tallied(survey, question_id) else {}),
+    }
 
 
 def _row(row: Any, fields: str) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def _store_response(
     response.period = week_of(now)
     session.add(response)
     session.flush()
-    _insert_answers(session, response.id, version_id, {q: state.answers[q] for q in state.history})
+    _insert_answers(session, response.id, version_id, {q: state.answers[q] for q in state.history}, state.notes)
     if state.status is Status.COMPLETED:
         count_completed(session, version_id, response.period, state.answers)
     return response.id
@@ -132,7 +132,15 @@ def record_answer(session: Session, response_id: str, question_id: str, value: A
     _insert_answers(session, response_id, version_id, {question_id: value})
 
 
-def _insert_answers(session: Session, response_id: str, version_id: int, answers: Mapping[str, AnswerValue]) -> None:
+def _insert_answers(
+    session: Session,
+    response_id: str,
+    version_id: int,
+    answers: Mapping[str, AnswerValue],
+    notes: Mapping[str, str] | None = None,
+) -> None:
+    """`text` is what was written: a free-text answer itself, or the comment kept at a question with choices,
+    where it goes to the weekly themes and quotes beside the choice it came with."""
     version, survey = load_version(session, version_id)
     rows = []
     for question_id, value in answers.items():
@@ -141,7 +149,10 @@ def _insert_answers(session: Session, response_id: str, version_id: int, answers
             raise UnknownQuestion(
                 f"survey {survey.id} version {version.number} has no question '{question_id}' to answer"
             )
-        text = value if question.kind is Kind.TEXT and isinstance(value, str) else None
+        if question.kind is Kind.TEXT:
+            text = value if isinstance(value, str) else None
+        else:
+            text = notes.get(question_id) if notes else None
         stored = list(value) if isinstance(value, tuple) else value
         rows.append({"response_id": response_id, "question_id": question_id, "value": stored, "text": text})
     if not rows:
@@ -180,7 +191,7 @@ def apply_state(
         session.execute(delete(Answer).where(Answer.response_id == response_id, Answer.question_id.in_(dropped)))
     added = {q: state.answers[q] for q in state.history if q not in stored}
     if added:
-        _insert_answers(session, response_id, version_id, added)
+        _insert_answers(session, response_id, version_id, added, state.notes)
     values: dict[str, object] = {
         "state": state.to_json(),
         "status": state.status.value,

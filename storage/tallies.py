@@ -18,7 +18,7 @@ from storage.catalogue import load_version
 from storage.models import Answer, AnswerTally, Response
 from storage.prepared import Prepared
 from storage.upsert import conflict_insert
-from surveys.model import Kind
+from surveys.model import Kind, Survey
 from surveys.state import AnswerValue
 
 Key = tuple[int, str, str, str]
@@ -33,13 +33,20 @@ def _items(value: AnswerValue) -> list[str]:
     return [str(value)]
 
 
+def tallied(survey: Survey, question_id: str) -> bool:
+    """Whether a question's answers are counted: all but free text. A choice's answer may carry a
+    comment's words too (see surveys.state.State.notes), so the question's kind decides, not whether
+    the answer has text."""
+    question = survey.question(question_id)
+    return question is not None and question.kind is not Kind.TEXT
+
+
 def count_completed(session: Session, version_id: int, period: str, answers: Mapping[str, AnswerValue]) -> None:
     """Add a just-completed response's choice answers to the tallies."""
     _, survey = load_version(session, version_id)
     counts: Counter[Key] = Counter()
     for question_id, value in answers.items():
-        question = survey.question(question_id)
-        if question is not None and question.kind is not Kind.TEXT:
+        if tallied(survey, question_id):
             for item in _items(value):
                 counts[(version_id, period, question_id, item)] += 1
     _apply(session, counts)
@@ -53,12 +60,13 @@ def uncount(session: Session, response_ids: Iterable[str]) -> None:
     rows = session.execute(
         select(Response.survey_version_id, Response.period, Answer.question_id, Answer.value)
         .join(Response, Response.id == Answer.response_id)
-        .where(Answer.response_id.in_(ids), Response.status == "completed", Answer.text.is_(None))
+        .where(Answer.response_id.in_(ids), Response.status == "completed")
     )
     counts: Counter[Key] = Counter()
     for version_id, period, question_id, value in rows:
-        for item in _items(value):
-            counts[(version_id, period, question_id, item)] -= 1
+        if tallied(load_version(session, version_id)[1], question_id):
+            for item in _items(value):
+                counts[(version_id, period, question_id, item)] -= 1
     _apply(session, counts)
     session.execute(delete(AnswerTally).where(AnswerTally.count <= 0))
 

@@ -18,12 +18,14 @@ from dataclasses import replace
 from surveys.answers import Accepted, Refused, read_pick, read_text
 from surveys.errors import StateError
 from surveys.expressions import truthy
-from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
+from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Skip, Toggle
 from surveys.model import Kind, Question, Step, Survey
-from surveys.outputs import AskQuestion, ChoiceView, Completed, Output, Reason, Rejected, ShowText
+from surveys.outputs import AskQuestion, ChoiceView, Completed, Noted, Output, Reason, Rejected, ShowText
 from surveys.state import AnswerValue, State, Status
 
 Result = tuple[State, tuple[Output, ...]]
+COMMENT_WORDS = 3  # typed words, not one of a question's choices, that are kept as a comment on it
+MISSED_CHOICE = frozenset({Reason.NOT_A_CHOICE, Reason.AMBIGUOUS_CHOICE, Reason.NOT_A_NUMBER})
 
 
 def start(survey: Survey, language: str | None = None) -> Result:
@@ -60,10 +62,11 @@ def step(survey: Survey, state: State, given: Input) -> Result:
         return _toggle(survey, state, question, given.value)
     if isinstance(given, Done):
         return _answer(survey, state, question, read_pick(question, state.draft))
-    reading = read_text(question, given.text, state.language) if isinstance(given, Reply) else None
     if isinstance(given, Pick):
-        reading = read_pick(question, given.values)
-    assert reading is not None
+        return _answer(survey, state, question, read_pick(question, given.values))
+    reading = read_text(question, given.text, state.language)
+    if _is_comment(survey, question, given.text, reading):
+        return state.with_note(question.id, given.text.strip()), (Noted(question.id),)
     return _answer(survey, state, question, reading)
 
 
@@ -101,6 +104,21 @@ def _no_longer_offered(asked: Question, question: Question, given: Input) -> boo
     """A press on a choice this question offered before its `choices_from` answer changed: a stale button."""
     pressed = given.values if isinstance(given, Pick) else (given.value,) if isinstance(given, Toggle) else ()
     return any(question.choice(v) is None and asked.choice(v) is not None for v in pressed)
+
+
+def _is_comment(survey: Survey, question: Question, text: str, reading: Accepted | Refused) -> bool:
+    """Whether typed text that answers no choice is a comment worth keeping, not a slip to ask again about.
+
+    A word or two ("satisifed", "not sure") is a slip; a sentence is a resident
+    saying something. Nothing is kept at a consent question, or before one,
+    since they have not yet agreed to their words being kept.
+    """
+    if not isinstance(reading, Refused) or reading.reason not in MISSED_CHOICE:
+        return False
+    if not (question.is_choice or question.kind is Kind.RATING) or len(text.split()) < COMMENT_WORDS:
+        return False
+    position = survey.position(question.id) or 0
+    return all(later.question.kind is not Kind.CONSENT for later in survey.steps[position:])
 
 
 def _refuse(state: State, reason: Reason, question: Question | None = None, **params: str | int | float) -> Result:

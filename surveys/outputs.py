@@ -84,6 +84,15 @@ class Rejected:
 
 
 @dataclass(frozen=True)
+class Noted:
+    """What was typed at a question that wants a choice was kept as a comment on it; the question still
+    wants its answer. A resident who writes "the repairs take months" at a scale has said something worth
+    reading, not made a mistake."""
+
+    question_id: str
+
+
+@dataclass(frozen=True)
 class Completed:
     """The end: `declined` when consent was refused (nothing but that refusal is kept)."""
 
@@ -91,4 +100,4 @@ class Completed:
     declined: bool = False
 
 
-Output = ShowText | AskQuestion | Rejected | Completed
+Output = ShowText | AskQuestion | Rejected | Noted | Completed

@@ -24,7 +24,12 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class State:
-    """`history` is the stack of questions answered or skipped, in order; `answers` holds exactly those."""
+    """`history` is the stack of questions answered or skipped, in order; `answers` holds exactly those.
+
+    `notes` holds what was typed at a question that wanted a choice, kept as a
+    comment on it ("the repairs take months"), answered yet or not: going back
+    past a question keeps its comment, as it keeps the words.
+    """
 
     survey_id: str
     version: str
@@ -34,6 +39,7 @@ class State:
     history: tuple[str, ...] = ()
     answers: Mapping[str, AnswerValue] = field(default_factory=dict)
     draft: tuple[str, ...] = ()
+    notes: Mapping[str, str] = field(default_factory=dict)
 
     def with_answer(self, question_id: str, value: AnswerValue) -> State:
         return replace(
@@ -42,6 +48,11 @@ class State:
             history=(*self.history, question_id),
             draft=(),
         )
+
+    def with_note(self, question_id: str, text: str) -> State:
+        """A further comment on the same question goes under the first, so nothing typed is lost."""
+        earlier = self.notes.get(question_id)
+        return replace(self, notes={**self.notes, question_id: f"{earlier}\n\n{text}" if earlier else text})
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,11 +64,15 @@ class State:
             "history": list(self.history),
             "answers": {k: list(v) if isinstance(v, tuple) else v for k, v in self.answers.items()},
             "draft": list(self.draft),
+            "notes": dict(self.notes),
         }
 
     @classmethod
     def from_json(cls, data: Any) -> State:
-        """Rebuild a saved state; raises StateError when it is damaged rather than resuming wrongly."""
+        """Rebuild a saved state; raises StateError when it is damaged rather than resuming wrongly.
+
+        A state saved before comments were kept has no `notes`, and resumes with none.
+        """
         try:
             answers = {str(k): _answer(v) for k, v in data["answers"].items()}
             state = cls(
@@ -69,6 +84,7 @@ class State:
                 history=tuple(_text(x) for x in data["history"]),
                 answers=answers,
                 draft=tuple(_text(x) for x in data["draft"]),
+                notes={_text(k): _text(v) for k, v in data.get("notes", {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise StateError(f"the saved survey state is damaged: {error!r}") from None

@@ -71,6 +71,19 @@ async def test_answers_are_analysed_once_with_the_right_codebook(db: Database, r
     assert await analysis_worker.analyse_pending(runtime) == 0, "nothing is analysed twice"
 
 
+async def test_a_comment_written_at_a_choice_is_analysed_as_free_text_is(db: Database, runtime: Runtime) -> None:
+    scale = survey_of("id: sc\ntitle: Sc\nquestions:\n  - {id: repairs, type: likert, label: 'Repairs?'}\n")
+
+    def work(session: Any) -> None:
+        version = (import_survey(session, scale, NOW)).version_id
+        state = answered(scale, "Black mould in the bathroom, still not fixed", "very dissatisfied")
+        start_response(session, version_id=version, participant_key="k2", channel="web", state=state, now=NOW)
+
+    await db.write(work)
+    assert await analysis_worker.analyse_pending(runtime) == 1
+    assert await results(db) == {"repairs": ("negative", ["repairs and maintenance", "damp and mould"])}
+
+
 async def test_a_new_model_version_reanalyses_everything(
     db: Database, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:

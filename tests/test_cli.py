@@ -60,12 +60,15 @@ def test_validate_prints_warnings_but_passes(write_yaml: Callable[[str, str], Pa
 
 def test_preview_walks_the_skip_logic_in_the_terminal(write_yaml: Callable[[str, str], Path]) -> None:
     result = CliRunner().invoke(
-        cli, ["survey", "preview", str(write_yaml(GOOD, "good.yaml"))], input="maybe\n/back\nn\n/skip\n"
+        cli,
+        ["survey", "preview", str(write_yaml(GOOD, "good.yaml"))],
+        input="maybe\nnot really, the lift is broken\n/back\nn\n/skip\n",
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "1. Happy?" in lines
     assert "! Sorry, \u201cmaybe\u201d is not one of the options. Please choose one of them." in lines
+    assert "Thank you, we have kept what you wrote as a comment on this question." in result.output
     assert "! This is the first question, so there is nothing to go back to." in lines
     assert "2. Why not?  (optional)" in lines
     assert lines[-1] == "Thank you for taking part."

@@ -7,7 +7,7 @@ import pytest
 from surveys.engine import prompt, start, step
 from surveys.errors import StateError
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
-from surveys.outputs import AskQuestion, Completed, Output, Rejected, ShowText
+from surveys.outputs import AskQuestion, Completed, Noted, Output, Rejected, ShowText
 from surveys.state import State, Status
 from tests.conftest import survey_of
 
@@ -51,6 +51,8 @@ def summary(output: Output) -> str:
         return f"ask:{output.question_id}" + (f"[{chosen}]" if chosen else "")
     if isinstance(output, Rejected):
         return f"rejected:{output.reason.value}" + (f":{output.message}" if output.message else "")
+    if isinstance(output, Noted):
+        return f"noted:{output.question_id}"
     return "declined" if output.declined else f"completed:{output.text}"
 
 
@@ -133,6 +135,31 @@ CASES: list[tuple[str, list[Input], list[str]]] = [
         ["rejected:finished"],
     ),
     ("a language the survey lacks is refused", [ChangeLanguage("de")], ["rejected:unknown_language"]),
+    (
+        "a sentence at a choice is kept as a comment, and the question stands",
+        [Reply("agree"), Reply("I rent from the co-op")],
+        ["noted:tenant"],
+    ),
+    (
+        "a word or two at a choice is a slip, asked again",
+        [Reply("agree"), Reply("not sure")],
+        ["rejected:not_a_choice"],
+    ),
+    (
+        "a sentence at the consent question is not kept",
+        [Reply("what is this for")],
+        ["rejected:not_a_choice"],
+    ),
+    (
+        "a sentence at a number question is not a comment",
+        [Reply("agree"), Reply("yes"), Reply("three and a box room")],
+        ["rejected:not_a_number"],
+    ),
+    (
+        "a sentence at a multiple choice is kept as a comment",
+        [Reply("agree"), Reply("yes"), Skip(), Reply("the damp in the bathroom is the worst")],
+        ["noted:repairs"],
+    ),
 ]
 
 
@@ -140,6 +167,37 @@ CASES: list[tuple[str, list[Input], list[str]]] = [
 def test_conversation(inputs: list[Input], last: list[str]) -> None:
     _, shown = converse(inputs)
     assert shown[-1] == last
+
+
+def test_comments_gather_under_their_question_and_stay_with_its_answer() -> None:
+    noted, _ = converse([Reply("agree"), Reply("  I rent from the co-op "), Reply("since 2019 in fact")])
+    assert noted.current == "tenant" and noted.history == ("consent",)
+    assert dict(noted.notes) == {"tenant": "I rent from the co-op\n\nsince 2019 in fact"}
+    answered, _ = step(FLOW, noted, Reply("yes"))
+    assert answered.answers["tenant"] == "yes" and answered.notes == noted.notes
+    went_back, _ = step(FLOW, answered, Back())
+    assert "tenant" not in went_back.answers and went_back.notes == noted.notes
+
+
+def test_nothing_typed_before_the_consent_question_is_kept() -> None:
+    survey = survey_of(
+        """
+        id: early
+        title: Early
+        questions:
+          - {id: lang, type: select_one, label: "Which?", choices: [{value: a, label: A}, {value: b, label: B}]}
+          - {id: consent, type: consent, label: "OK?", notice: We keep answers safe.}
+          - {id: score, type: rating, label: "Score?", min: 0, max: 10}
+        """
+    )
+    state, _ = start(survey)
+    state, outputs = step(survey, state, Reply("neither of these fits me"))
+    assert [summary(o) for o in outputs] == ["rejected:not_a_choice"] and not state.notes
+    state, _ = step(survey, state, Reply("a"))
+    state, _ = step(survey, state, Reply("agree"))
+    state, outputs = step(survey, state, Reply("about seven I suppose"))
+    assert [summary(o) for o in outputs] == ["noted:score"]
+    assert dict(state.notes) == {"score": "about seven I suppose"}
 
 
 def test_back_shows_the_previous_answer_and_forgets_it() -> None:
@@ -191,11 +249,17 @@ def test_a_declined_survey_keeps_only_the_refusal() -> None:
 
 
 def test_a_saved_state_resumes_exactly_where_it_was() -> None:
-    state, _ = converse([Reply("agree"), Reply("yes"), Reply("4"), Toggle("damp")])
+    state, _ = converse([Reply("agree"), Reply("yes"), Reply("4"), Reply("mostly the damp one"), Toggle("damp")])
     saved = State.from_json(state.to_json())
     assert saved == state
     assert [summary(o) for o in prompt(FLOW, saved)] == ["ask:repairs[damp]"]
     assert step(FLOW, saved, Done()) == step(FLOW, state, Done())
+
+
+def test_a_state_saved_before_comments_were_kept_resumes_with_none() -> None:
+    state, _ = converse([Reply("agree"), Reply("yes")])
+    older = {k: v for k, v in state.to_json().items() if k != "notes"}
+    assert State.from_json(older) == state
 
 
 def test_a_state_from_another_version_is_refused() -> None:
@@ -213,6 +277,7 @@ def test_a_state_from_another_version_is_refused() -> None:
         {**start(FLOW)[0].to_json(), "status": "dancing"},
         {**start(FLOW)[0].to_json(), "history": ["tenant"]},
         {**start(FLOW)[0].to_json(), "answers": {"x": {"nested": 1}}, "history": ["x"]},
+        {**start(FLOW)[0].to_json(), "notes": {"tenant": 3}},
         "not even a mapping",
     ],
 )

@@ -14,7 +14,7 @@ from storage.contacts import get_or_create_contact, record_consent
 from storage.database import Database
 from storage.errors import NotFound
 from storage.keys import participant_key
-from storage.models import AuditEntry, Base, Invitation, Response, Wave
+from storage.models import Answer, AuditEntry, Base, Invitation, Response, Wave
 from storage.outbox import enqueue, outbox_row
 from storage.privacy import export, forget, purge
 from storage.responses import release_anonymous, start_response
@@ -30,6 +30,7 @@ KEPT = survey_of(
 )
 STAFF = survey_of("id: staff\ntitle: Staff\naudience: staff\nquestions:\n  - {id: mood, type: rating, label: Mood}\n")
 NAME, ADDRESS = "Asha Khan", "900100200"
+COMMENT = f"Fine, but {NAME} at flat 3 waited a month"  # kept with the choice that followed it
 
 
 def answered(survey: Any, *replies: str) -> Any:
@@ -59,7 +60,7 @@ async def populate(db: Database) -> dict[str, Any]:
             now=NOW,
         )
         for slug, survey in (("residents", RESIDENTS), ("kept", KEPT)):
-            state = answered(survey, "very satisfied", f"I am {NAME}, call me on 07700 900123")
+            state = answered(survey, COMMENT, "very satisfied", f"I am {NAME}, call me on 07700 900123")
             start_response(session, version_id=ids[slug], participant_key=key, channel="telegram", state=state, now=NOW)
         other_state = answered(RESIDENTS, "fairly dissatisfied", "Lifts broken")
         start_response(
@@ -138,6 +139,9 @@ async def test_forget_leaves_nothing_that_identifies_the_contact(db: Database) -
         invitation = await session.get(Invitation, made["invitation"])
     assert anonymous is not None, "anonymous staff answers stay"
     assert len(kept) == 2, "the keep-anonymised response and the anonymous one remain, unlinked"
+    async with db.read() as session:
+        left = (await session.execute(select(Answer.question_id, Answer.value, Answer.text))).all()
+    assert ("sat", "very_satisfied", None) in left, "a choice stays when the comment beside it is scrubbed away"
     assert other is not None, "other people's answers are untouched"
     assert invitation is not None and invitation.contact_id is None and invitation.completed_at is not None
     assert audit.subject == f"contact {made['contact']}" and audit.detail["responses_deleted"] == 1
@@ -158,13 +162,39 @@ async def test_export_holds_everything_about_the_contact_and_nothing_else(db: Da
     assert sorted(r["survey"] for r in data["responses"]) == ["kept", "residents"]
     said = f"I am {NAME}, call me on 07700 900123"
     assert data["responses"][0]["answers"] == [
-        {"question_id": "sat", "question": "Sat", "answer": "Very satisfied", "value": "very_satisfied"},
+        {
+            "question_id": "sat",
+            "question": "Sat",
+            "answer": "Very satisfied",
+            "value": "very_satisfied",
+            "comment": COMMENT,
+        },
         {"question_id": "why", "question": "Why", "answer": said, "value": said},
-    ], "each answer as the person saw it, in the survey's order"
+    ], "each answer as the person saw it, in the survey's order, with the comment written at it"
     assert data["messages"][0]["payload"] == {"text": f"Hello {NAME}"}
     assert "anonymous" in data["note"]
     assert "Lifts broken" not in json.dumps(data), "another person's answers are not exported"
     json.dumps(data)
+
+
+async def test_export_holds_a_comment_written_at_a_question_not_yet_answered(db: Database) -> None:
+    made = await populate(db)
+    pending = "The lift has been broken for weeks"
+
+    def begin_again(session: Any) -> None:
+        version_id = (import_survey(session, RESIDENTS, NOW)).version_id
+        state = answered(RESIDENTS, pending)
+        later = NOW + timedelta(hours=1)
+        start_response(
+            session, version_id=version_id, participant_key=made["key"], channel="telegram", state=state, now=later
+        )
+
+    await db.write(begin_again)
+    data = await db.write(lambda s: export(s, made["contact"], secret_key=SECRET, now=NOW, actor="test"))
+    [in_progress] = [r for r in data["responses"] if r["status"] == "answering"]
+    assert in_progress["answers"] == [
+        {"question_id": "sat", "question": "Sat", "answer": None, "value": None, "comment": pending}
+    ]
 
 
 async def test_purge_removes_identifiable_data_past_retention(db: Database) -> None:

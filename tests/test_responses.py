@@ -116,6 +116,49 @@ async def test_the_engine_state_is_kept_and_back_removes_the_answer(db: Database
     assert text == "All good"
 
 
+async def written(db: Database, response_id: str) -> list[tuple[str, Any, str | None]]:
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Answer.question_id, Answer.value, Answer.text).where(Answer.response_id == response_id)
+        )
+        return sorted(tuple(row) for row in rows)
+
+
+async def test_a_comment_is_stored_with_the_choice_it_came_with_whatever_it_becomes(db: Database) -> None:
+    _, response_id = await named_response(db)
+    comment = "We had no heating all week"
+    state, _ = start(NAMED)
+    steps = [
+        (Reply(comment), []),
+        (Pick(("yes",)), [("q1", "yes", comment)]),
+        (Back(), []),
+        (Pick(("no",)), [("q1", "no", comment)]),
+    ]
+    for given, expected in steps:
+        state, _ = step(NAMED, state, given)
+        await db.write(lambda s, state=state: apply_state(s, response_id, state, NOW))
+        assert await written(db, response_id) == expected, given
+
+
+async def test_an_anonymous_comment_is_released_with_its_answer_and_no_key(db: Database) -> None:
+    version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
+    contact_id = await db.write(
+        lambda s: get_or_create_contact(s, channel="telegram", address="556", now=NOW, role="staff").id
+    )
+    state, _ = start(STAFF)
+    for typed in ("It depends on the shift", "6", "More breaks please"):
+        state, _ = step(STAFF, state, Reply(typed))
+    response_id = await db.write(
+        lambda s: release_anonymous(
+            s, contact_id=contact_id, version_id=version_id, channel="telegram", state=state, now=NOW
+        )
+    )
+    assert await written(db, response_id) == [
+        ("mood", 6, "It depends on the shift"),
+        ("say", "More breaks please", "More breaks please"),
+    ]
+
+
 async def test_an_anonymous_survey_keeps_no_key_no_state_and_no_times(db: Database) -> None:
     version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
 

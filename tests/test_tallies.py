@@ -31,8 +31,10 @@ SURVEY = survey_of(
 STAFF = survey_of("id: st\ntitle: St\naudience: staff\nquestions:\n  - {id: nps, type: rating, label: N}\n")
 
 
-def answered(sat: str, many: tuple[str, ...], why: str = "because", finish: bool = True) -> Any:
+def answered(sat: str, many: tuple[str, ...], why: str = "because", finish: bool = True, comment: str = "") -> Any:
     state, _ = start(SURVEY)
+    if comment:
+        state, _ = step(SURVEY, state, Reply(comment))
     state, _ = step(SURVEY, state, Pick((sat,)))
     state, _ = step(SURVEY, state, Pick(many))
     if finish:
@@ -56,7 +58,7 @@ async def counted(db: Database) -> dict[tuple[str, str], int]:
         rows = await session.execute(
             select(Answer.question_id, Answer.value)
             .join(Response, Response.id == Answer.response_id)
-            .where(Response.status == "completed", Answer.text.is_(None))
+            .where(Response.status == "completed", Answer.question_id != "why")
         )
         result: dict[tuple[str, str], int] = {}
         for question, value in rows:
@@ -70,15 +72,21 @@ async def test_tallies_follow_completion_and_erasure(db: Database) -> None:
         version = (import_survey(session, SURVEY, NOW)).version_id
         staff = (import_survey(session, STAFF, NOW)).version_id
         people = [get_or_create_contact(session, channel="telegram", address=str(n), now=NOW) for n in range(3)]
-        for person, (sat, many) in zip(
-            people, [("very_satisfied", ("a",)), ("neither", ("a", "b")), ("very_satisfied", ("b",))], strict=True
+        for person, (sat, many, comment) in zip(
+            people,
+            [
+                ("very_satisfied", ("a",), "though repairs took a month"),
+                ("neither", ("a", "b"), ""),
+                ("very_satisfied", ("b",), ""),
+            ],
+            strict=True,
         ):
             start_response(
                 session,
                 version_id=version,
                 participant_key=participant_key(SECRET, person.id),
                 channel="web",
-                state=answered(sat, many),
+                state=answered(sat, many, comment=comment),
                 now=NOW,
             )
         unfinished = start_response(
@@ -97,6 +105,9 @@ async def test_tallies_follow_completion_and_erasure(db: Database) -> None:
     assert await tallied(db) == await counted(db)
     assert (await tallied(db))[("sat", "very_satisfied")] == 2 and (await tallied(db))[("nps", "9")] == 1
     assert ("why", "because") not in await tallied(db), "free text is not tallied"
+    async with db.read() as session:
+        kept = await session.scalar(select(Answer.text).where(Answer.question_id == "sat", Answer.text.is_not(None)))
+    assert kept == "though repairs took a month", "a comment is kept with the choice it came with"
 
     def finish(session: Any) -> None:
         state = answered("neither", ("a",), finish=False)
@@ -107,7 +118,7 @@ async def test_tallies_follow_completion_and_erasure(db: Database) -> None:
     assert await tallied(db) == await counted(db)
     await db.write(lambda s: forget(s, made["people"][0], secret_key=SECRET, now=NOW, actor="test"))
     assert await tallied(db) == await counted(db)
-    assert (await tallied(db))[("sat", "very_satisfied")] == 1
+    assert (await tallied(db))[("sat", "very_satisfied")] == 1, "an erased choice with a comment is uncounted too"
     assert (await tallied(db))[("nps", "9")] == 1, "the anonymous answer stays"
 
 

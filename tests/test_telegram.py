@@ -158,6 +158,26 @@ async def test_a_typed_choice_is_read_back_on_top_of_the_next_question(
         assert sent[-1]["text"].endswith("<i>Your answer before: Very dissatisfied</i>"), "and can go back to mend it"
 
 
+async def test_a_comment_typed_at_a_choice_is_thanked_for_and_kept_with_the_answer_pressed_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        await run.press(CHAT, "I agree")
+        comment = "The <b>repairs</b> take months & nobody calls back"
+        sent = await run.say(CHAT, comment)
+        assert sent[-1]["text"] == (
+            "Thank you, we have kept what you wrote as a comment on this question. "
+            "Please also choose one of the answers above."
+        )
+        await run.press(CHAT, "Fairly dissatisfied")
+        async with run.db.read() as session:
+            kept = (await session.execute(select(Answer.question_id, Answer.value, Answer.text))).all()
+        assert ("tp01_overall", "fairly_dissatisfied", comment) in kept
+        edited = [s for s in run.fake.sent if s["method"] == "editMessageText"]
+        assert edited[-1]["text"].endswith("\u2713 Fairly dissatisfied"), "the press answers the question as ever"
+
+
 async def test_a_survey_answered_before_a_new_version_counts_as_answered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -37,14 +37,27 @@ def test_participant_visible_words_never_become_markup() -> None:
 
 def test_a_refusal_quotes_a_long_or_many_lined_answer_short_and_on_one_line() -> None:
     state, _ = start(SURVEY)
-    pasted = "The repairs\n\nnever come " + "x" * 5_000
+    pasted = "Repairs\n\nnever" + "x" * 5_000  # two words: a slip, not a comment to keep (see the next test)
     _, outputs = step(SURVEY, state, Reply(pasted))
     [message] = render(SURVEY, outputs, "en")
     quote = message.text.split("\u201c")[1].split("\u201d")[0]
-    assert message.text.startswith("Sorry, \u201cThe repairs never come xxx")
+    assert message.text.startswith("Sorry, \u201cRepairs neverxxx")
     assert len(quote) == 60 and quote.endswith("\u2026")
     _, outputs = step(SURVEY, state, Reply("maybe"))
     assert render(SURVEY, outputs, "en")[0].text.startswith("Sorry, \u201cmaybe\u201d is not one of the options")
+
+
+def test_a_sentence_at_a_choice_is_thanked_for_as_a_comment_in_the_participants_language() -> None:
+    state, _ = start(SURVEY)
+    _, outputs = step(SURVEY, state, Reply("The repairs <never> come"))
+    [message] = render(SURVEY, outputs, "en")
+    assert message.text == (
+        "Thank you, we have kept what you wrote as a comment on this question. "
+        "Please also choose one of the answers above."
+    )
+    assert message.keyboard is None
+    [polish] = render(SURVEY, outputs, "pl")
+    assert polish.text.startswith("Dziękujemy, Twój komentarz")
 
 
 LONG_TEXT = st.lists(st.text(min_size=1, max_size=300).filter(str.strip), min_size=1, max_size=120).map(

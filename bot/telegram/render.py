@@ -13,10 +13,10 @@ from functools import lru_cache
 from html import escape
 from typing import TypeAlias
 
-from bot.messages import ANSWER_BEFORE, BACK, DONE, SKIP, ending, quoted, refusal, say
+from bot.messages import ANSWER_BEFORE, BACK, COMMENT_KEPT, DONE, SKIP, ending, quoted, refusal, say
 from bot.telegram.callbacks import AnswerButton, encode
 from surveys.model import Kind, Survey
-from surveys.outputs import AskQuestion, Completed, Output, Rejected, ShowText
+from surveys.outputs import AskQuestion, Completed, Noted, Output, Rejected, ShowText
 
 LIMIT = 4096
 SHORT_LABEL = 12
@@ -71,6 +71,8 @@ def render(survey: Survey, outputs: tuple[Output, ...], language: str) -> list[O
             rendered += messages(html(output.text))
         elif isinstance(output, Rejected):
             rendered += messages(html(refusal(output, language)))
+        elif isinstance(output, Noted):
+            rendered += messages(html(say(language, COMMENT_KEPT)))
         elif isinstance(output, Completed):
             rendered += messages(html(ending(output, language)))
         else:
