@@ -55,7 +55,7 @@ class State:
         return replace(self, notes={**self.notes, question_id: f"{earlier}\n\n{text}" if earlier else text})
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        saved = {
             "survey": self.survey_id,
             "version": self.version,
             "language": self.language,
@@ -64,8 +64,10 @@ class State:
             "history": list(self.history),
             "answers": {k: list(v) if isinstance(v, tuple) else v for k, v in self.answers.items()},
             "draft": list(self.draft),
-            "notes": dict(self.notes),
         }
+        if self.notes:  # most states have none: every answer saves the state, so none is written
+            saved["notes"] = dict(self.notes)
+        return saved
 
     @classmethod
     def from_json(cls, data: Any) -> State:
@@ -84,13 +86,17 @@ class State:
                 history=tuple(_text(x) for x in data["history"]),
                 answers=answers,
                 draft=tuple(_text(x) for x in data["draft"]),
-                notes={_text(k): _text(v) for k, v in data.get("notes", {}).items()},
+                notes=_notes(data.get("notes")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise StateError(f"the saved survey state is damaged: {error!r}") from None
         if set(state.answers) != set(state.history):
             raise StateError("the saved survey state is damaged: answers do not match the questions answered")
         return state
+
+
+def _notes(value: Any) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in value.items()} if value else {}
 
 
 def _text(value: Any) -> str:

@@ -350,7 +350,20 @@ class FakeTelegram:
 
     async def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params)
-        message["reply_markup"] = self._check(params, None)
+        markup = self._check(params, None)
+        if markup == message.get("reply_markup"):
+            raise BadRequest(
+                "message is not modified: specified new message content and reply markup are exactly the same"
+            )
+        message["reply_markup"] = markup
+        self.sent.append(
+            {
+                "method": "editMessageReplyMarkup",
+                "chat_id": message["chat"]["id"],
+                "message_id": message["message_id"],
+                "reply_markup": markup,
+            }
+        )
         return message
 
     async def api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:

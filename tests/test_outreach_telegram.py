@@ -30,7 +30,7 @@ from storage.models import (
     SurveyVersion,
 )
 from storage.outbox import enqueue, outbox_row
-from storage.waves import Audience
+from storage.waves import Audience, close_wave
 from tests.conftest import NOW
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_harness import Running, running_chorus
@@ -118,6 +118,25 @@ async def test_pressing_the_invite_starts_the_survey_and_marks_the_invitation(
         async with run.db.read() as session:
             invitation = await session.scalar(select(Invitation))
         assert invitation is not None and invitation.started_at is not None
+
+
+async def test_the_invite_of_a_wave_closed_since_says_so_and_loses_its_button(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        await residents(run.db, range(7100, 7101))
+        await open_tsm_wave(run)
+        [invite] = await run.fake.wait_for(7100, 1)
+        async with run.db.read() as session:
+            wave_id = await session.scalar(select(Invitation.wave_id))
+        await run.db.write(lambda s: close_wave(s, wave_id, utc_now()))
+        await run.press(7100, "Start the survey")
+        await run.fake.wait_for_text(7100, "This survey has closed", after=1)
+        for _ in range(250):
+            if not run.fake.messages[(7100, invite["message_id"])].get("reply_markup"):
+                break
+            await asyncio.sleep(0.02)
+        assert run.fake.messages[(7100, invite["message_id"])].get("reply_markup") is None
 
 
 async def test_invited_to_a_new_wave_someone_who_answered_before_starts_again_from_a_leaflet(

@@ -178,6 +178,38 @@ async def test_a_comment_typed_at_a_choice_is_thanked_for_and_kept_with_the_answ
         assert edited[-1]["text"].endswith("\u2713 Fairly dissatisfied"), "the press answers the question as ever"
 
 
+async def test_a_press_on_a_stale_button_is_answered_and_its_buttons_taken_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        consent, agree = run.keyboard_message(CHAT), run.keyboard(CHAT)[0]["callback_data"]
+        await run.say(CHAT, "yes")
+        assert run.fake.messages[(CHAT, consent)].get("reply_markup"), "a typed answer leaves the buttons"
+        for press in range(2):  # the second finds the buttons gone already: Telegram says "not modified"
+            answered = len(run.fake.callback_answers)
+            await run.fake.press(CHAT, consent, agree)
+            for _ in range(250):
+                if len(run.fake.callback_answers) > answered and not run.fake.messages[(CHAT, consent)].get(
+                    "reply_markup"
+                ):
+                    break
+                await asyncio.sleep(0.02)
+            assert "earlier question" in run.fake.callback_answers[-1]["text"], press
+            assert run.fake.messages[(CHAT, consent)].get("reply_markup") is None, press
+        taken = [s for s in run.fake.sent if s["method"] == "editMessageReplyMarkup"]
+        assert [s["message_id"] for s in taken] == [consent], "taken away once"
+        [response] = await responses(run)
+        assert await answers(run, response.id) == {"consent": "agree"}
+        for _ in range(250):
+            async with run.db.read() as session:
+                outcomes = set(await session.scalars(select(Outbox.status).distinct()))
+            if not outcomes & {"queued", "sending"}:
+                break
+            await asyncio.sleep(0.02)
+        assert outcomes == {"sent"}, "the second removal's 'not modified' is no failure"
+
+
 async def test_a_survey_answered_before_a_new_version_counts_as_answered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

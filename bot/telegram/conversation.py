@@ -90,6 +90,7 @@ class Effects:
     callback_id: str | None = None
     callback_text: str | None = None
     edit: tuple[int, str, Keyboard | None] | None = None
+    unbutton: int | None = None  # a message whose buttons are stale, to take them away
     document: tuple[str, bytes, str] | None = None
     erasure: bool = False
 
@@ -106,6 +107,8 @@ class Effects:
         payloads = []
         if self.callback_id is not None:
             payloads.append(outgoing.answer_callback(self.callback_id, self.callback_text))
+        if self.unbutton is not None:
+            payloads.append(outgoing.remove_buttons(self.unbutton))
         if self.edit is not None:
             payloads.append(outgoing.edit_message(*self.edit))
         payloads += [outgoing.send_message(message) for message in self.send]
@@ -507,19 +510,29 @@ class _Turn:
         elif isinstance(pressed, AgainButton):
             self.answer_again(pressed.version_id)
         else:
-            self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.STALE])
+            self.stale()
+
+    def stale(self, reason: Reason | None = Reason.STALE) -> None:
+        """A press on a button that no longer does anything: the button's answer says why, and its message
+        loses its buttons so they do not mislead again. A question answered by typing keeps its buttons
+        (taking them away would cost every typed answer a call), so this is where they go."""
+        if reason is not None:
+            self.effects.callback_text = m.say(self.language, m.REFUSALS[reason])
+        self.effects.unbutton = self.inbound.message_id
 
     def accept_invitation(self, invitation_id: int) -> None:
         """The button on an invite or reminder: start its survey, or carry on where they left off."""
         invitation = self.session.get(Invitation, invitation_id)
         if invitation is None or invitation.contact_id != self.contact.id:
-            self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.STALE])
+            self.stale()
             return
         wave = self.session.get(Wave, invitation.wave_id)
         if wave is None or wave.closed_at is not None:
+            self.stale(reason=None)
             self.say(m.CLOSED)
             return
         if invitation.completed_at is not None:
+            self.stale(reason=None)
             self.say(m.ALREADY_DONE)
             return
         change_contact(self.session, self.contact, opted_out_at=None)
@@ -543,15 +556,14 @@ class _Turn:
             return
         place = current_place(self.session, self.runtime.secret_key, self.contact)
         if place is None:  # nothing in progress: the button's survey was finished (or its answers erased)
-            self.effects.callback_text = m.say(self.language, m.REFUSALS[Reason.FINISHED])
+            self.stale(Reason.FINISHED)
             return
-        stale = m.say(self.language, m.REFUSALS[Reason.STALE])
         if not place.survey.version.startswith(pressed.version) or pressed.position >= len(place.survey.steps):
-            self.effects.callback_text = stale
+            self.stale()
             return
         question = place.survey.steps[pressed.position].question
         if question.id != place.state.current:
-            self.effects.callback_text = stale
+            self.stale()
             return
         value = question.choices[pressed.choice].value if 0 <= pressed.choice < len(question.choices) else ""
         inputs: dict[str, Input] = {

@@ -4,6 +4,7 @@ A payload is plain JSON so it can wait in the outbox across restarts:
 
     {"method": "sendMessage", "text": "<b>How satisfied…</b>", "reply_markup": {...}}
     {"method": "editMessageText", "message_id": 41, "text": "…", "reply_markup": null}
+    {"method": "editMessageReplyMarkup", "message_id": 40}
     {"method": "answerCallbackQuery", "callback_query_id": "77", "text": null}
     {"method": "sendDocument", "filename": "chorus-my-data.json", "content": "<base64>", "caption": "…"}
 
@@ -38,9 +39,10 @@ from bot.errors import SendFailed
 from bot.telegram.render import Keyboard, Outgoing
 
 SEND_METHODS = {"sendMessage", "sendDocument"}
-IN_A_CHAT = {"sendMessage", "editMessageText"}
+WITH_HTML = {"sendMessage", "editMessageText"}
+IN_A_CHAT = {*WITH_HTML, "editMessageReplyMarkup"}
 AS_STORED = {*IN_A_CHAT, "answerCallbackQuery"}
-HARMLESS = ("message is not modified", "query is too old", "query id is invalid")
+HARMLESS = ("message is not modified", "query is too old", "query id is invalid", "message can't be edited")
 
 
 def send_message(outgoing: Outgoing) -> dict[str, Any]:
@@ -49,6 +51,11 @@ def send_message(outgoing: Outgoing) -> dict[str, Any]:
 
 def edit_message(message_id: int, text: str, keyboard: Keyboard | None) -> dict[str, Any]:
     return {"method": "editMessageText", "message_id": message_id, "text": text, "reply_markup": keyboard}
+
+
+def remove_buttons(message_id: int) -> dict[str, Any]:
+    """Without a reply_markup, Telegram takes the message's inline keyboard away."""
+    return {"method": "editMessageReplyMarkup", "message_id": message_id}
 
 
 def answer_callback(callback_query_id: str, text: str | None) -> dict[str, Any]:
@@ -63,7 +70,9 @@ def send_document(filename: str, content: bytes, caption: str) -> dict[str, Any]
 def quiet_typed_method_advice() -> None:
     """Silence PTB's advice to use the typed method for the calls that go out as stored (see above)."""
     warnings.filterwarnings(
-        "ignore", r"Please use 'Bot\.(sendMessage|editMessageText|answerCallbackQuery|getUpdates)'", PTBUserWarning
+        "ignore",
+        r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup|answerCallbackQuery|getUpdates)'",
+        PTBUserWarning,
     )
 
 
@@ -105,7 +114,9 @@ async def _call(bot: ExtBot[None], chat_id: int, payload: dict[str, Any]) -> Non
     if method in AS_STORED:
         parameters = {name: value for name, value in payload.items() if name != "method" and value is not None}
         if method in IN_A_CHAT:
-            parameters |= {"chat_id": chat_id, "parse_mode": ParseMode.HTML.value}
+            parameters["chat_id"] = chat_id
+        if method in WITH_HTML:
+            parameters["parse_mode"] = ParseMode.HTML.value
         await bot.do_api_request(str(method), parameters)
     elif method == "sendDocument":
         content = base64.b64decode(payload["content"])
