@@ -2,7 +2,8 @@
 
 Whatever a participant does, the engine never raises, never asks a question
 that is not relevant, never finishes without every required relevant answer,
-and from any point a willing participant can still finish.
+never loses a comment once kept, never keeps one before consent, and from any
+point a willing participant can still finish.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from surveys.engine import is_relevant, prompt, start, step
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
 from surveys.loader import load_survey
 from surveys.model import Kind, Question, Survey
-from surveys.outputs import AskQuestion, Completed, Rejected
+from surveys.outputs import AskQuestion, Completed, Noted, Rejected
 from surveys.state import State, Status
 from surveys.templates import template_paths
 from tests.conftest import survey_of
@@ -22,6 +23,7 @@ from tests.test_engine import FLOW
 
 TEMPLATES = [load_survey(path) for path in template_paths()]
 TYPED = ["yes", "no", "1", "2", "3", "11", "0", "-4", "2.5", "agree", "very sat", "other", "", "  ", "1, 2", "x" * 2500]
+TYPED += ["the lift is broken again", "yes but only just", "about 7 I suppose"]  # comments, or answers
 
 
 def inputs_for(survey: Survey) -> st.SearchStrategy[Input]:
@@ -56,6 +58,9 @@ def check_invariants(survey: Survey, state: State) -> None:
     assert set(state.answers) == set(state.history)
     assert len(set(state.history)) == len(state.history)
     assert State.from_json(state.to_json()) == state
+    for question_id in state.notes:
+        later = survey.steps[survey.position(question_id) or 0 :]
+        assert all(s.question.kind is not Kind.CONSENT for s in later), f"a comment kept before consent: {question_id}"
     if state.status is Status.ANSWERING:
         assert state.current is not None and state.current not in state.answers
     else:
@@ -82,7 +87,10 @@ def check_finished_properly(survey: Survey, state: State) -> None:
 def drive(survey: Survey, given: list[Input], language: str | None) -> State:
     state, outputs = start(survey, language)
     for item in given:
+        before = state
         state, outputs = step(survey, state, item)
+        for question_id, note in before.notes.items():
+            assert state.notes[question_id].startswith(note), f"the comment at {question_id} was lost"
         for output in outputs:
             if isinstance(output, AskQuestion):
                 found = survey.steps[survey.position(output.question_id) or 0]
@@ -125,6 +133,32 @@ def test_any_inputs_keep_the_conversation_sound_and_finishable(data: st.DataObje
     final = finish_willingly(survey, state)
     assert final.status in (Status.COMPLETED, Status.DECLINED)
     assert isinstance(prompt(survey, final)[0], Completed)
+
+
+SENTENCES = ["the lift is broken again", "yes but only just", "about 7 I suppose", "damp in the bedroom, mould too"]
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_comment_once_kept_stays_whatever_follows(data: st.DataObject) -> None:
+    """Comments, answers, skips and going back in any order: every comment kept is still there, word for word."""
+    survey = data.draw(SURVEYS)
+    state, _ = start(survey)
+    for _ in range(data.draw(st.integers(5, 40))):
+        if state.status is not Status.ANSWERING:
+            break
+        question = survey.question(state.current or "")
+        assert question is not None
+        doing = data.draw(st.sampled_from(["comment", "answer", "back", "skip"]))
+        sentence = data.draw(st.sampled_from(SENTENCES))
+        given = {"comment": Reply(sentence), "back": Back(), "skip": Skip()}.get(doing, willing_inputs(question)[0])
+        before = state
+        state, outputs = step(survey, state, given)
+        check_invariants(survey, state)
+        for question_id, note in before.notes.items():
+            assert state.notes[question_id].startswith(note), f"the comment at {question_id} was lost"
+        if any(isinstance(o, Noted) for o in outputs):
+            assert state.notes[question.id].endswith(sentence)
 
 
 QUESTION_KINDS = ["yes_no", "text", "integer", "likert", "select_multiple", "rating", "note", "date"]
