@@ -31,6 +31,7 @@ printed, then their median.
 Usage:
     .venv/bin/python bench/ingest.py [--participants 100] [--rate 50] [--systems chorus baseline]
     .venv/bin/python bench/ingest.py --answer-by buttons --rounds 3
+    .venv/bin/python bench/ingest.py --in-wave --rounds 3
     .venv/bin/python bench/ingest.py --systems chorus-postgresql --postgres postgresql+asyncpg://postgres@127.0.0.1/test
     git worktree add /tmp/before HEAD~1
     .venv/bin/python bench/ingest.py --systems chorus other baseline --other /tmp/before --rounds 4
@@ -59,6 +60,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.turn import invited  # noqa: E402
+from storage.database import Database  # noqa: E402
 from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 
 QUESTIONS = 20
@@ -213,11 +216,14 @@ class Measured:
 class Running:
     """One system under test: its own fake Bot API, its process and, for Chorus, its database."""
 
-    def __init__(self, system: str, answer_by: str, postgres: str | None, other: str | None = None) -> None:
+    def __init__(
+        self, system: str, answer_by: str, postgres: str | None, other: str | None = None, in_wave: bool = False
+    ) -> None:
         self.system = system
         self.answer_by = answer_by
         self.postgres = postgres
         self.other = other
+        self.in_wave = in_wave
         self.fake = FakeTelegram(overall_rate=1e6, overall_burst=1e6, chat_rate=1e6, chat_burst=1e6)
         self.folder = tempfile.TemporaryDirectory()
         self.database: str | None = None
@@ -249,6 +255,16 @@ class Running:
             await asyncio.sleep(0.05)
         if self.system in SCRIPTS:
             self.fake.webhook["secret"] = None
+
+    async def invite(self, chats: list[int]) -> None:
+        """With --in-wave, Chorus's participants are invited by a wave before they begin, as most residents are."""
+        if not self.in_wave or self.database is None:
+            return
+        db = Database.open(self.database)
+        try:
+            await db.write(lambda session: invited(session, chats))
+        finally:
+            await db.close()
 
     @property
     def pid(self) -> int:
@@ -293,6 +309,7 @@ async def run_round(
     postgres: str | None,
     slices: int,
     other: str | None = None,
+    in_wave: bool = False,
 ) -> list[Result]:
     """Every system is started; the closed loop is cut into `slices` and the systems take each slice in turn.
 
@@ -300,18 +317,19 @@ async def run_round(
     measured in one stretch and the other in the next could each catch a
     different spell. Alternating short slices spreads every spell across all of them.
     """
-    running = [Running(system, answer_by, postgres, other) for system in systems]
+    running = [Running(system, answer_by, postgres, other, in_wave) for system in systems]
+    throughput_chats = list(range(100_000, 100_000 + participants))
+    latency_chats = list(range(200_000, 200_000 + int(rate)))
     try:
         for each in running:
             await each.start()
-        throughput_chats = list(range(100_000, 100_000 + participants))
+            await each.invite(throughput_chats + latency_chats)
         for each in running:
             await each.begin(throughput_chats)
         size = -(-QUESTIONS // slices)
         for first in range(0, QUESTIONS, size):
             for each in running:
                 await each.answer_closed(throughput_chats, range(first, min(first + size, QUESTIONS)))
-        latency_chats = list(range(200_000, 200_000 + int(rate)))
         latencies = [await each.latencies(latency_chats, rate) for each in running]
         rss = [peak_rss_mb(each.pid) for each in running]
     finally:
@@ -382,6 +400,11 @@ async def main() -> None:
         "--other", help="the checkout whose `chorus run` is the system 'other', to compare with this one"
     )
     parser.add_argument(
+        "--in-wave",
+        action="store_true",
+        help="Chorus's participants answer in a wave that invited them, as most residents do",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -400,7 +423,14 @@ async def main() -> None:
     for number in range(1, args.rounds + 1):
         try:
             results = await run_round(
-                args.systems, args.participants, args.rate, args.answer_by, args.postgres, args.slices, args.other
+                args.systems,
+                args.participants,
+                args.rate,
+                args.answer_by,
+                args.postgres,
+                args.slices,
+                args.other,
+                args.in_wave,
             )
         except Exception as error:
             error.add_note(f"while running round {number}")

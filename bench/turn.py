@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,9 +54,10 @@ async def prepared(folder: Path) -> Runtime:
     return Runtime(load_settings(None), db, clock=lambda: NOW)
 
 
-def invited(session: Session, chats: range) -> None:
+def invited(session: Session, chats: Sequence[int]) -> None:
     """A wave of the survey to these residents, as if a leaflet or their invite brought each of them:
-    every answer is then an answer in a wave, which asks whether the wave has closed."""
+    every answer is then an answer in a wave, which asks whether the wave has closed (bench/ingest.py
+    --in-wave too)."""
     for chat in chats:
         get_or_create_contact(session, channel="telegram", address=str(chat), now=NOW)
     addresses = [str(chat) for chat in chats]
@@ -65,7 +67,7 @@ def invited(session: Session, chats: range) -> None:
     wave = create_wave(
         session,
         version_id=version_id,
-        name=f"bench {chats.start}",
+        name=f"bench {chats[0]}",
         audience=Audience(),
         now=NOW,
         reminders_max=0,
