@@ -25,6 +25,7 @@ from surveys.state import AnswerValue, State, Status
 
 Result = tuple[State, tuple[Output, ...]]
 COMMENT_WORDS = 3  # typed words, not one of a question's choices, that are kept as a comment on it
+COMMENT_LIMIT = 4096  # characters of comments kept at one question: every answer saves the state that holds them
 MISSED_CHOICE = frozenset({Reason.NOT_A_CHOICE, Reason.AMBIGUOUS_CHOICE, Reason.NOT_A_NUMBER})
 
 
@@ -66,7 +67,9 @@ def step(survey: Survey, state: State, given: Input) -> Result:
         return _answer(survey, state, question, read_pick(question, given.values))
     reading = read_text(question, given.text, state.language)
     if _is_comment(survey, question, given.text, reading):
-        return state.with_note(question.id, given.text.strip()), (Noted(question.id),)
+        noted = state.with_note(question.id, given.text.strip())
+        if len(noted.notes[question.id]) <= COMMENT_LIMIT:  # only a flood of messages reaches it
+            return noted, (Noted(question.id),)
     return _answer(survey, state, question, reading)
 
 

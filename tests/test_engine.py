@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from surveys.engine import prompt, start, step
+from surveys.engine import COMMENT_LIMIT, prompt, start, step
 from surveys.errors import StateError
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
 from surveys.outputs import AskQuestion, Completed, Noted, Output, Rejected, ShowText
@@ -177,6 +177,18 @@ def test_comments_gather_under_their_question_and_stay_with_its_answer() -> None
     assert answered.answers["tenant"] == "yes" and answered.notes == noted.notes
     went_back, _ = step(FLOW, answered, Back())
     assert "tenant" not in went_back.answers and went_back.notes == noted.notes
+
+
+def test_a_flood_of_comments_at_one_question_is_kept_only_up_to_the_limit() -> None:
+    state, _ = converse([Reply("agree")])
+    page = "the repairs never come " * 50
+    outputs: tuple[Output, ...] = ()
+    for _ in range(10):
+        state, outputs = step(FLOW, state, Reply(page))
+    assert 3 * len(page) < len(state.notes["tenant"]) <= COMMENT_LIMIT
+    assert [summary(o) for o in outputs] == ["rejected:not_a_choice"], "past the limit, asked to choose"
+    state, _ = step(FLOW, state, Reply("yes"))
+    assert state.answers["tenant"] == "yes"
 
 
 def test_nothing_typed_before_the_consent_question_is_kept() -> None:
