@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from textblob.en import sentiment as pattern_sentiment
+from analysis.pattern import polarity as pattern_polarity
 
 MODEL_VERSION = "rules-1"
 POSITIVE, NEUTRAL, NEGATIVE = "positive", "neutral", "negative"
@@ -142,8 +142,7 @@ def _domain(text: str) -> float:
 
 
 def _clause(text: str) -> float:
-    polarity, _ = pattern_sentiment(text)
-    return max(-1.0, min(1.0, float(polarity) + _domain(text)))
+    return max(-1.0, min(1.0, pattern_polarity(text) + _domain(text)))
 
 
 @lru_cache(maxsize=65_536)
@@ -176,6 +175,6 @@ def analyse(text: str, question: str | None = None) -> Sentiment:
 
 def textblob_only(text: str) -> Sentiment:
     """Raw TextBlob, the yardstick bench/analysis.py compares against."""
-    polarity, _ = pattern_sentiment(text)
-    label = POSITIVE if polarity > 0 else NEGATIVE if polarity < 0 else NEUTRAL
-    return Sentiment(label, round(float(polarity), 3))
+    score = pattern_polarity(text)
+    label = POSITIVE if score > 0 else NEGATIVE if score < 0 else NEUTRAL
+    return Sentiment(label, round(score, 3))

@@ -20,7 +20,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from analysis.errors import AnalysisError
 from bot import admin
-from bot.analyse_csv import analyse_csv, analyser, count_rows, learn_from_csv
 from bot.config import EMAIL, Settings, load_settings
 from bot.errors import ChorusError
 from bot.event_loop import loop_factory
@@ -385,6 +384,8 @@ def _scope(survey: str | None) -> str:
     return f"the summary of {survey}" if survey else "the summary of every survey"
 
 
+# Learnt models need scikit-learn (about 80 MB): the two commands that use them
+# import bot.analyse_csv when they run, so the service (`chorus run`) never loads it.
 MODELS = click.option(
     "--models-dir",
     type=click.Path(path_type=Path),
@@ -408,6 +409,8 @@ def analyse_command(
     source: Path, text_column: str, question_column: str | None, codebook: str, output: Path, models_dir: Path
 ) -> None:
     """Add sentiment, polarity and themes to every row of a CSV file."""
+    from bot.analyse_csv import analyse_csv, analyser, count_rows  # imported when run: see MODELS
+
     with _reported():
         run = analyser(codebook, models_dir)
         total = count_rows(source) if source.is_file() else 0
@@ -442,6 +445,8 @@ def learn(
     models_dir: Path,
 ) -> None:
     """Learn themes (and sentiment) from coded answers; prints each theme's cross-validated precision, recall and F1."""
+    from bot.analyse_csv import learn_from_csv  # imported when run: see MODELS
+
     with _reported():
         with Progress(transient=True) as bar:
             bar.add_task("Learning (5-fold cross-validation)", total=None)

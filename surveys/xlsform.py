@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from surveys.builder import METADATA_KEYS
 from surveys.errors import Location, Problem, SurveyInvalid
@@ -174,6 +172,11 @@ class _Reader:
         return document
 
     def sheets(self) -> dict[str, _Sheet]:
+        # Imported here, not at the top: openpyxl brings NumPy, 26 MB in every
+        # process that can load a survey, and only an officer's import reads a workbook.
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
             workbook = load_workbook(self.path, read_only=True, data_only=True)
         except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -101,3 +103,14 @@ def test_convert_of_a_missing_file_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["survey", "convert", str(tmp_path / "nope.xlsx")])
     assert result.exit_code == 2
     assert result.stderr.strip() == f"{tmp_path / 'nope.xlsx'}: no such file"
+
+
+def test_the_service_loads_no_library_only_an_officers_command_needs() -> None:
+    """`chorus run` stays small: NLTK and scikit-learn (learnt themes, CSV analysis) and openpyxl with
+    NumPy (XLSForm files) are imported by the commands that use them, not by the service."""
+    check = (
+        "import sys, bot.cli, bot.service; "
+        "print(sorted(m for m in ('nltk', 'sklearn', 'scipy', 'numpy', 'openpyxl', 'textblob') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

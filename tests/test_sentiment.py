@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import subprocess
+import sys
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from textblob.en import sentiment as textblob_sentiment  # the yardstick; the service never imports it
+
+from analysis.pattern import polarity as pattern_polarity
 from analysis.sentiment import Frame, analyse, frame_of, textblob_only
 
 IMPROVE = "What could we improve?"
@@ -81,3 +88,61 @@ def test_polarity_stays_within_minus_one_and_one() -> None:
 )
 def test_the_question_sets_the_frame(question: str | None, frame: Frame) -> None:
     assert frame_of(question) is frame
+
+
+WORDS = [
+    "good",
+    "bad",
+    "terrible",
+    "terribly",
+    "horrible",
+    "happy",
+    "unhappy",
+    "helpful",
+    "slow",
+    "rude",
+    "kind",
+    "late",
+    "broken",
+    "fixed",
+    "wonderful",
+    "wonderfully",
+    "disgusting",
+    "simply",
+    "very",
+    "really",
+    "extremely",
+    "not",
+    "no",
+    "never",
+    "n't",
+    "but",
+    "and",
+    "the",
+    "repairs",
+    "staff",
+    "were",
+    "was",
+    "is",
+    ":)",
+    ":(",
+    "!",
+    "?",
+    ".",
+]
+
+
+@settings(deadline=None)  # the first example reads TextBlob's lexicon twice, once for each
+@given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12).map(" ".join))
+def test_polarity_is_textblobs_to_the_digit_without_importing_textblob(text: str) -> None:
+    assert pattern_polarity(text) == textblob_sentiment(text)[0]
+
+
+def test_reading_sentiment_imports_neither_nltk_nor_scikit_learn() -> None:
+    """What keeps the service's memory down: `import textblob` would bring both (about 125 MB)."""
+    check = (
+        "import sys; from analysis.sentiment import analyse; analyse('The damp is still not fixed'); "
+        "print(sorted(m for m in ('nltk', 'sklearn', 'scipy', 'textblob') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
