@@ -23,6 +23,7 @@ from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.telegram_harness import free_port
 
 CHAT = 2002
+COMMENT = "The plumber came twice and it still leaks"
 CHORUS = Path(sys.executable).parent / "chorus"
 
 
@@ -39,7 +40,9 @@ async def start_bot(fake: FakeTelegram, env: dict[str, str], cwd: Path) -> subpr
     return process
 
 
-async def test_sigkill_mid_survey_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_sigkill_mid_survey_loses_nothing_not_even_a_comment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = FakeTelegram(chat_rate=1000, chat_burst=1000, overall_rate=10_000, overall_burst=10_000)
     base_url = await fake.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHORUS_", "TELEGRAM_"))}
@@ -62,6 +65,8 @@ async def test_sigkill_mid_survey_loses_nothing(tmp_path: Path, monkeypatch: pyt
             await fake.user_sends(CHAT, reply)
             sent = await fake.wait_for(CHAT, number)
         assert "overall repairs service" in sent[-1]["text"]
+        await fake.user_sends(CHAT, COMMENT)
+        await fake.wait_for_text(CHAT, "kept what you wrote as a comment", after=len(sent))
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -81,6 +86,9 @@ async def test_sigkill_mid_survey_loses_nothing(tmp_path: Path, monkeypatch: pyt
     try:
         async with db.read() as session:
             stored = dict((await session.execute(select(Answer.question_id, Answer.value))).all())
+            comments = dict(
+                (await session.execute(select(Answer.question_id, Answer.text).where(Answer.text.is_not(None)))).all()
+            )
     finally:
         await db.close()
     assert stored == {
@@ -89,3 +97,4 @@ async def test_sigkill_mid_survey_loses_nothing(tmp_path: Path, monkeypatch: pyt
         "had_repair": "yes",
         "tp02_repairs": "fairly_satisfied",
     }
+    assert comments == {"tp02_repairs": COMMENT}, "the comment made before the crash is kept with the answer after it"
