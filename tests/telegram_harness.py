@@ -65,6 +65,15 @@ class Running:
         await self.fake.user_sends(chat_id, text)
         return await self.fake.wait_for(chat_id, before + replies)
 
+    async def buttons_gone(self, chat_id: int, message_id: int, timeout: float = 5.0) -> bool:
+        """Wait until the message has no inline keyboard; whether it has none by then."""
+        deadline = time.monotonic() + timeout
+        while self.fake.messages[(chat_id, message_id)].get("reply_markup"):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
     def last_text(self, chat_id: int) -> str:
         return str(self.fake.to(chat_id)[-1]["text"])
 
