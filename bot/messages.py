@@ -8,7 +8,8 @@ Each constant is a gettext msgid: `say(language, TEXT, **details)` translates it
 from __future__ import annotations
 
 from bot.i18n import translate
-from surveys.outputs import Completed, Reason, Rejected
+from surveys.model import Kind
+from surveys.outputs import Completed, Noted, Reason, Rejected
 
 REFUSALS: dict[Reason, str] = {
     Reason.REQUIRED: "This question needs an answer before we can go on.",
@@ -67,6 +68,13 @@ LANGUAGE_SET = "Language changed to {language}."
 UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I understand."
 COMMENT_KEPT = (
     "Thank you, we have kept what you wrote as a comment on this question. Please also choose one of the answers above."
+)
+COMMENT_KEPT_NUMBER = (
+    "Thank you, we have kept what you wrote as a comment on this question. Please also answer it with a number."
+)
+COMMENT_KEPT_DATE = (
+    "Thank you, we have kept what you wrote as a comment on this question. "
+    "Please also answer it with a date, such as 31/12/2025."
 )
 NOT_TEXT = "I can only read text and button presses. Please type your answer or press a button."
 EDIT_NOT_READ = "I only read what you send, not later changes to it. To change an answer, send /back and answer again."
@@ -132,6 +140,15 @@ def quoted(text: str) -> str:
     page is not sent back whole (it was, split over two messages, the first reading only 'Sorry,')."""
     text = " ".join(text.split())
     return text if len(text) <= QUOTE_LENGTH else text[: QUOTE_LENGTH - 1].rstrip() + "\u2026"
+
+
+def comment_kept(noted: Noted, language: str = "en") -> str:
+    """Thanks for a comment, and how the question still wants answering: buttons, a number or a date."""
+    if noted.kind in (Kind.INTEGER, Kind.DECIMAL):
+        return say(language, COMMENT_KEPT_NUMBER)
+    if noted.kind is Kind.DATE:
+        return say(language, COMMENT_KEPT_DATE)
+    return say(language, COMMENT_KEPT)
 
 
 def ending(completed: Completed, language: str = "en") -> str:

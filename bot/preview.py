@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.messages import COMMENT_KEPT, ending, refusal, say
+from bot.messages import comment_kept, ending, refusal
 from surveys.engine import start, step
 from surveys.inputs import Back, ChangeLanguage, Input, Reply, Skip
 from surveys.model import Kind, Survey
@@ -25,7 +25,7 @@ def render(output: Output) -> str:
     if isinstance(output, Rejected):
         return f"! {refusal(output)}"
     if isinstance(output, Noted):
-        return say("en", COMMENT_KEPT)
+        return comment_kept(output)
     if isinstance(output, Completed):
         return ending(output)
     return _question(output)

@@ -116,7 +116,7 @@ def _deidentify(session: Session, response_ids: list[str], scrub: Scrub) -> None
     )
     for answer, version_id in texts:
         scrubbed = scrub(answer.text or "")
-        if tallied(load_version(session, version_id)[1], answer.question_id):  # a choice, its text a comment
+        if tallied(load_version(session, version_id)[1], answer.question_id):  # not free text: its text is a comment
             answer.text = scrubbed
         elif scrubbed is None:
             session.delete(answer)

@@ -140,7 +140,7 @@ def _insert_answers(
     notes: Mapping[str, str] | None = None,
 ) -> None:
     """`text` is what was written: a free-text answer itself, or the comment kept at a question with choices,
-    where it goes to the weekly themes and quotes beside the choice it came with."""
+    a number or a date, where it goes to the weekly themes and quotes beside the answer it came with."""
     version, survey = load_version(session, version_id)
     rows = []
     for question_id, value in answers.items():

@@ -34,8 +34,8 @@ def _items(value: AnswerValue) -> list[str]:
 
 
 def tallied(survey: Survey, question_id: str) -> bool:
-    """Whether a question's answers are counted: all but free text. A choice's answer may carry a
-    comment's words too (see surveys.state.State.notes), so the question's kind decides, not whether
+    """Whether a question's answers are counted: all but free text. A choice, number or date may carry
+    a comment's words too (see surveys.state.State.notes), so the question's kind decides, not whether
     the answer has text."""
     question = survey.question(question_id)
     return question is not None and question.kind is not Kind.TEXT

@@ -19,14 +19,15 @@ from surveys.answers import Accepted, Refused, read_pick, read_text
 from surveys.errors import StateError
 from surveys.expressions import truthy
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Skip, Toggle
-from surveys.model import Kind, Question, Step, Survey
+from surveys.model import CHOICE_KINDS, NUMBER_KINDS, Kind, Question, Step, Survey
 from surveys.outputs import AskQuestion, ChoiceView, Completed, Noted, Output, Reason, Rejected, ShowText
 from surveys.state import AnswerValue, State, Status
 
 Result = tuple[State, tuple[Output, ...]]
 COMMENT_WORDS = 3  # typed words, not one of a question's choices, that are kept as a comment on it
 COMMENT_LIMIT = 4096  # characters of comments kept at one question: every answer saves the state that holds them
-MISSED_CHOICE = frozenset({Reason.NOT_A_CHOICE, Reason.AMBIGUOUS_CHOICE, Reason.NOT_A_NUMBER})
+NOT_READ = frozenset({Reason.NOT_A_CHOICE, Reason.AMBIGUOUS_CHOICE, Reason.NOT_A_NUMBER, Reason.NOT_A_DATE})
+COMMENTED = frozenset({*CHOICE_KINDS, *NUMBER_KINDS, Kind.DATE}) - {Kind.CONSENT}
 
 
 def start(survey: Survey, language: str | None = None) -> Result:
@@ -69,7 +70,7 @@ def step(survey: Survey, state: State, given: Input) -> Result:
     if _is_comment(survey, question, given.text, reading):
         noted = state.with_note(question.id, given.text.strip())
         if len(noted.notes[question.id]) <= COMMENT_LIMIT:  # only a flood of messages reaches it
-            return noted, (Noted(question.id),)
+            return noted, (Noted(question.id, question.kind),)
     return _answer(survey, state, question, reading)
 
 
@@ -110,15 +111,17 @@ def _no_longer_offered(asked: Question, question: Question, given: Input) -> boo
 
 
 def _is_comment(survey: Survey, question: Question, text: str, reading: Accepted | Refused) -> bool:
-    """Whether typed text that answers no choice is a comment worth keeping, not a slip to ask again about.
+    """Whether typed text that is not a choice, number or date is a comment worth keeping, not a slip to ask
+    again about.
 
     A word or two ("satisifed", "not sure") is a slip; a sentence is a resident
-    saying something. Nothing is kept at a consent question, or before one,
-    since they have not yet agreed to their words being kept.
+    saying something ("three, and a box room nobody can sleep in"). Nothing is
+    kept at a consent question, or before one, since they have not yet agreed to
+    their words being kept.
     """
-    if not isinstance(reading, Refused) or reading.reason not in MISSED_CHOICE:
+    if not isinstance(reading, Refused) or reading.reason not in NOT_READ:
         return False
-    if not (question.is_choice or question.kind is Kind.RATING) or len(text.split()) < COMMENT_WORDS:
+    if question.kind not in COMMENTED or len(text.split()) < COMMENT_WORDS:
         return False
     position = survey.position(question.id) or 0
     return all(later.question.kind is not Kind.CONSENT for later in survey.steps[position:])

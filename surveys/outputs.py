@@ -85,11 +85,12 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Noted:
-    """What was typed at a question that wants a choice was kept as a comment on it; the question still
-    wants its answer. A resident who writes "the repairs take months" at a scale has said something worth
-    reading, not made a mistake."""
+    """What was typed at a question that wants a choice, a number or a date was kept as a comment on it; the
+    question still wants its answer, of its `kind`. A resident who writes "the repairs take months" at a
+    scale has said something worth reading, not made a mistake."""
 
     question_id: str
+    kind: Kind
 
 
 @dataclass(frozen=True)

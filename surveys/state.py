@@ -26,9 +26,9 @@ class Status(StrEnum):
 class State:
     """`history` is the stack of questions answered or skipped, in order; `answers` holds exactly those.
 
-    `notes` holds what was typed at a question that wanted a choice, kept as a
-    comment on it ("the repairs take months"), answered yet or not: going back
-    past a question keeps its comment, as it keeps the words.
+    `notes` holds what was typed at a question that wanted a choice, a number or a
+    date, kept as a comment on it ("the repairs take months"), answered yet or not:
+    going back past a question keeps its comment, as it keeps the words.
     """
 
     survey_id: str

@@ -7,6 +7,7 @@ import pytest
 from surveys.engine import COMMENT_LIMIT, prompt, start, step
 from surveys.errors import StateError
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
+from surveys.model import Kind
 from surveys.outputs import AskQuestion, Completed, Noted, Output, Rejected, ShowText
 from surveys.state import State, Status
 from tests.conftest import survey_of
@@ -151,8 +152,13 @@ CASES: list[tuple[str, list[Input], list[str]]] = [
         ["rejected:not_a_choice"],
     ),
     (
-        "a sentence at a number question is not a comment",
+        "a sentence at a number question is kept as a comment",
         [Reply("agree"), Reply("yes"), Reply("three and a box room")],
+        ["noted:rooms"],
+    ),
+    (
+        "a word or two at a number question is a slip",
+        [Reply("agree"), Reply("yes"), Reply("three")],
         ["rejected:not_a_number"],
     ),
     (
@@ -189,6 +195,15 @@ def test_a_flood_of_comments_at_one_question_is_kept_only_up_to_the_limit() -> N
     assert [summary(o) for o in outputs] == ["rejected:not_a_choice"], "past the limit, asked to choose"
     state, _ = step(FLOW, state, Reply("yes"))
     assert state.answers["tenant"] == "yes"
+
+
+def test_a_sentence_at_a_date_question_is_kept_and_the_date_still_asked_for() -> None:
+    survey = survey_of("id: d\ntitle: D\nquestions:\n  - {id: moved, type: date, label: 'Moved in?'}\n")
+    state, _ = start(survey)
+    state, outputs = step(survey, state, Reply("sometime in the spring of 2019"))
+    assert outputs == (Noted("moved", Kind.DATE),) and state.current == "moved"
+    state, _ = step(survey, state, Reply("01/04/2019"))
+    assert state.answers["moved"] == "2019-04-01" and state.notes["moved"] == "sometime in the spring of 2019"
 
 
 def test_nothing_typed_before_the_consent_question_is_kept() -> None:

@@ -60,6 +60,18 @@ def test_a_sentence_at_a_choice_is_thanked_for_as_a_comment_in_the_participants_
     assert polish.text.startswith("Dziękujemy, Twój komentarz")
 
 
+def test_a_comment_at_a_number_or_a_date_asks_for_one_as_well() -> None:
+    survey = survey_of(
+        "id: nd\ntitle: ND\nquestions:\n  - {id: n, type: integer, label: N}\n  - {id: d, type: date, label: D}\n"
+    )
+    state, _ = start(survey)
+    state, outputs = step(survey, state, Reply("it depends on the week"))
+    assert render(survey, outputs, "en")[0].text.endswith("Please also answer it with a number.")
+    state, _ = step(survey, state, Reply("3"))
+    _, outputs = step(survey, state, Reply("a while ago now"))
+    assert render(survey, outputs, "ur")[0].text.endswith("جیسے 31/12/2025۔")
+
+
 LONG_TEXT = st.lists(st.text(min_size=1, max_size=300).filter(str.strip), min_size=1, max_size=120).map(
     lambda words: " \n ".join(words)
 )

@@ -13,7 +13,7 @@ from functools import lru_cache
 from html import escape
 from typing import TypeAlias
 
-from bot.messages import ANSWER_BEFORE, BACK, COMMENT_KEPT, DONE, SKIP, ending, quoted, refusal, say
+from bot.messages import ANSWER_BEFORE, BACK, DONE, SKIP, comment_kept, ending, quoted, refusal, say
 from bot.telegram.callbacks import AnswerButton, encode
 from surveys.model import Kind, Survey
 from surveys.outputs import AskQuestion, Completed, Noted, Output, Rejected, ShowText
@@ -72,7 +72,7 @@ def render(survey: Survey, outputs: tuple[Output, ...], language: str) -> list[O
         elif isinstance(output, Rejected):
             rendered += messages(html(refusal(output, language)))
         elif isinstance(output, Noted):
-            rendered += messages(html(say(language, COMMENT_KEPT)))
+            rendered += messages(html(comment_kept(output, language)))
         elif isinstance(output, Completed):
             rendered += messages(html(ending(output, language)))
         else:
