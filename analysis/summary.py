@@ -56,6 +56,11 @@ class TextResult(Protocol):
     def sentiment(self) -> str: ...
     @property
     def themes(self) -> tuple[str, ...]: ...
+    @property
+    def beside(self) -> str:
+        """For a comment written at a question with choices, a number or a date: that question and the
+        answer it came with ("Repairs?: Very dissatisfied"); empty for a free-text answer."""
+        ...
 
 
 class SurveyPeriod(Protocol):
@@ -146,10 +151,16 @@ def _themes(texts: Sequence[TextResult], minimum: int) -> tuple[ThemeSummary, ..
     summaries = []
     for theme, count in mentions.most_common():
         shown = may_quote(count, minimum)
-        quoted = (redact(t.text) for t in texts if t.text and theme in t.themes)
+        quoted = (_quote(t) for t in texts if t.text and theme in t.themes)
         quotes = tuple(quoted)[:QUOTES_PER_THEME] if shown else ()
         summaries.append(ThemeSummary(theme, count if shown else None, negative[theme] if shown else None, quotes))
     return tuple(summaries)
+
+
+def _quote(text: TextResult) -> str:
+    """A comment quoted with what it was written beside: the author's words and a choice, nothing to redact."""
+    quoted = redact(text.text)
+    return f"{quoted} ({text.beside})" if text.beside else quoted
 
 
 Sample = Sequence[tuple[str, tuple[str, ...]]]

@@ -31,6 +31,8 @@ from storage.models import (
     Wave,
 )
 from storage.models import Survey as SurveyRow
+from storage.tallies import tallied
+from surveys.answers import as_shown
 from surveys.model import Kind
 
 QUOTES = 3
@@ -55,6 +57,7 @@ class TextResult:
     sentiment: str
     themes: tuple[str, ...]
     count: int = 1
+    beside: str = ""  # a comment's question and the answer it came with: "Repairs?: Very dissatisfied"
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,14 @@ def _texts(session: Session, in_version: Any, model_version: str) -> list[TextRe
     quotes: list[TextResult] = []
     for theme in sorted(seen):
         rows = session.execute(
-            select(Answer.question_id, Answer.text, TextAnalysis.sentiment, TextAnalysis.themes)
+            select(
+                Answer.question_id,
+                Answer.text,
+                TextAnalysis.sentiment,
+                TextAnalysis.themes,
+                Answer.value,
+                Response.survey_version_id,
+            )
             .join(Response, Response.id == Answer.response_id)
             .join(
                 TextAnalysis,
@@ -197,8 +207,23 @@ def _texts(session: Session, in_version: Any, model_version: str) -> list[TextRe
             )
             .limit(QUOTES)
         )
-        quotes += [TextResult(q, text or "", sentiment, tuple(found), 0) for q, text, sentiment, found in rows]
+        quotes += [
+            TextResult(q, text or "", sentiment, tuple(found), 0, _beside(session, version_id, q, value))
+            for q, text, sentiment, found, value, version_id in rows
+        ]
     return texts + quotes
+
+
+def _beside(session: Session, version_id: int, question_id: str, value: Any) -> str:
+    """What a comment was written beside, so a quote like "it took a month" is read with its question
+    and answer; nothing for a free-text answer, which is its own answer."""
+    _, survey = load_version(session, version_id)
+    question = survey.question(question_id)
+    if question is None or not tallied(survey, question_id):
+        return ""
+    language = survey.default_language
+    answer = as_shown(question, value, language, language) if value is not None else "skipped"
+    return f"{question.label.get(language, language)}: {answer}"
 
 
 def _counts(session: Session, column: Any, where: Any, join: tuple[Any, Any] | None = None) -> dict[str, int]:

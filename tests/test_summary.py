@@ -98,22 +98,25 @@ def test_weeks_of_a_period() -> None:
 TSM = load_survey(TEMPLATES / "tsm.yaml")
 
 
-def tenant(answers: list[str], why: str) -> Any:
+def tenant(answers: list[str], why: str, comment: str = "") -> Any:
     state, _ = start(TSM)
     state, _ = step(TSM, state, Pick(("agree",)))
+    if comment:
+        state, _ = step(TSM, state, Reply(comment))
     for value in answers:
         state, _ = step(TSM, state, Pick((value,)))
     state, _ = step(TSM, state, Reply(why))
     return state
 
 
-async def populate_tsm(db: Database, tenants: int) -> None:
+async def populate_tsm(db: Database, tenants: int, comment: str = "") -> None:
     version_id = (await db.write(lambda s: import_survey(s, TSM, NOW))).version_id
     for n in range(tenants):
         overall = "very_satisfied" if n % 3 else "fairly_dissatisfied"
         # TP01, no repair, TP04-TP07, TP08, no complaint, no communal areas, TP11, TP12
         answers = [overall, "no", *["fairly_satisfied"] * 4, "agree", "no", "no", "fairly_satisfied", "neither"]
-        state = tenant(answers, f"My name is Pat Lee. The damp in flat {n} is still not fixed")
+        why = "Thank you" if comment else f"My name is Pat Lee. The damp in flat {n} is still not fixed"
+        state = tenant(answers, why, comment)
         assert state.status.value == "completed", state
         await db.write(
             lambda s, st=state, n=n: start_response(
@@ -144,6 +147,29 @@ async def test_gathering_a_week_from_the_database(db: Database, monkeypatch: pyt
     assert summary.tenant_satisfaction["TP01"].percent == pytest.approx(100 * 8 / 12)
     assert "TP02" not in summary.tenant_satisfaction, "nobody had a repair: too few answers to show"
     assert math.isclose(summary.tenant_satisfaction["TP08"].percent, 100.0)
+
+
+async def test_a_comment_is_quoted_with_the_question_and_the_answer_it_came_with(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await populate_tsm(db, 12, comment="The damp in the bathroom is still not fixed after months")
+    monkeypatch.setenv("CHORUS_SECRET_KEY", SECRET)
+    await analysis_worker.analyse_pending(Runtime(load_settings(None), db, clock=lambda: NOW))
+    async with db.read() as session:
+        [tsm] = await session.run_sync(gather, date(2026, 11, 23), date(2026, 11, 29), analysis_worker.model_version())
+    summary = summarise("2026-11-23", "2026-11-29", [tsm], [], minimum=10).surveys[0]
+    damp = next(theme for theme in summary.themes if theme.theme == "damp and mould")
+    asked = "Taking everything into account, how satisfied or dissatisfied are you with the service provided by"
+    assert damp.mentions == 12 and damp.quotes
+    assert {quote.split(" (")[0] for quote in damp.quotes} == {
+        "The damp in the bathroom is still not fixed after months"
+    }
+    assert all(
+        quote.startswith(f"The damp in the bathroom is still not fixed after months ({asked}") for quote in damp.quotes
+    )
+    assert {quote.rsplit(": ", 1)[1] for quote in damp.quotes} <= {"Very satisfied)", "Fairly dissatisfied)"}, (
+        damp.quotes
+    )
 
 
 def test_chorus_summary_prints_markdown_html_and_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
