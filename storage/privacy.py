@@ -172,9 +172,9 @@ def _answers(session: Session, response: Response) -> list[dict[str, Any]]:
     """Each answer with its question as asked and the answer as shown, in the language they answered in, in
     the survey's order: the export is read by the person, who knows "Very satisfied", not `very_satisfied`.
 
-    A comment written at a question with choices comes with its answer; one
-    written at a question not (or no longer) answered is held with the
-    survey's progress, and comes on its own.
+    A comment written at a question with choices, a number or a date comes
+    with its answer; one written at a question not (or no longer) answered is
+    held with the survey's progress, and comes on its own.
     """
     _, survey = load_version(session, response.survey_version_id)
     rows = session.execute(
