@@ -37,7 +37,10 @@ from surveys.model import Survey as SurveyDocument
 
 Scrub = Callable[[str], str | None]
 RECEIPT_DAYS = 30
-ANONYMOUS_NOTE = "Answers to anonymous surveys are stored with no link to you, so they cannot be found or included."
+NOTE = (
+    "Answers to anonymous surveys are stored with no link to you, so they cannot be found or included. "
+    "A message to you is kept with its words only until it has been sent; after that, only when it was sent is kept."
+)
 
 
 def drop_text(_text: str) -> str | None:
@@ -161,8 +164,8 @@ def export(session: Session, contact_id: int, *, secret_key: str, now: datetime,
             for response, slug, number in responses
         ],
         "surveys_in_progress_anonymously": [_row(d, "updated_at state") for d in drafts],
-        "messages": [_row(m, "payload status created_at sent_at") for m in messages],
-        "note": ANONYMOUS_NOTE,
+        "messages": [_message(m) for m in messages],
+        "note": NOTE,
     }
     audit(session, now, actor, "contact.export", f"contact {contact_id}")
     return exported
@@ -198,6 +201,13 @@ def _answer(survey: SurveyDocument, language: str, question_id: str, value: Any,
         "value": value,
         **({"comment": text} if text is not None and tallied(survey, question_id) else {}),
     }
+
+
+def _message(message: Outbox) -> dict[str, Any]:
+    """A message to the person, with its words while they are held: a sent one's are not, and an empty
+    payload listed for each of them read as if something had been withheld."""
+    held = {"payload": message.payload} if message.payload else {}
+    return _row(message, "kind status created_at sent_at") | held
 
 
 def _row(row: Any, fields: str) -> dict[str, Any]:

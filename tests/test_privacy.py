@@ -15,7 +15,7 @@ from storage.database import Database
 from storage.errors import NotFound
 from storage.keys import participant_key
 from storage.models import Answer, AuditEntry, Base, Invitation, Response, Wave
-from storage.outbox import enqueue, outbox_row
+from storage.outbox import Settlement, claim, enqueue, outbox_row, settle
 from storage.privacy import export, forget, purge
 from storage.responses import release_anonymous, start_response
 from surveys.engine import start, step
@@ -172,9 +172,24 @@ async def test_export_holds_everything_about_the_contact_and_nothing_else(db: Da
         {"question_id": "why", "question": "Why", "answer": said, "value": said},
     ], "each answer as the person saw it, in the survey's order, with the comment written at it"
     assert data["messages"][0]["payload"] == {"text": f"Hello {NAME}"}
+    assert data["messages"][0]["kind"] == "reply"
     assert "anonymous" in data["note"]
     assert "Lifts broken" not in json.dumps(data), "another person's answers are not exported"
     json.dumps(data)
+
+
+async def test_export_lists_a_sent_message_without_the_words_no_longer_held(db: Database) -> None:
+    made = await populate(db)
+
+    def sent(session: Any) -> None:
+        settle(session, NOW, Settlement(sent=[message.id for message in claim(session, NOW, 10)]))
+
+    await db.write(sent)
+    data = await db.write(lambda s: export(s, made["contact"], secret_key=SECRET, now=NOW, actor="test"))
+    assert data["messages"] == [
+        {"kind": "reply", "status": "sent", "created_at": NOW.isoformat(), "sent_at": NOW.isoformat()}
+    ], "no empty payload that reads as something withheld"
+    assert "only when it was sent is kept" in data["note"]
 
 
 async def test_export_holds_a_comment_written_at_a_question_not_yet_answered(db: Database) -> None:
