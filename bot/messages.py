@@ -122,6 +122,11 @@ QUOTE_LENGTH = 60
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "ur": "\u0627\u0631\u062f\u0648"}
 
 
+def language_name(code: str) -> str:
+    """A language as its speakers write it, e.g. "pl" -> 'Polski'; a survey's other languages by their code."""
+    return LANGUAGE_NAMES.get(code, code)
+
+
 def say(language: str, message: str, /, **details: str | int | float) -> str:
     """A message in the participant's language, e.g. say("pl", SKIP) -> 'Pomiń'."""
     return translate(language, message).format(**details) if details else translate(language, message)

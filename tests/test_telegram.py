@@ -136,10 +136,30 @@ async def test_toggles_back_skip_and_language(tmp_path: Path, monkeypatch: pytes
         await run.say(CHAT, "green")
         await run.say(CHAT, "/skip")  # the idea is optional
         sent = await run.say(CHAT, "/language pl", replies=2)
-        assert sent[-2]["text"] == "Zmieniono język na Polski."
+        assert sent[-2]["text"] == "Zmieniono język na Polski.\nTa ankieta jest dostępna w językach: English.", (
+            "told, in Polish, why the survey stays in English"
+        )
         assert "Would you like to help" in sent[-1]["text"], "an English-only survey stays in English"
         sent = await run.say(CHAT, "/skip")
         assert sent[-1]["text"] == "To pytanie wymaga odpowiedzi, zanim przejdziemy dalej."
+
+
+BILINGUAL = survey_of(
+    "id: bilingual\ntitle: Bilingual\nlanguages: [en, pl]\nquestions:\n"
+    "  - {id: tenant, type: yes_no, label: {en: 'Are you a tenant?', pl: 'Czy jest Pan/Pani najemcą?'}}\n"
+)
+
+
+async def test_a_survey_written_in_the_chosen_language_changes_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.db.write(lambda session: import_survey(session, BILINGUAL, NOW))
+        await run.say(CHAT, "/start bilingual", replies=2)
+        sent = await run.say(CHAT, "/language pl", replies=2)
+        assert sent[-2]["text"] == "Zmieniono język na Polski.", "nothing said of other languages"
+        assert "Czy jest Pan/Pani najemcą?" in sent[-1]["text"]
+        assert [b["text"] for b in run.keyboard(CHAT)][:2] == ["Tak", "Nie"]
 
 
 async def test_a_typed_choice_is_read_back_on_top_of_the_next_question(

@@ -468,14 +468,24 @@ class _Turn:
         if code in offered:
             self.set_language(code)
             return
-        rows = [[inline_button(m.LANGUAGE_NAMES.get(c, c), encode(LanguageButton(c)))] for c in offered]
+        rows = [[inline_button(m.language_name(c), encode(LanguageButton(c)))] for c in offered]
         self.effects.send += messages(html(m.say(self.language, m.CHOOSE_LANGUAGE)), inline_keyboard(rows))
 
     def set_language(self, code: str) -> None:
+        """Chorus's own words follow at once; the survey's only if it is written in that language.
+
+        When it is not, the resident is told which languages it has, in the
+        one they chose: otherwise the question came back in English straight
+        after "Zmieniono język na Polski.", as if the change had not worked.
+        """
         change_contact(self.session, self.contact, language=code)
         self.language = code if code in bot_languages() else self.language
-        self.say(m.LANGUAGE_SET, language=m.LANGUAGE_NAMES.get(code, code))
+        said = m.say(self.language, m.LANGUAGE_SET, language=m.language_name(code))
         place = current_place(self.session, self.runtime.secret_key, self.contact)
+        if place is not None and code not in place.survey.languages:
+            names = ", ".join(m.language_name(language) for language in place.survey.languages)
+            said += "\n" + m.say(self.language, m.REFUSALS[Reason.UNKNOWN_LANGUAGE], languages=names)
+        self.effects.send += messages(html(said))
         if place is None:
             return
         if code in place.survey.languages:
