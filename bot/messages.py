@@ -77,6 +77,7 @@ COMMENT_KEPT_DATE = (
     "Please also answer it with a date, such as 31/12/2025."
 )
 NOT_TEXT = "I can only read text and button presses. Please type your answer or press a button."
+ATTACHMENT_NOT_KEPT = "I have read the words you sent with that, but photos, videos and files are not kept."
 EDIT_NOT_READ = "I only read what you send, not later changes to it. To change an answer, send /back and answer again."
 FORWARDED = (
     "That looks like a forwarded message, so I have not taken it as your answer. "

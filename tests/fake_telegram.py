@@ -443,22 +443,27 @@ class FakeTelegram:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return await self.deliver({"message": message})
 
-    async def user_sends_album(self, chat_id: int, photos: int) -> list[dict[str, Any]]:
-        """Photos sent together: Telegram delivers each as its own message, sharing a media_group_id."""
+    async def user_sends_photo(
+        self, chat_id: int, caption: str | None = None, album: str | None = None
+    ) -> dict[str, Any]:
+        """A photo, with the words typed under it as its caption, and in an album when `album` names one."""
+        message_id = next(self._message_ids)
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": self.user(chat_id),
+            "photo": [{"file_id": f"p{message_id}", "file_unique_id": f"p{message_id}", "width": 90, "height": 90}],
+            **({"caption": caption} if caption is not None else {}),
+            **({"media_group_id": album} if album is not None else {}),
+        }
+        return await self.deliver({"message": message})
+
+    async def user_sends_album(self, chat_id: int, photos: int, caption: str | None = None) -> list[dict[str, Any]]:
+        """Photos sent together: Telegram delivers each as its own message, sharing a media_group_id; a caption
+        typed for the album comes with the first."""
         album = str(next(self._message_ids) + 900_000)
-        updates = []
-        for n in range(photos):
-            message = {
-                "message_id": next(self._message_ids),
-                "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private"},
-                "from": self.user(chat_id),
-                "media_group_id": album,
-                "photo": [{"file_id": f"p{n}", "file_unique_id": f"p{n}", "width": 90, "height": 90}],
-                **({"caption": "the damp in my kitchen"} if n == 0 else {}),
-            }
-            updates.append(await self.deliver({"message": message}))
-        return updates
+        return [await self.user_sends_photo(chat_id, caption if n == 0 else None, album=album) for n in range(photos)]
 
     async def user_sends_sticker(self, chat_id: int) -> dict[str, Any]:
         message = {

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from bot.messages import ATTACHMENT_NOT_KEPT
 from bot.runtime import Runtime
 from bot.telegram import conversation
 from bot.telegram.conversation import Handled
@@ -160,6 +161,23 @@ async def test_a_survey_written_in_the_chosen_language_changes_to_it(
         assert sent[-2]["text"] == "Zmieniono język na Polski.", "nothing said of other languages"
         assert "Czy jest Pan/Pani najemcą?" in sent[-1]["text"]
         assert [b["text"] for b in run.keyboard(CHAT)][:2] == ["Tak", "Nie"]
+
+
+async def test_the_words_sent_with_a_photo_are_kept_as_the_answer_and_the_photo_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start coproduction-ideas", replies=3)
+        await run.press(CHAT, "I agree")
+        await run.say(CHAT, "cost of living, parks")
+        await run.press(CHAT, "Cost of living")
+        before = len(run.fake.to(CHAT))
+        await run.fake.user_sends_photo(CHAT, caption="A bench by the pond, like this one")
+        sent = await run.fake.wait_for(CHAT, before + 2)
+        assert sent[-2]["text"] == ATTACHMENT_NOT_KEPT
+        assert "Would you like to help" in sent[-1]["text"], "and the survey goes on"
+        (response,) = await responses(run)
+        assert (await answers(run, response.id))["idea"] == "A bench by the pond, like this one"
 
 
 async def test_a_typed_choice_is_read_back_on_top_of_the_next_question(
@@ -364,6 +382,14 @@ async def test_bad_input_gets_a_helpful_reply_and_never_breaks_the_survey(
         assert len(replies) == 3, "one reply for the three photos of an album"
         assert "I can only read text" in replies[0]
         assert replies[1].startswith("I only read what you send, not later changes to it."), "an edit is not read"
+        before = len(run.fake.to(CHAT))
+        await run.fake.user_sends_album(CHAT, 3, caption="the damp in my kitchen")
+        await run.fake.user_sends(CHAT, "/help")
+        await run.fake.wait_for_text(CHAT, "/forget erases", before)
+        replies = [message["text"] for message in run.fake.to(CHAT)[before:]]
+        assert replies[0] == ATTACHMENT_NOT_KEPT, "said once for the album"
+        assert replies[1].startswith("Sorry, \u201cthe damp in my kitchen\u201d"), "its words read as typed ones"
+        assert len(replies) == 3
         group_before = len(run.fake.to(-500))
         await run.fake.user_sends(-500, "/start tsm", chat_type="group")
         sent = await run.fake.wait_for(-500, group_before + 1)

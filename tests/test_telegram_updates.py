@@ -61,8 +61,15 @@ def test_a_sticker_has_no_text() -> None:
 def test_a_photo_of_an_album_names_the_album() -> None:
     photo = typed("x")
     del photo["message"]["text"]
-    photo["message"] |= {"media_group_id": "1355", "photo": [], "caption": "damp"}
+    photo["message"] |= {"media_group_id": "1355", "photo": []}
     assert read_update(photo) == Inbound(1, 7, "pl", text=None, message_id=5, album="1355")
+
+
+def test_the_words_sent_with_a_photo_are_read_as_its_text() -> None:
+    photo = typed("x")
+    del photo["message"]["text"]
+    photo["message"] |= {"photo": [], "caption": "the damp in my kitchen"}
+    assert read_update(photo) == Inbound(1, 7, "pl", text="the damp in my kitchen", message_id=5, attached=True)
 
 
 @pytest.mark.parametrize("command", ["/start tsm", "/help@Chorus_Test_Bot", "/help@chorus_test_bot now"])

@@ -272,18 +272,26 @@ class _Turn:
         elif self.inbound.forwarded:
             self.say(m.FORWARDED)
         elif self.inbound.text is None:
-            self.not_text()
-        elif self.inbound.text.startswith("/"):
-            self.command(self.inbound.text)
+            self.not_text(m.NOT_TEXT)
         else:
-            self.answer(Reply(self.inbound.text))
+            if self.inbound.attached:
+                self.not_text(m.ATTACHMENT_NOT_KEPT)
+            if self.inbound.text.startswith("/"):
+                self.command(self.inbound.text)
+            else:
+                self.answer(Reply(self.inbound.text))
         return self.effects
 
-    def not_text(self) -> None:
-        """Say once that only text is read, even for an album, which comes as a message for each photo."""
+    def not_text(self, message: str) -> None:
+        """Say once that only text is read, even for an album, which comes as a message for each photo.
+
+        The words sent with a photo are read as if typed (they were lost
+        before, often a resident's whole answer: "the damp in my kitchen"),
+        and the resident is told the photo itself is not kept.
+        """
         album = self.inbound.album
         if album is None or first(self.session, f"telegram-album:{album}", self.now):
-            self.say(m.NOT_TEXT)
+            self.say(message)
 
     def place(self) -> Place | None:
         place = current_place(self.session, self.runtime.secret_key, self.contact)

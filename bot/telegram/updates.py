@@ -1,7 +1,7 @@
 """The few fields of a Telegram update that Chorus acts on, read from the Bot API's JSON.
 
 Chorus reads an update's id, its chat, who sent it and in what language, and
-the text or the pressed button's data; of a change to the bot's membership of
+the text (or a photo's, video's or file's caption) or the pressed button's data; of a change to the bot's membership of
 a chat, only whether a person blocked the bot or a group removed it; of an
 edit, only that there was one; of a group's messages, only a command for this
 bot or its move to a supergroup; nothing else. python-telegram-bot's Update.de_json builds an object for every
@@ -44,6 +44,7 @@ class Inbound:
     album: str | None = None  # photos or videos sent together arrive one message each, with the album's id
     edited: bool = False
     forwarded: bool = False  # someone else's words, or a command, passed on: never taken as an answer
+    attached: bool = False  # the text is the caption of a photo, video or file, which is not kept
 
 
 def read_update(body: object, me: str | None = None) -> Inbound | None:
@@ -72,10 +73,20 @@ def read_update(body: object, me: str | None = None) -> Inbound | None:
     if not private:
         return _in_group(update_id, chat_id, language, message, me)
     text = _optional(message, "text", str, "message")
+    caption = None if text is not None else _optional(message, "caption", str, "message")
     message_id = _required(message, "message_id", int, "message")
     album = _optional(message, "media_group_id", str, "message")
     forwarded = "forward_origin" in message or "forward_date" in message  # Bot API 7.0 on, and before it
-    return Inbound(update_id, chat_id, language, text=text, message_id=message_id, album=album, forwarded=forwarded)
+    return Inbound(
+        update_id,
+        chat_id,
+        language,
+        text=text if caption is None else caption,
+        message_id=message_id,
+        album=album,
+        forwarded=forwarded,
+        attached=caption is not None,
+    )
 
 
 def _in_group(
