@@ -9,7 +9,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
 
 UPDATES = Counter("chorus_updates_handled", "Inbound Telegram updates applied", ["channel"])
-ANSWERS = Counter("chorus_answers_stored", "Survey inputs that changed a participant's answers", ["channel"])
+ANSWERS = Counter(
+    "chorus_answers_stored", "Answers stored (a skip, and an answer given again after /back, count)", ["channel"]
+)
 QUEUED = Counter("chorus_outbox_queued", "Outbox rows queued", ["kind"])
 SENT = Counter("chorus_outbox_sent", "Outbox rows sent", ["channel"])
 FAILED = Counter("chorus_outbox_failed", "Outbox rows that failed for good", ["channel", "reason"])

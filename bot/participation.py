@@ -161,7 +161,9 @@ def advance(
     """Apply one input and persist what it changed: answers, state, consent, completion."""
     state, outputs = step(place.survey, place.state, given)
     if state != place.state:
-        metrics.ANSWERS.labels(channel).inc()
+        added = len(state.answers) - len(place.state.answers)  # a tick, a comment, /back or /language adds none
+        if added > 0:
+            metrics.ANSWERS.labels(channel).inc(added)
         _record_consent(session, place, state, now)
         _persist(session, secret_key, place, state, channel, now)
         place.state = state

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -719,6 +720,27 @@ async def test_a_refused_token_is_named_and_the_rest_of_chorus_runs(
                     await asyncio.sleep(0.02)
         assert wrong not in caplog.text
         assert run.fake.calls["getUpdates"] == 0
+
+
+async def answers_stored(run: Running) -> float:
+    """`chorus_answers_stored` for Telegram, as Prometheus reads it from /metrics (0 before the first)."""
+    async with ClientSession() as client:
+        exposed = await (await client.get(f"http://127.0.0.1:{run.settings.port}/metrics")).text()
+    found = re.search(r'^chorus_answers_stored_total\{channel="telegram"\} (\S+)$', exposed, re.MULTILINE)
+    return float(found[1]) if found else 0.0
+
+
+async def test_answers_stored_counts_answers_not_comments_or_a_change_of_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start coproduction-ideas", replies=3)
+        before = await answers_stored(run)
+        await run.press(CHAT, "I agree")
+        await run.say(CHAT, "More benches in the park and a place for kids to play")
+        await run.say(CHAT, "/language pl", replies=2)
+        await run.say(CHAT, "cost of living, parks")
+        assert await answers_stored(run) - before == 2, "the consent and the choices; not the comment or /language"
 
 
 def failing_once(monkeypatch: pytest.MonkeyPatch, error: Exception) -> list[int]:
