@@ -19,9 +19,10 @@ from telegram.error import TelegramError
 from bot import outreach
 from bot.config import Settings
 from bot.outreach import OpenedWave
+from bot.private_file import private_file
 from bot.runtime import Runtime, open_runtime
 from bot.telegram.conversation import JOIN_PREFIX
-from storage import catalogue, migrate, outbox, privacy, staff, subscriptions, waves
+from storage import backup, catalogue, migrate, outbox, privacy, staff, subscriptions, waves
 from storage.errors import DatabaseUnavailable, StorageError
 from surveys.loader import load_survey
 
@@ -108,6 +109,20 @@ async def purge(runtime: Runtime, actor: str = "retention") -> privacy.Purged:
     )
     logger.info("retention purge: %s", result)
     return result
+
+
+@dataclass(frozen=True)
+class Backup:
+    source: Path
+    size: int  # bytes
+
+
+def backup_database(settings: Settings, destination: Path) -> Backup:
+    """Copy the embedded SQLite database to `destination`, safely while `chorus run` writes to it."""
+    source = backup.sqlite_file(settings.database_url)
+    with private_file(destination) as partial:
+        size = backup.backup_sqlite(source, partial)
+    return Backup(source, size)
 
 
 async def purge_database(settings: Settings) -> privacy.Purged:

@@ -24,6 +24,7 @@ from bot.config import EMAIL, Settings, load_settings
 from bot.errors import ChorusError
 from bot.event_loop import loop_factory
 from bot.preview import preview
+from bot.private_file import private_file
 from bot.service import serve
 from bot.summary import build_summary, to_html, to_json, to_markdown
 from storage.errors import StorageError
@@ -174,6 +175,19 @@ def upgrade() -> None:
         click.echo(f"The database schema is at revision {', '.join(sorted(revisions))}.")
 
 
+@db.command(name="backup")
+@click.argument("destination", type=click.Path(path_type=Path, dir_okay=False))
+def backup_command(destination: Path) -> None:
+    """Copy the SQLite database to DESTINATION, safely while Chorus runs (for PostgreSQL, use pg_dump)."""
+    with _reported():
+        made = admin.backup_database(load_settings(), destination)
+        click.echo(
+            f"Backed up {made.source} to {destination} ({made.size / 1e6:.1f} MB). It holds personal data: keep it "
+            "as safe as the database, and keep CHORUS_SECRET_KEY with it, without which nobody's answers in it "
+            "can be found for export or erasure."
+        )
+
+
 @db.command(name="purge")
 def purge_command() -> None:
     """Erase or de-identify data older than CHORUS_RETENTION_DAYS now (`chorus run` also does it daily)."""
@@ -217,8 +231,8 @@ def export(contact_id: int, output: Path | None) -> None:
         if output is None:
             click.echo(data)
         else:
-            output.write_text(data + "\n", encoding="utf-8")
-            output.chmod(0o600)
+            with private_file(output) as partial:
+                partial.write_text(data + "\n", encoding="utf-8")
             click.echo(f"Wrote everything held about contact {contact_id} to {output}.")
 
 

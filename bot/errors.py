@@ -37,6 +37,10 @@ class SendFailed(ChorusError):
         self.moved_to = moved_to
 
 
+class OutputError(ChorusError):
+    """A file Chorus was asked to write could not be written; nothing half-written was left in its place."""
+
+
 class WaveError(ChorusError):
     """A wave cannot be opened or closed as asked: no such survey, wave or audience."""
 

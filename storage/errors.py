@@ -33,3 +33,7 @@ class SchemaTooNew(StorageError):
 
 class DatabaseUnavailable(StorageError):
     """The database cannot be reached or opened."""
+
+
+class BackupRefused(StorageError):
+    """A backup was not made: the database is not the embedded SQLite file, or the copy failed its check."""

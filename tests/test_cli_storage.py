@@ -1,9 +1,13 @@
-"""The database commands an operator or officer runs: import, list, upgrade, forget, export, purge."""
+"""The database commands an operator or officer runs: import, list, upgrade, forget, export, backup, purge."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+import threading
+import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -108,6 +112,88 @@ def test_export_writes_json_to_a_private_file(env: str, tmp_path: Path) -> None:
     assert data["contact"]["display_name"] == "Sam"
     assert (tmp_path / "sam.json").stat().st_mode & 0o777 == 0o600
     assert audit_actions(env) == ["contact.export"]
+
+
+def test_export_to_a_folder_that_does_not_exist_is_one_line(env: str) -> None:
+    run("db", "upgrade")
+    result = run("contact", "export", str(add_contact(env)), "--output", "missing/sam.json")
+    assert result.exit_code == 2
+    assert result.stderr == "cannot write missing/sam.json: No such file or directory\n"
+
+
+def audit_rows(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as connection:
+        (verdict,) = connection.execute("PRAGMA quick_check").fetchone()
+        assert verdict == "ok"
+        (count,) = connection.execute("SELECT count(*) FROM audit_log").fetchone()
+        return int(count)
+
+
+def test_backup_is_a_whole_private_copy_taken_while_chorus_writes(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service keeps writing (here: audit rows in WAL mode, as `chorus run` does) while the copy is taken."""
+    run("db", "upgrade")
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        with closing(sqlite3.connect(tmp_path / "cli.db", isolation_level=None)) as connection:
+            connection.execute("PRAGMA busy_timeout = 5000")
+            while not stop.is_set():
+                connection.execute(
+                    "INSERT INTO audit_log (at, actor, action, subject, detail) "
+                    "VALUES ('2026-12-07 00:00:00', 'test', 'write', 'row', '{}')"
+                )
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 30
+        while audit_rows(tmp_path / "cli.db") < 200:
+            assert writer.is_alive() and time.monotonic() < deadline, "the writer stopped"
+        result = run("db", "backup", "backup.db")
+    finally:
+        stop.set()
+        writer.join()
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Backed up {tmp_path / 'cli.db'} to backup.db (")
+    backed_up = audit_rows(tmp_path / "backup.db")
+    assert 200 <= backed_up <= audit_rows(tmp_path / "cli.db"), "a snapshot taken while rows went on arriving"
+    assert (tmp_path / "backup.db").stat().st_mode & 0o777 == 0o600
+    with closing(sqlite3.connect(tmp_path / "backup.db")) as copy:
+        revisions = {revision for (revision,) in copy.execute("SELECT version_num FROM alembic_version")}
+    assert revisions == head_revisions(), "the copy is a Chorus database that `chorus run` can open as it is"
+    monkeypatch.setenv("CHORUS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'backup.db'}")
+    assert run("survey", "list").exit_code == 0, "restored: put in place of the database, Chorus uses it"
+    monkeypatch.setenv("CHORUS_DATABASE_URL", env)
+    assert run("db", "backup", "backup.db").exit_code == 0, "a backup replaces an older one of the same name"
+    assert audit_rows(tmp_path / "backup.db") == audit_rows(tmp_path / "cli.db")
+    assert sorted(path.name for path in tmp_path.iterdir() if "backup" in path.name) == ["backup.db"]
+
+
+@pytest.mark.parametrize(
+    ("url", "destination", "message"),
+    [
+        (None, "missing/backup.db", "cannot write missing/backup.db: No such file or directory"),
+        ("sqlite+aiosqlite:///{tmp}/none.db", "backup.db", "there is no database at {tmp}/none.db to back up"),
+        (
+            "postgresql+asyncpg://postgres@127.0.0.1/chorus",
+            "backup.db",
+            "chorus db backup copies the embedded SQLite database; back up PostgreSQL with pg_dump, "
+            "e.g. pg_dump --format=custom --file=chorus.dump DATABASE",
+        ),
+    ],
+)
+def test_a_backup_that_cannot_be_made_is_one_line_and_leaves_nothing(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str | None, destination: str, message: str
+) -> None:
+    run("db", "upgrade")
+    if url is not None:
+        monkeypatch.setenv("CHORUS_DATABASE_URL", url.format(tmp=tmp_path))
+    result = run("db", "backup", destination)
+    assert result.exit_code == 2
+    assert result.stderr == message.format(tmp=tmp_path) + "\n"
+    assert not [path for path in tmp_path.rglob("*") if "backup" in path.name]
 
 
 def test_purge_reports_what_it_removed(env: str) -> None:
