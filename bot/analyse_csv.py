@@ -15,6 +15,7 @@ from analysis.learnt import learn_sentiment, learn_themes
 from analysis.sentiment import Sentiment, analyse
 from analysis.themes import load_codebook, themes_of
 from bot.learnt_store import StoredModel, describe, load_model, now_text, save_model
+from bot.private_file import private_file
 
 ADDED = ("sentiment", "polarity", "themes")
 BATCH = 1000
@@ -85,16 +86,11 @@ def analyse_csv(
 ) -> int:
     """Copy every row and add sentiment, polarity and themes (separated by ;); returns the rows written.
 
-    The output appears only when every row is done: a bad row leaves no half-written file behind.
+    The output appears only when every row is done: a bad row leaves no half-written file behind. It holds
+    what people wrote, so it is private to its owner like a subject access export.
     """
-    written = 0
-    partial = target.with_name(target.name + ".partial")
-    try:
-        written = _analyse_into(source, partial, text_column, question_column, analyse_batch, progress)
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return written
+    with private_file(target) as partial:
+        return _analyse_into(source, partial, text_column, question_column, analyse_batch, progress)
 
 
 def _analyse_into(

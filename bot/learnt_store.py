@@ -14,6 +14,7 @@ import joblib
 
 from analysis.errors import InputError
 from analysis.learnt import LearntSentiment, LearntThemes
+from bot.private_file import cannot_write, private_file
 
 FORMAT = 1
 
@@ -33,9 +34,15 @@ def model_path(models_dir: Path, name: str) -> Path:
 
 
 def save_model(models_dir: Path, stored: StoredModel) -> Path:
-    models_dir.mkdir(parents=True, exist_ok=True)
+    """Whole or not at all (a model cut short by a full disk would fail every later `chorus analyse`), and
+    private to its owner: it was learnt from what residents wrote."""
     path = model_path(models_dir, stored.name)
-    joblib.dump({"format": FORMAT, "model": stored}, path)
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise cannot_write(path, error) from None
+    with private_file(path) as partial:
+        joblib.dump({"format": FORMAT, "model": stored}, partial)
     return path
 
 

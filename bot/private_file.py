@@ -30,13 +30,18 @@ def private_file(path: Path) -> Iterator[Path]:
         partial.unlink(missing_ok=True)  # a leftover keeps its own permissions through O_CREAT
         os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as error:
-        raise OutputError(f"cannot write {path}: {error.strerror}") from None
+        raise cannot_write(path, error) from None
     try:
         yield partial
         os.replace(partial, path)
     except OSError as error:
         partial.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {error.strerror}") from None
+        raise cannot_write(path, error) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def cannot_write(path: Path, error: OSError) -> OutputError:
+    """e.g. 'cannot write backups/chorus.db: No such file or directory'."""
+    return OutputError(f"cannot write {path}: {error.strerror}")

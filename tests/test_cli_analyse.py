@@ -38,6 +38,7 @@ def test_every_row_is_copied_with_sentiment_polarity_and_themes(tmp_path: Path) 
     assert [r["sentiment"] for r in rows] == ["negative", "positive", "positive"]
     assert rows[0]["themes"] == "repairs and maintenance;damp and mould"
     assert float(rows[0]["polarity"]) < 0
+    assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o600, "what people wrote, private to its owner"
 
 
 def test_a_missing_column_or_file_is_one_line(tmp_path: Path) -> None:
@@ -62,3 +63,12 @@ def test_a_row_with_stray_values_names_its_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.strip() == "in.csv: line 3: more values than columns; put text with commas in quotes"
     assert list(tmp_path.iterdir()) == [source], "no half-written output"
+
+
+def test_an_output_folder_that_does_not_exist_is_one_line(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n1,fine\n")
+    output = tmp_path / "missing" / "o.csv"
+    result = CliRunner().invoke(cli, ["analyse", str(source), "--text-column", "text", "--output", str(output)])
+    assert result.exit_code == 2
+    assert result.stderr == f"cannot write {output}: No such file or directory\n"

@@ -101,11 +101,24 @@ def test_learn_then_analyse_from_the_command_line(tmp_path: Path) -> None:
     assert learnt.exit_code == 0, learnt.output
     assert "Learnt 'estate' from coded.csv, 36 coded answers" in learnt.output
     assert "cleanliness" in learnt.output and "precision" in learnt.output
+    model = tmp_path / "models" / "estate.joblib"
+    assert list(model.parent.iterdir()) == [model] and model.stat().st_mode & 0o777 == 0o600
     rows = analyse_with(
         tmp_path, "text\nThe bins are overflowing with rubbish\nDamp in the bedroom\n", "estate", tmp_path / "models"
     )
     assert "cleanliness" in rows[0]["themes"].split(";"), "the learnt theme"
     assert "damp and mould" in rows[1]["themes"].split(";"), "the codebook's rule-based theme"
+
+
+def test_a_models_dir_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    coded = tmp_path / "coded.csv"
+    with coded.open("w", newline="") as file:
+        csv.writer(file).writerows([("answer", "codes"), *CODED])
+    (tmp_path / "taken").write_text("a file where the folder would go")
+    args = ["themes", "learn", str(coded), "--text-column", "answer", "--themes-column", "codes", "--name", "estate"]
+    result = CliRunner().invoke(cli, [*args, "--models-dir", str(tmp_path / "taken" / "models")])
+    assert result.exit_code == 2
+    assert result.stderr == f"cannot write {tmp_path / 'taken' / 'models' / 'estate.joblib'}: Not a directory\n"
 
 
 def test_sentiment_learnt_with_the_themes_gives_the_label(tmp_path: Path) -> None:
