@@ -154,15 +154,7 @@ def export(session: Session, contact_id: int, *, secret_key: str, now: datetime,
         "contact": _row(contact, "id channel address display_name language role opted_out_at created_at last_seen_at"),
         "consents": [_row(c, "question_id language notice decision recorded_at") for c in consents],
         "invitations": [_row(i, "wave_id sent_at reminders_sent started_at completed_at") for i in invitations],
-        "responses": [
-            {
-                "survey": slug,
-                "version": number,
-                **_row(response, "channel language status started_at completed_at"),
-                "answers": _answers(session, response),
-            }
-            for response, slug, number in responses
-        ],
+        "responses": [_response(session, response, slug, number) for response, slug, number in responses],
         "surveys_in_progress_anonymously": [_row(d, "updated_at state") for d in drafts],
         "messages": [_message(m) for m in messages],
         "note": NOTE,
@@ -171,7 +163,18 @@ def export(session: Session, contact_id: int, *, secret_key: str, now: datetime,
     return exported
 
 
-def _answers(session: Session, response: Response) -> list[dict[str, Any]]:
+def _response(session: Session, response: Response, slug: str, number: int) -> dict[str, Any]:
+    _, survey = load_version(session, response.survey_version_id)
+    return {
+        "survey": slug,
+        "title": survey.title.get(response.language, survey.default_language),
+        "version": number,
+        **_row(response, "channel language status started_at completed_at"),
+        "answers": _answers(session, survey, response),
+    }
+
+
+def _answers(session: Session, survey: SurveyDocument, response: Response) -> list[dict[str, Any]]:
     """Each answer with its question as asked and the answer as shown, in the language they answered in, in
     the survey's order: the export is read by the person, who knows "Very satisfied", not `very_satisfied`.
 
@@ -179,7 +182,6 @@ def _answers(session: Session, response: Response) -> list[dict[str, Any]]:
     with its answer; one written at a question not (or no longer) answered is
     held with the survey's progress, and comes on its own.
     """
-    _, survey = load_version(session, response.survey_version_id)
     rows = session.execute(
         select(Answer.question_id, Answer.value, Answer.text).where(Answer.response_id == response.id)
     )

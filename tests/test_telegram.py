@@ -305,7 +305,11 @@ async def test_which_first_offers_only_the_issues_ticked_and_records_the_one_pre
         assert "one idea" in sent[-1]["text"]
         (response,) = await responses(run)
         assert (await answers(run, response.id))["priority"] == "cost_of_living"
-        await run.say(CHAT, "/mydata")
+        sent = await run.say(CHAT, "/mydata", replies=2)
+        assert (
+            "\u2022 And if we could only work on one of those first, which should it be? \u2014 Cost of living"
+            in (sent[-2]["text"])
+        ), "read in the chat as well as in the file"
         document = next(s for s in reversed(run.fake.sent) if s.get("document"))
         [exported] = json.loads(document["document"]["content"])["responses"]
         shown = {answer["question_id"]: answer["answer"] for answer in exported["answers"]}
@@ -443,7 +447,10 @@ async def test_help_stop_and_my_data(tmp_path: Path, monkeypatch: pytest.MonkeyP
         await run.press(CHAT, "I agree")
         before = len(run.fake.to(CHAT))
         await run.fake.user_sends(CHAT, "/mydata")
-        sent = await run.fake.wait_for(CHAT, before + 1)
+        sent = await run.fake.wait_for(CHAT, before + 2)
+        assert sent[-2]["text"].startswith("<b>What we hold about you</b>\nYour Telegram chat, in English, since ")
+        assert "<b>Tenant Satisfaction Survey, started on " in sent[-2]["text"]
+        assert "\u2022 Are you happy to take part? \u2014 I agree" in sent[-2]["text"]
         document = next(s for s in reversed(run.fake.sent) if s.get("document"))
         data = json.loads(document["document"]["content"])
         assert data["contact"]["address"] == str(CHAT)
@@ -558,8 +565,11 @@ async def test_staff_join_with_a_code_and_answer_anonymously(tmp_path: Path, mon
             contact = await session.scalar(select(Contact).where(Contact.address == str(CHAT)))
             assert contact is not None and contact.role == "staff"
             assert await session.scalar(select(func.count()).select_from(AnonymousDraft)) == 0
-        exported = await run.say(CHAT, "/mydata")
-        assert exported
+        exported = await run.say(CHAT, "/mydata", replies=2)
+        assert (
+            "We hold no answers linked to you.\n\nAnswers to anonymous surveys are stored with no link"
+            in (exported[-2]["text"])
+        ), "a member of staff's answers are anonymous"
         document = next(s for s in reversed(run.fake.sent) if s.get("document"))
         assert "Fewer meetings" not in document["document"]["content"].decode()
 

@@ -48,6 +48,7 @@ from bot.telegram.callbacks import (
     decode,
     encode,
 )
+from bot.telegram.my_data import readable
 from bot.telegram.render import (
     LIMIT,
     Keyboard,
@@ -506,6 +507,7 @@ class _Turn:
             self.session, self.contact.id, secret_key=self.runtime.secret_key, now=self.now, actor="participant"
         )
         content = json.dumps(data, indent=2, ensure_ascii=False).encode()
+        self.effects.send += messages(readable(data, self.language))
         self.effects.document = ("chorus-my-data.json", content, m.say(self.language, m.MYDATA))
 
     def ask_forget(self, _: str) -> None:

@@ -1,0 +1,51 @@
+"""/mydata read in the chat: the export as a resident reads it, in their language, before the file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.telegram.my_data import readable
+from storage.database import Database
+from storage.privacy import export
+from tests.conftest import SECRET
+from tests.test_privacy import COMMENT, NAME, NOW, populate
+
+
+async def exported(db: Database) -> dict[str, Any]:
+    made = await populate(db)
+    return await db.write(lambda s: export(s, made["contact"], secret_key=SECRET, now=NOW, actor="test"))
+
+
+async def test_each_answer_reads_as_it_was_asked_and_shown(db: Database) -> None:
+    text = readable(await exported(db), "en")
+    assert text.startswith("<b>What we hold about you</b>\nYour Telegram chat, in English, since 28 November 2026.")
+    assert "\u2022 Sat \u2014 Very satisfied\n  <i>Your comment: " + COMMENT + "</i>" in text
+    assert f"\u2022 Why \u2014 I am {NAME}, call me on 07700 900123" in text
+    assert text.endswith(
+        "Answers to anonymous surveys are stored with no link to you, so they cannot be shown here.\n"
+        "The file below has all of it, with the notices you agreed to and the messages we sent you."
+    )
+
+
+async def test_skips_unanswered_comments_and_a_stop_read_plainly_and_escaped(db: Database) -> None:
+    data = await exported(db)
+    data["contact"]["opted_out_at"] = NOW.isoformat()
+    response = data["responses"][0]
+    response |= {"status": "answering", "completed_at": None, "title": "Repairs <pulse>"}
+    response["answers"] += [
+        {"question_id": "lift", "question": "Lift & stairs?", "answer": None, "value": None},
+        {"question_id": "bins", "question": "Bins?", "answer": None, "value": None, "comment": "<b>never</b> emptied"},
+    ]
+    text = readable(data, "en")
+    assert "\nYou asked for no more messages on 28 November 2026.\n" in text
+    assert "<b>Repairs &lt;pulse&gt;, started on 28 November 2026 and not finished:</b>" in text
+    assert "\u2022 Lift &amp; stairs? \u2014 Skipped\n" in text
+    assert "\u2022 Bins?\n  <i>Your comment: &lt;b&gt;never&lt;/b&gt; emptied</i>" in text, "no answer yet to show"
+
+
+async def test_in_polish_with_polish_dates(db: Database) -> None:
+    text = readable(await exported(db), "pl")
+    assert text.startswith(
+        "<b>Co o Tobie przechowujemy</b>\nTwój czat w Telegramie, język: English, od 28 listopada 2026."
+    )
+    assert "<b>Residents – ukończono 28 listopada 2026:</b>" in text
