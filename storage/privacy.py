@@ -189,7 +189,8 @@ def _answers(session: Session, survey: SurveyDocument, response: Response) -> li
         question_id: _answer(survey, response.language, question_id, value, text) for question_id, value, text in rows
     }
     for question_id, text in (response.state or {}).get("notes", {}).items():
-        answered.setdefault(question_id, _answer(survey, response.language, question_id, None, text))
+        if question_id not in answered:
+            answered[question_id] = _answer(survey, response.language, question_id, None, text) | {"unanswered": True}
     return sorted(answered.values(), key=lambda a: survey.position(a["question_id"]) or 0)
 
 

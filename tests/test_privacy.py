@@ -208,7 +208,7 @@ async def test_export_holds_a_comment_written_at_a_question_not_yet_answered(db:
     data = await db.write(lambda s: export(s, made["contact"], secret_key=SECRET, now=NOW, actor="test"))
     [in_progress] = [r for r in data["responses"] if r["status"] == "answering"]
     assert in_progress["answers"] == [
-        {"question_id": "sat", "question": "Sat", "answer": None, "value": None, "comment": pending}
+        {"question_id": "sat", "question": "Sat", "answer": None, "value": None, "comment": pending, "unanswered": True}
     ]
 
 

@@ -35,12 +35,21 @@ async def test_skips_unanswered_comments_and_a_stop_read_plainly_and_escaped(db:
     response["answers"] += [
         {"question_id": "lift", "question": "Lift & stairs?", "answer": None, "value": None},
         {"question_id": "bins", "question": "Bins?", "answer": None, "value": None, "comment": "<b>never</b> emptied"},
+        {
+            "question_id": "damp",
+            "question": "Damp?",
+            "answer": None,
+            "value": None,
+            "comment": "mould",
+            "unanswered": True,
+        },
     ]
     text = readable(data, "en")
     assert "\nYou asked for no more messages on 28 November 2026.\n" in text
     assert "<b>Repairs &lt;pulse&gt;, started on 28 November 2026 and not finished:</b>" in text
     assert "\u2022 Lift &amp; stairs? \u2014 Skipped\n" in text
-    assert "\u2022 Bins?\n  <i>Your comment: &lt;b&gt;never&lt;/b&gt; emptied</i>" in text, "no answer yet to show"
+    assert "\u2022 Bins? \u2014 Skipped\n  <i>Your comment: &lt;b&gt;never&lt;/b&gt; emptied</i>" in text
+    assert "\u2022 Damp?\n  <i>Your comment: mould</i>" in text, "not answered yet: no answer to show"
 
 
 async def test_in_polish_with_polish_dates(db: Database) -> None:

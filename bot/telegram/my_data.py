@@ -61,14 +61,14 @@ def _heading(response: dict[str, Any], language: str) -> str:
 
 
 def _answers(answers: list[dict[str, Any]], language: str) -> list[str]:
-    """An answer as shown ("Very satisfied"); a skipped one as skipped; a comment under its question, where a
-    question it was written at, but not yet answered, has no answer to show."""
+    """An answer as shown ("Very satisfied"); a skipped one as skipped; a comment under its question, which
+    may not be answered yet."""
     lines = []
     for answer in answers:
         question = html(answer["question"] or answer["question_id"])
         if answer["value"] is not None:
             lines.append(f"\u2022 {question} \u2014 {html(str(answer['answer']))}")
-        elif "comment" in answer:
+        elif answer.get("unanswered"):
             lines.append(f"\u2022 {question}")
         else:
             lines.append(f"\u2022 {question} \u2014 {html(m.say(language, m.SKIPPED))}")
