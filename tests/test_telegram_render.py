@@ -86,6 +86,25 @@ def test_split_keeps_every_part_within_the_limit_and_loses_nothing_but_breaks(te
         assert len(parts) >= 2
 
 
+SMALL_LIMIT = 200  # as Telegram's 4,096, with examples small enough to search well
+HTML_LINES = st.lists(
+    st.lists(st.text(st.characters(blacklist_characters="<>\n "), min_size=1, max_size=12), min_size=1, max_size=12)
+    .map(" ".join)
+    .filter(lambda line: len(line) < SMALL_LIMIT // 2 - 7)
+    .map(lambda line: f"<i>{line}</i>"),
+    min_size=1,
+    max_size=30,
+).map("\n".join)
+
+
+@given(HTML_LINES)
+def test_split_never_cuts_a_line_shorter_than_half_the_limit(text: str) -> None:
+    """Its HTML tags stay together, so Telegram can read every part."""
+    for part in split(text, SMALL_LIMIT):
+        assert len(part) <= SMALL_LIMIT
+        assert part.count("<i>") == part.count("</i>"), part
+
+
 @given(
     st.one_of(
         st.builds(

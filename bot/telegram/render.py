@@ -51,11 +51,27 @@ def split(text: str, limit: int = LIMIT) -> list[str]:
     """Cut long text at paragraph, line or word breaks so each part fits Telegram's limit."""
     parts: list[str] = []
     while len(text) > limit:
-        cut = max(text.rfind(sep, 0, limit) for sep in ("\n\n", "\n", " "))
-        cut = cut if cut > 0 else limit
+        cut = _cut(text, limit)
         parts.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     return [*parts, text] if text else parts
+
+
+def _cut(text: str, limit: int) -> int:
+    """The last paragraph break in the second half of the limit, else the last line break there, else the
+    last space, else the limit itself.
+
+    Cutting at whichever break came last split a line at a space when a line
+    break came a little earlier, and an HTML line (an italic comment in
+    /mydata) was cut between its <i> and </i>, which Telegram refuses; lines
+    shorter than half the limit now stay whole.
+    """
+    for separator in ("\n\n", "\n"):
+        cut = text.rfind(separator, limit // 2, limit)
+        if cut > 0:
+            return cut
+    cut = text.rfind(" ", 0, limit)
+    return cut if cut > 0 else limit
 
 
 def messages(text: str, keyboard: Keyboard | None = None) -> list[Outgoing]:
