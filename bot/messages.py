@@ -150,11 +150,11 @@ def refusal(rejected: Rejected, language: str = "en") -> str:
     return say(language, REFUSALS[rejected.reason], **params)
 
 
-def quoted(text: str) -> str:
+def quoted(text: str, limit: int = QUOTE_LENGTH) -> str:
     """A person's words as a refusal quotes them back: on one line, and cut short, so a pasted
     page is not sent back whole (it was, split over two messages, the first reading only 'Sorry,')."""
     text = " ".join(text.split())
-    return text if len(text) <= QUOTE_LENGTH else text[: QUOTE_LENGTH - 1].rstrip() + "\u2026"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 def comment_kept(noted: Noted, language: str = "en") -> str:

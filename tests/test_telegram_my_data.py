@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.telegram.my_data import readable
+from bot.telegram.render import split
 from storage.database import Database
 from storage.privacy import export
 from tests.conftest import SECRET
@@ -58,3 +59,13 @@ async def test_in_polish_with_polish_dates(db: Database) -> None:
         "<b>Co o Tobie przechowujemy</b>\nTwój czat w Telegramie, język: English, od 28 listopada 2026."
     )
     assert "<b>Residents – ukończono 28 listopada 2026:</b>" in text
+
+
+async def test_a_long_comment_is_shortened_in_the_message_and_kept_whole_in_the_file(db: Database) -> None:
+    data = await exported(db)
+    data["responses"][0]["answers"][0]["comment"] = "the lift again " * 600
+    parts = split(readable(data, "en"))
+    [comment] = [line for line in parts[0].splitlines() if "the lift again" in line]
+    assert comment.endswith("\u2026</i>") and len(comment) < 1100, "shortened, with a sign that it was"
+    assert len(parts) == 1
+    assert data["responses"][0]["answers"][0]["comment"] == "the lift again " * 600

@@ -22,6 +22,7 @@ from bot import messages as m
 from bot.telegram.render import html
 
 BRITISH = "en_GB"
+SHOWN = 1000  # characters of an answer or a comment in the message, so no line is cut (render.split); the file has all
 
 
 def readable(exported: dict[str, Any], language: str) -> str:
@@ -67,13 +68,14 @@ def _answers(answers: list[dict[str, Any]], language: str) -> list[str]:
     for answer in answers:
         question = html(answer["question"] or answer["question_id"])
         if answer["value"] is not None:
-            lines.append(f"\u2022 {question} \u2014 {html(str(answer['answer']))}")
+            lines.append(f"\u2022 {question} \u2014 {html(m.quoted(str(answer['answer']), SHOWN))}")
         elif answer.get("unanswered"):
             lines.append(f"\u2022 {question}")
         else:
             lines.append(f"\u2022 {question} \u2014 {html(m.say(language, m.SKIPPED))}")
         if "comment" in answer:
-            lines.append(f"  <i>{html(m.say(language, m.MYDATA_COMMENT, comment=answer['comment']))}</i>")
+            comment = m.quoted(answer["comment"], SHOWN)
+            lines.append(f"  <i>{html(m.say(language, m.MYDATA_COMMENT, comment=comment))}</i>")
     return lines
 
 
