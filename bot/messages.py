@@ -7,6 +7,8 @@ Each constant is a gettext msgid: `say(language, TEXT, **details)` translates it
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.i18n import translate
 from surveys.model import Kind
 from surveys.outputs import Completed, Noted, Reason, Rejected
@@ -135,6 +137,12 @@ LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "ur": "\u0627\u0631\u062f\u06
 def language_name(code: str) -> str:
     """A language as its speakers write it, e.g. "pl" -> 'Polski'; a survey's other languages by their code."""
     return LANGUAGE_NAMES.get(code, code)
+
+
+def available_in(languages: Iterable[str], language: str) -> str:
+    """Which languages a survey is written in, said in the participant's, e.g. 'Ta ankieta jest dostępna w
+    językach: English.'"""
+    return say(language, REFUSALS[Reason.UNKNOWN_LANGUAGE], languages=", ".join(map(language_name, languages)))
 
 
 def say(language: str, message: str, /, **details: str | int | float) -> str:

@@ -164,6 +164,23 @@ async def test_a_survey_written_in_the_chosen_language_changes_to_it(
         assert [b["text"] for b in run.keyboard(CHAT)][:2] == ["Tak", "Nie"]
 
 
+async def test_a_resident_whose_telegram_is_in_polish_is_told_the_survey_is_in_english(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.db.write(lambda session: import_survey(session, BILINGUAL, NOW))
+        before = len(run.fake.to(CHAT))
+        await run.fake.user_sends(CHAT, "/start tsm", language="pl")
+        sent = await run.fake.wait_for(CHAT, before + 3)
+        assert sent[-3]["text"].endswith("/mydata i /forget.\n\nTa ankieta jest dostępna w językach: English.")
+        assert "Are you happy to take part?" in sent[-1]["text"]
+        before = len(run.fake.to(CHAT + 1))
+        await run.fake.user_sends(CHAT + 1, "/start bilingual", language="pl")
+        sent = await run.fake.wait_for(CHAT + 1, before + 2)
+        assert sent[-2]["text"].endswith("/mydata i /forget."), "a survey written in Polish says nothing of it"
+        assert "Czy jest Pan/Pani najemcą?" in sent[-1]["text"]
+
+
 async def test_the_words_sent_with_a_photo_are_kept_as_the_answer_and_the_photo_is_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

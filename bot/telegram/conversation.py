@@ -458,6 +458,8 @@ class _Turn:
         if survey.metadata.anonymous:
             lines.append(m.say(self.language, m.ANONYMOUS))
         lines.append(m.say(self.language, m.HOW_TO_STOP))
+        if self.language not in survey.languages:  # Chorus speaks their language; the survey's text will not
+            lines.append(m.available_in(survey.languages, self.language))
         self.effects.send += messages(html("\n\n".join(lines)))
 
     def organisation_name(self, slug: str) -> str:
@@ -492,8 +494,7 @@ class _Turn:
         said = m.say(self.language, m.LANGUAGE_SET, language=m.language_name(code))
         place = current_place(self.session, self.runtime.secret_key, self.contact)
         if place is not None and code not in place.survey.languages:
-            names = ", ".join(m.language_name(language) for language in place.survey.languages)
-            said += "\n" + m.say(self.language, m.REFUSALS[Reason.UNKNOWN_LANGUAGE], languages=names)
+            said += "\n" + m.available_in(place.survey.languages, self.language)
         self.effects.send += messages(html(said))
         if place is None:
             return
