@@ -33,6 +33,7 @@ async def test_skips_unanswered_comments_and_a_stop_read_plainly_and_escaped(db:
     data["contact"]["opted_out_at"] = NOW.isoformat()
     response = data["responses"][0]
     response |= {"status": "answering", "completed_at": None, "title": "Repairs <pulse>"}
+    data["responses"][1] |= {"status": "answering", "completed_at": None, "answers": []}
     response["answers"] += [
         {"question_id": "lift", "question": "Lift & stairs?", "answer": None, "value": None},
         {"question_id": "bins", "question": "Bins?", "answer": None, "value": None, "comment": "<b>never</b> emptied"},
@@ -51,6 +52,7 @@ async def test_skips_unanswered_comments_and_a_stop_read_plainly_and_escaped(db:
     assert "\u2022 Lift &amp; stairs? \u2014 Skipped\n" in text
     assert "\u2022 Bins? \u2014 Skipped\n  <i>Your comment: &lt;b&gt;never&lt;/b&gt; emptied</i>" in text
     assert "\u2022 Damp?\n  <i>Your comment: mould</i>" in text, "not answered yet: no answer to show"
+    assert "<b>Kept, started on 28 November 2026 and not finished:</b>\nNo answers yet.\n" in text
 
 
 async def test_in_polish_with_polish_dates(db: Database) -> None:

@@ -64,7 +64,7 @@ def _heading(response: dict[str, Any], language: str) -> str:
 def _answers(answers: list[dict[str, Any]], language: str) -> list[str]:
     """An answer as shown ("Very satisfied"); a skipped one as skipped; a comment under its question, which
     may not be answered yet."""
-    lines = []
+    lines = [] if answers else [html(m.say(language, m.MYDATA_NO_ANSWERS))]
     for answer in answers:
         question = html(answer["question"] or answer["question_id"])
         if answer["value"] is not None:
