@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 
 from bot import outreach
 from bot.config import Settings
+from bot.errors import ChorusError
 from bot.outreach import OpenedWave
 from bot.private_file import private_file
 from bot.runtime import Runtime, open_runtime
@@ -27,6 +28,7 @@ from storage.errors import DatabaseUnavailable, StorageError
 from surveys.loader import load_survey
 
 logger = logging.getLogger(__name__)
+BACKUP_PREFIX = "chorus-"
 
 
 @contextmanager
@@ -117,12 +119,42 @@ class Backup:
     size: int  # bytes
 
 
-def backup_database(settings: Settings, destination: Path) -> Backup:
+def backup_database(database_url: str, destination: Path) -> Backup:
     """Copy the embedded SQLite database to `destination`, safely while `chorus run` writes to it."""
-    source = backup.sqlite_file(settings.database_url)
+    source = backup.sqlite_file(database_url)
     with private_file(destination) as partial:
         size = backup.backup_sqlite(source, partial)
     return Backup(source, size)
+
+
+async def scheduled_backup(runtime: Runtime) -> Path | None:
+    """Back up into CHORUS_BACKUP_DIR and keep its newest CHORUS_BACKUP_KEEP backups; None if it failed.
+
+    It runs on a thread, so the service goes on answering while a large
+    database is copied. A failure (a full disk, say) is logged as an error
+    and the next comes at the next interval: a missed backup must not stop
+    the service, and the log is where an operator looks.
+    """
+    folder = runtime.settings.backup_dir
+    assert folder is not None
+    destination = folder / f"{BACKUP_PREFIX}{runtime.clock().strftime('%Y%m%d-%H%M%S')}.db"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        made = await asyncio.to_thread(backup_database, runtime.db.url, destination)
+        removed = _keep_newest(folder, runtime.settings.backup_keep)
+    except (ChorusError, StorageError, OSError) as error:
+        logger.error("backup into %s failed: %s", folder, error)
+        return None
+    logger.info("backed up %s to %s (%s bytes); removed %s older backups", made.source, destination, made.size, removed)
+    return destination
+
+
+def _keep_newest(folder: Path, keep: int) -> int:
+    """Remove all but the newest `keep` of Chorus's own backups there (their names sort by time); how many went."""
+    older = sorted(folder.glob(f"{BACKUP_PREFIX}*.db"))[:-keep]
+    for path in older:
+        path.unlink()
+    return len(older)
 
 
 async def purge_database(settings: Settings) -> privacy.Purged:

@@ -180,7 +180,7 @@ def upgrade() -> None:
 def backup_command(destination: Path) -> None:
     """Copy the SQLite database to DESTINATION, safely while Chorus runs (for PostgreSQL, use pg_dump)."""
     with _reported():
-        made = admin.backup_database(load_settings(), destination)
+        made = admin.backup_database(load_settings().database_url, destination)
         click.echo(
             f"Backed up {made.source} to {destination} ({made.size / 1e6:.1f} MB). It holds personal data: keep it "
             "as safe as the database, and keep CHORUS_SECRET_KEY with it, without which nobody's answers in it "

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(None, validation_alias="CHORUS_SMTP_USERNAME")
     smtp_password: SecretStr | None = Field(None, validation_alias="CHORUS_SMTP_PASSWORD")
     mail_from: str | None = Field(None, validation_alias="CHORUS_MAIL_FROM")
+    backup_dir: Path | None = Field(None, validation_alias="CHORUS_BACKUP_DIR")
+    backup_hours: int = Field(24, ge=1, le=168, validation_alias="CHORUS_BACKUP_HOURS")
+    backup_keep: int = Field(7, ge=1, le=1000, validation_alias="CHORUS_BACKUP_KEEP")
 
     @field_validator("database_url")
     @classmethod
@@ -145,6 +148,13 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
             raise ConfigError(
                 "CHORUS_WEBHOOK_SECRET: required when CHORUS_PUBLIC_URL is set, so forged updates are refused"
             )
+    if settings.backup_dir is not None:
+        if not settings.database_url.startswith("sqlite"):
+            raise ConfigError(
+                "CHORUS_BACKUP_DIR: backs up the embedded SQLite database; back up PostgreSQL with pg_dump"
+            )
+        if settings.backup_dir.exists() and not settings.backup_dir.is_dir():
+            raise ConfigError(f"CHORUS_BACKUP_DIR: {settings.backup_dir} is a file, not a folder")
     if settings.smtp_host and not settings.mail_from:
         raise ConfigError("CHORUS_MAIL_FROM: required when CHORUS_SMTP_HOST is set: the address summaries come from")
     return settings

@@ -19,7 +19,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import analysis_worker, metrics, outreach, weekly_summary
-from bot.admin import prepare_database, purge
+from bot.admin import prepare_database, purge, scheduled_backup
 from bot.config import Settings
 from bot.errors import StartupError
 from bot.leader import Leadership
@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 
 
 def start_jobs(runtime: Runtime, wake: Callable[[], None]) -> AsyncIOScheduler:
-    """The leader's timed work: outreach and weekly summaries every minute, and the daily retention purge.
+    """The leader's timed work: outreach and weekly summaries every minute, the daily retention purge, and
+    backups when CHORUS_BACKUP_DIR is set.
 
     The jobs themselves keep no state: whether a wave's slot has opened or a
     reminder has gone is in the database, so a restart neither skips nor
@@ -64,6 +65,16 @@ def start_jobs(runtime: Runtime, wake: Callable[[], None]) -> AsyncIOScheduler:
         id="retention-purge",
         **common,
     )
+    if runtime.settings.backup_dir is not None:
+        scheduler.add_job(
+            scheduled_backup,
+            "interval",
+            args=[runtime],
+            hours=runtime.settings.backup_hours,
+            next_run_time=now + timedelta(minutes=2),
+            id="backup",
+            **common,
+        )
     scheduler.start()
     return scheduler
 
