@@ -1,6 +1,7 @@
-"""Files Chorus writes for someone to take away: a subject access export, a backup of the database.
+"""Files Chorus writes for someone to take away: a subject access export, an analysis of what residents
+wrote, a theme model learnt from it, a backup of the database.
 
-Both hold personal data, so the file is readable by its owner alone from its
+All hold personal data, so the file is readable by its owner alone from its
 first byte (not chmod-ed after it was written), and it appears whole or not at
 all: it is written beside its destination under another name and renamed onto
 it only once complete, so an export or a backup that failed half-way never
