@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from storage.errors import DatabaseUnavailable, StorageError
 from surveys.loader import load_survey
 
 logger = logging.getLogger(__name__)
-BACKUP_PREFIX = "chorus-"
+TIMED_BACKUP = re.compile(r"chorus-\d{8}-\d{6}\.db")  # chorus-20261207-054929.db: its name sorts by time
 
 
 @contextmanager
@@ -137,7 +138,7 @@ async def scheduled_backup(runtime: Runtime) -> Path | None:
     """
     folder = runtime.settings.backup_dir
     assert folder is not None
-    destination = folder / f"{BACKUP_PREFIX}{runtime.clock().strftime('%Y%m%d-%H%M%S')}.db"
+    destination = folder / runtime.clock().strftime("chorus-%Y%m%d-%H%M%S.db")
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         made = await asyncio.to_thread(backup_database, runtime.db.url, destination)
@@ -150,8 +151,12 @@ async def scheduled_backup(runtime: Runtime) -> Path | None:
 
 
 def _keep_newest(folder: Path, keep: int) -> int:
-    """Remove all but the newest `keep` of Chorus's own backups there (their names sort by time); how many went."""
-    older = sorted(folder.glob(f"{BACKUP_PREFIX}*.db"))[:-keep]
+    """Remove all but the newest `keep` of the timed backups there; how many went.
+
+    Only names such as chorus-20261207-054929.db count, so a backup an operator
+    made by hand in the same folder (chorus-2026-12-07.db) is never removed.
+    """
+    older = sorted(path for path in folder.iterdir() if TIMED_BACKUP.fullmatch(path.name))[:-keep]
     for path in older:
         path.unlink()
     return len(older)

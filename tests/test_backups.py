@@ -52,13 +52,15 @@ async def test_each_backup_is_whole_and_private_and_only_the_newest_are_kept(
         clock[0] = NOW + timedelta(hours=hour)
         made.append(await scheduled_backup(runtime))
         folder.joinpath("notes.txt").write_text("an operator's own file in the folder")
+        folder.joinpath("chorus-2026-11-01.db").write_text("a backup made by hand with chorus db backup")
     assert [path.name for path in sorted(folder.iterdir())] == [
+        "chorus-2026-11-01.db",
         "chorus-20261128-113000.db",
         "chorus-20261128-123000.db",
         "notes.txt",
-    ], "the two newest of Chorus's own backups, and nothing else touched"
+    ], "the two newest of the timed backups, and nothing else touched"
     assert made[-1] == folder / "chorus-20261128-123000.db"
-    for backup in folder.glob("chorus-*.db"):
+    for backup in folder.glob("chorus-2026????-*.db"):
         assert opens(backup) and backup.stat().st_mode & 0o777 == 0o600
     assert folder.stat().st_mode & 0o777 == 0o700
 
