@@ -47,12 +47,13 @@ async def test_each_backup_is_whole_and_private_and_only_the_newest_are_kept(
     folder = tmp_path / "backups"
     clock = [NOW]
     runtime = runtime_at(sqlite_db, monkeypatch, folder, clock)
+    folder.mkdir()
+    folder.joinpath("notes.txt").write_text("an operator's own file in the folder")
+    folder.joinpath("chorus-2026-11-01.db").write_text("a backup made by hand with chorus db backup")
     made = []
     for hour in range(3):
         clock[0] = NOW + timedelta(hours=hour)
         made.append(await scheduled_backup(runtime))
-        folder.joinpath("notes.txt").write_text("an operator's own file in the folder")
-        folder.joinpath("chorus-2026-11-01.db").write_text("a backup made by hand with chorus db backup")
     assert [path.name for path in sorted(folder.iterdir())] == [
         "chorus-2026-11-01.db",
         "chorus-20261128-113000.db",
@@ -62,7 +63,8 @@ async def test_each_backup_is_whole_and_private_and_only_the_newest_are_kept(
     assert made[-1] == folder / "chorus-20261128-123000.db"
     for backup in folder.glob("chorus-2026????-*.db"):
         assert opens(backup) and backup.stat().st_mode & 0o777 == 0o600
-    assert folder.stat().st_mode & 0o777 == 0o700
+    assert await scheduled_backup(runtime_at(sqlite_db, monkeypatch, tmp_path / "new", clock)) is not None
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o700, "a folder it makes is its owner's alone"
 
 
 async def test_a_backup_that_fails_is_logged_and_the_service_goes_on(
