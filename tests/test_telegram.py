@@ -44,6 +44,12 @@ async def answers(run: Running, response_id: str) -> dict[str, object]:
         return {question: value for question, value in rows}
 
 
+async def agree_to_coproduction(run: Running, chat: int) -> None:
+    """A resident who opened coproduction-ideas from its link and agreed to take part: at its first question."""
+    await run.say(chat, "/start coproduction-ideas", replies=3)
+    await run.press(chat, "I agree")
+
+
 async def test_a_resident_completes_the_tsm_survey_with_buttons(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,8 +121,7 @@ async def test_a_resident_completes_the_coproduction_survey_by_typing(
 
 async def test_toggles_back_skip_and_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async with running_chorus(tmp_path, monkeypatch) as run:
-        await run.say(CHAT, "/start coproduction-ideas", replies=3)
-        await run.press(CHAT, "I agree")
+        await agree_to_coproduction(run, CHAT)
         before = len(run.fake.to(CHAT))
         await run.fake.press(CHAT, run.keyboard_message(CHAT), run.keyboard(CHAT)[2]["callback_data"])
         await run.fake.press(CHAT, run.keyboard_message(CHAT), run.keyboard(CHAT)[5]["callback_data"])
@@ -185,8 +190,7 @@ async def test_the_words_sent_with_a_photo_are_kept_as_the_answer_and_the_photo_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_chorus(tmp_path, monkeypatch) as run:
-        await run.say(CHAT, "/start coproduction-ideas", replies=3)
-        await run.press(CHAT, "I agree")
+        await agree_to_coproduction(run, CHAT)
         await run.say(CHAT, "cost of living, parks")
         await run.press(CHAT, "Cost of living")
         before = len(run.fake.to(CHAT))
@@ -297,8 +301,7 @@ async def test_done_typed_at_a_multiple_choice_answers_with_the_ticks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_chorus(tmp_path, monkeypatch) as run:
-        await run.say(CHAT, "/start coproduction-ideas", replies=3)
-        await run.press(CHAT, "I agree")
+        await agree_to_coproduction(run, CHAT)
         await run.say(CHAT, "/language pl", replies=2)
         for index in (2, 5):
             await run.fake.press(CHAT, run.keyboard_message(CHAT), run.keyboard(CHAT)[index]["callback_data"])
@@ -314,8 +317,7 @@ async def test_which_first_offers_only_the_issues_ticked_and_records_the_one_pre
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_chorus(tmp_path, monkeypatch) as run:
-        await run.say(CHAT, "/start coproduction-ideas", replies=3)
-        await run.press(CHAT, "I agree")
+        await agree_to_coproduction(run, CHAT)
         await run.say(CHAT, "cost of living, parks")
         assert [b["text"] for b in run.keyboard(CHAT)] == ["Parks and green spaces", "Cost of living", "\u25c0 Back"]
         sent = await run.press(CHAT, "Cost of living")
@@ -334,8 +336,7 @@ async def test_which_first_offers_only_the_issues_ticked_and_records_the_one_pre
 
 
 async def finish_coproduction(run: Running, chat: int) -> None:
-    await run.say(chat, "/start coproduction-ideas", replies=3)
-    await run.press(chat, "I agree")
+    await agree_to_coproduction(run, chat)
     await run.say(chat, "safety")
     await run.say(chat, "/skip")
     sent = await run.say(chat, "no")
