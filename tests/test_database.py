@@ -161,6 +161,17 @@ async def test_core_statements_see_rows_the_orm_added_earlier_in_the_transaction
     assert await db.write(lambda session: work(session, 2)) == (3, 4)
 
 
+async def test_core_statements_see_rows_the_orm_changed_or_deleted_earlier_in_the_transaction(db: Database) -> None:
+    await db.write(lambda session: session.add_all(InboundReceipt(key=k, received_at=NOW) for k in ("old", "gone")))
+
+    def work(session: Session) -> list[str]:
+        session.get_one(InboundReceipt, "old").key = "renamed"
+        session.delete(session.get_one(InboundReceipt, "gone"))
+        return list(core_connection(session).scalars(select(InboundReceipt.key)))
+
+    assert await db.write(work) == ["renamed"]
+
+
 async def test_a_coroutine_passed_as_a_write_is_refused_and_commits_nothing(db: Database) -> None:
     """A write is a plain function: an async one would return a coroutine unrun, and the commit would keep nothing."""
 
