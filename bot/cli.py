@@ -34,6 +34,10 @@ from surveys.errors import SurveyError, SurveyInvalid
 from surveys.loader import check_survey, load_survey
 
 YOUNG_GC_THRESHOLD = 50_000
+# How soon the busy event loop's thread hands the GIL to the SQLite writer's when it asks: after a group
+# commit's disk write, the writer waited for the GIL up to Python's default 5 ms, every waiting resident with
+# it (1 ms an fsync takes, 2-5 ms a commit took under load). bench/README.md, fifteenth round.
+THREAD_SWITCH_SECONDS = 0.0005
 
 
 @contextmanager
@@ -61,6 +65,7 @@ def run() -> None:
         for chatty in ("httpx", "apscheduler"):  # a line per request or per minute tick says nothing
             logging.getLogger(chatty).setLevel(logging.WARNING)
         _freeze_imports()
+        sys.setswitchinterval(THREAD_SWITCH_SECONDS)
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(serve(settings))
 
