@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +21,14 @@ from telegram.error import TelegramError
 
 from bot import outreach
 from bot.config import Settings
-from bot.errors import ChorusError
+from bot.errors import ChorusError, OutputError
+from bot.leader import service_stopped
 from bot.outreach import OpenedWave
 from bot.private_file import private_file
 from bot.runtime import Runtime, open_runtime
 from bot.telegram.conversation import JOIN_PREFIX
 from storage import backup, catalogue, migrate, outbox, privacy, staff, subscriptions, waves
-from storage.errors import DatabaseUnavailable, StorageError
+from storage.errors import BackupRefused, DatabaseUnavailable, StorageError
 from surveys.loader import load_survey
 
 logger = logging.getLogger(__name__)
@@ -126,6 +129,51 @@ def backup_database(database_url: str, destination: Path) -> Backup:
     with private_file(destination) as partial:
         size = backup.backup_sqlite(source, partial)
     return Backup(source, size)
+
+
+@dataclass(frozen=True)
+class Restored:
+    database: Path
+    revisions: set[str]  # the backup's schema; `chorus run` upgrades an older one as it starts
+    kept: Path | None  # a copy of the database the backup replaced, if there was one
+
+
+def restore_database(database_url: str, source: Path, now: datetime) -> Restored:
+    """Put a backup in place of the embedded SQLite database, with `chorus run` stopped.
+
+    Nothing is lost by restoring the wrong file: the database it replaces is
+    first copied beside it (chorus.db.before-restore-20261207-081500). The
+    restored file keeps the replaced one's owner and permissions, so the
+    service's own user can still open it after an operator restored as root.
+    """
+    database = backup.database_path(
+        database_url, f"chorus db restore replaces the embedded SQLite database; {backup.PG_RESTORE}"
+    )
+    revisions = backup.backup_revisions(source)
+    if not database.parent.is_dir():
+        raise OutputError(f"cannot write {database}: its folder {database.parent} does not exist")
+    if database.exists() and database.samefile(source):
+        raise BackupRefused(f"{source} is the database itself; name a backup of it")
+    with service_stopped(database):
+        backup.ensure_unused(database)
+        kept = original = None
+        if database.exists():
+            original = database.stat()
+            kept = database.with_name(f"{database.name}.before-restore-{now:%Y%m%d-%H%M%S}")
+            with private_file(kept) as partial:
+                backup.backup_sqlite(database, partial)
+        with private_file(database) as partial:
+            backup.backup_sqlite(source, partial)
+            if original is not None:
+                _owned_as(partial, original)
+    return Restored(database, revisions, kept)
+
+
+def _owned_as(path: Path, original: os.stat_result) -> None:
+    """Give `path` the owner, group and permissions the replaced database had."""
+    os.chmod(path, original.st_mode & 0o777)
+    if (path.stat().st_uid, path.stat().st_gid) != (original.st_uid, original.st_gid):
+        os.chown(path, original.st_uid, original.st_gid)
 
 
 async def scheduled_backup(runtime: Runtime) -> Path | None:

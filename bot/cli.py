@@ -193,6 +193,21 @@ def backup_command(destination: Path) -> None:
         )
 
 
+@db.command(name="restore")
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
+def restore_command(source: Path) -> None:
+    """Put the backup SOURCE in place of the SQLite database; stop `chorus run` first (for PostgreSQL, use pg_restore)."""
+    with _reported():
+        restored = admin.restore_database(load_settings().database_url, source, datetime.now(UTC))
+        kept = f" The database it replaced is kept at {restored.kept}." if restored.kept else ""
+        click.echo(
+            f"Restored {restored.database} from {source} (schema revision {', '.join(sorted(restored.revisions))})."
+            f"{kept} Start chorus run again: it upgrades the schema of an older backup as it starts. The backup "
+            "must have been made with this CHORUS_SECRET_KEY, or nobody's answers in it can be found for export "
+            "or erasure."
+        )
+
+
 @db.command(name="purge")
 def purge_command() -> None:
     """Erase or de-identify data older than CHORUS_RETENTION_DAYS now (`chorus run` also does it daily)."""

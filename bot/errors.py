@@ -17,6 +17,10 @@ class StartupError(ChorusError):
     """The service could not start, e.g. its port is taken."""
 
 
+class ServiceRunning(ChorusError):
+    """A command that must run with the service stopped (a restore) found `chorus run` running."""
+
+
 class SendFailed(ChorusError):
     """A channel did not take a message. It knows whether trying again can help and how long to wait first."""
 

@@ -18,6 +18,8 @@ import fcntl
 import logging
 import os
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -26,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.errors import ServiceRunning
 from storage.database import Database
 
 logger = logging.getLogger(__name__)
@@ -35,6 +38,27 @@ CHECK_SECONDS = 1.0
 def lock_key(db: Database) -> int:
     """A stable 32-bit key per database and schema, so test schemas in one database do not share a leader."""
     return zlib.crc32(f"chorus-leader:{db.schema or ''}".encode()) & 0x7FFFFFFF
+
+
+def lead_file(database: Path) -> Path:
+    """The file beside an SQLite database whose exclusive flock is the lead."""
+    return database.with_name(f"{database.name}.leader")
+
+
+@contextmanager
+def service_stopped(database: Path) -> Iterator[None]:
+    """Hold the lead of an SQLite database for a command that must not run beside `chorus run` (a restore).
+
+    Raises ServiceRunning while a `chorus run` leads on it, as one does from
+    its start until it stops.
+    """
+    with lead_file(database).open("ab") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = lead_file(database).read_text().strip() or "unknown"
+            raise ServiceRunning(f"chorus run is running on {database} (process {pid}); stop it first") from None
+        yield
 
 
 class Leadership:
@@ -93,9 +117,7 @@ class Leadership:
         return held
 
     def _try_file(self) -> bool:
-        database = make_url(self.db.url).database or "chorus.db"
-        path = Path(f"{database}.leader")
-        handle = path.open("ab")
+        handle = lead_file(Path(make_url(self.db.url).database or "chorus.db")).open("ab")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -32,10 +32,14 @@ def _current(connection: Connection) -> set[str]:
     return set(MigrationContext.configure(connection).get_current_heads())
 
 
+def known_revisions() -> set[str]:
+    """Every schema revision this Chorus has a migration for."""
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
 def _refuse_newer(connection: Connection) -> set[str]:
     current = _current(connection)
-    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    unknown = sorted(current - known)
+    unknown = sorted(current - known_revisions())
     if unknown:
         raise SchemaTooNew(
             f"CHORUS_DATABASE_URL: the database schema ({', '.join(unknown)}) is newer than this version of Chorus; "

@@ -1,13 +1,17 @@
-"""The database commands an operator or officer runs: import, list, upgrade, forget, export, backup, purge."""
+"""The database commands an operator or officer runs: import, list, upgrade, forget, export, backup, restore, purge."""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from contextlib import closing
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import pytest
@@ -194,6 +198,171 @@ def test_a_backup_that_cannot_be_made_is_one_line_and_leaves_nothing(
     assert result.exit_code == 2
     assert result.stderr == message.format(tmp=tmp_path) + "\n"
     assert not [path for path in tmp_path.rglob("*") if "backup" in path.name]
+
+
+def add_audit_rows(path: Path, count: int) -> None:
+    """Rows committed by a process that then dies without closing its connection, as a killed `chorus run` does:
+    they are left in the database's write-ahead log, not yet in the file."""
+    script = (
+        "import os, sqlite3, sys\n"
+        "connection = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "connection.execute('PRAGMA wal_autocheckpoint = 0')\n"
+        "for _ in range(int(sys.argv[2])):\n"
+        '    connection.execute("INSERT INTO audit_log (at, actor, action, subject, detail) '
+        "VALUES ('2026-12-07 00:00:00', 'test', 'write', 'row', '{}')\")\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path), str(count)], check=True)
+
+
+def test_restore_puts_a_backup_in_place_and_keeps_the_database_it_replaced(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("db", "upgrade")
+    add_audit_rows(tmp_path / "cli.db", 3)
+    assert run("db", "backup", "backup.db").exit_code == 0
+    add_audit_rows(tmp_path / "cli.db", 5)
+    assert (tmp_path / "cli.db-wal").stat().st_size > 0, "the later rows wait in the log of the database replaced"
+    (tmp_path / "cli.db").chmod(0o640)
+    monkeypatch.setattr("bot.cli.datetime", FixedNow)
+
+    result = run("db", "restore", "backup.db")
+
+    assert result.exit_code == 0, result.output
+    kept = tmp_path / "cli.db.before-restore-20261128-103000"
+    assert result.output == (
+        f"Restored {tmp_path / 'cli.db'} from backup.db (schema revision {', '.join(sorted(head_revisions()))}). "
+        f"The database it replaced is kept at {kept}. Start chorus run again: it upgrades the schema of an older "
+        "backup as it starts. The backup must have been made with this CHORUS_SECRET_KEY, or nobody's answers in "
+        "it can be found for export or erasure.\n"
+    )
+    assert audit_rows(tmp_path / "cli.db") == 3, "the backup's rows, and none from the replaced database's log"
+    assert audit_rows(kept) == 8, "the replaced database whole, its log included"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "cli.db").stat().st_mode & 0o777 == 0o640, "the database keeps the permissions it had"
+    assert run("survey", "list").exit_code == 0, "Chorus runs on the restored database"
+    assert audit_rows(tmp_path / "backup.db") == 3, "the backup itself is left as it was"
+
+
+def test_restore_onto_a_new_machine_makes_the_database(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("db", "upgrade")
+    add_audit_rows(tmp_path / "cli.db", 2)
+    assert run("db", "backup", "backup.db").exit_code == 0
+    monkeypatch.setenv("CHORUS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+    result = run("db", "restore", "backup.db")
+    assert result.exit_code == 0, result.output
+    assert "kept at" not in result.output
+    assert audit_rows(tmp_path / "new.db") == 2
+    assert (tmp_path / "new.db").stat().st_mode & 0o777 == 0o600
+
+
+class FixedNow(datetime):
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> FixedNow:
+        return cls.fromtimestamp(NOW.timestamp(), tz)
+
+
+def test_restore_refuses_while_chorus_run_leads(env: str, tmp_path: Path) -> None:
+    run("db", "upgrade")
+    assert run("db", "backup", "backup.db").exit_code == 0
+    add_audit_rows(tmp_path / "cli.db", 4)
+    with (tmp_path / "cli.db.leader").open("ab") as lead:
+        fcntl.flock(lead.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lead.write(b"4242\n")
+        lead.flush()
+        result = run("db", "restore", "backup.db")
+    assert result.exit_code == 2
+    assert result.stderr == f"chorus run is running on {tmp_path / 'cli.db'} (process 4242); stop it first\n"
+    assert audit_rows(tmp_path / "cli.db") == 4
+    assert not list(tmp_path.glob("*before-restore*"))
+
+
+def test_restore_refuses_a_database_another_process_has_open_or_a_log_left_without_one(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("db", "upgrade")
+    assert run("db", "backup", "backup.db").exit_code == 0
+    add_audit_rows(tmp_path / "cli.db", 4)
+    with closing(sqlite3.connect(tmp_path / "cli.db")) as other:
+        other.execute("SELECT count(*) FROM audit_log").fetchone()
+        result = run("db", "restore", "backup.db")
+    assert result.exit_code == 2
+    assert result.stderr == f"{tmp_path / 'cli.db'} is open in another process; stop it before restoring\n"
+    assert audit_rows(tmp_path / "cli.db") == 4
+
+    (tmp_path / "gone.db-wal").write_bytes((tmp_path / "backup.db").read_bytes()[:4096])
+    monkeypatch.setenv("CHORUS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'gone.db'}")
+    result = run("db", "restore", "backup.db")
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"{tmp_path / 'gone.db-wal'} is left from a database that is gone; move it away before restoring\n"
+    )
+    assert not (tmp_path / "gone.db").exists()
+    assert not list(tmp_path.glob("*before-restore*"))
+
+
+def make_sqlite(path: Path, *statements: str) -> None:
+    with closing(sqlite3.connect(path)) as connection:
+        for statement in statements:
+            connection.execute(statement)
+        connection.commit()
+
+
+@pytest.mark.parametrize(
+    ("url", "prepare", "source", "message"),
+    [
+        (None, None, "missing.db", "there is no backup at missing.db"),
+        (None, "text", "notes.db", "notes.db is not a backup of Chorus's database (file is not a database)"),
+        (None, "other", "other.db", "other.db is not a backup of Chorus's database (no such table: alembic_version)"),
+        (None, "newer", "newer.db", "newer.db was made by a newer Chorus (schema ffffffffffff); upgrade Chorus first"),
+        (None, None, "cli.db", "cli.db is the database itself; name a backup of it"),
+        (
+            "postgresql+asyncpg://postgres@127.0.0.1/chorus",
+            None,
+            "backup.db",
+            "chorus db restore replaces the embedded SQLite database; restore PostgreSQL with pg_restore, "
+            "e.g. pg_restore --clean --dbname=DATABASE chorus.dump",
+        ),
+        (
+            "sqlite+aiosqlite:///{tmp}/gone/chorus.db",
+            None,
+            "backup.db",
+            "cannot write {tmp}/gone/chorus.db: its folder {tmp}/gone does not exist",
+        ),
+    ],
+)
+def test_a_restore_that_cannot_be_made_is_one_line_and_changes_nothing(
+    env: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str | None,
+    prepare: str | None,
+    source: str,
+    message: str,
+) -> None:
+    run("db", "upgrade")
+    assert run("db", "backup", "backup.db").exit_code == 0
+    add_audit_rows(tmp_path / "cli.db", 6)
+    if prepare == "text":
+        Path(source).write_text("a note, not a database")
+    elif prepare == "other":
+        make_sqlite(Path(source), "CREATE TABLE things (name TEXT)")
+    elif prepare == "newer":
+        make_sqlite(
+            Path(source),
+            "CREATE TABLE alembic_version (version_num TEXT)",
+            "INSERT INTO alembic_version VALUES ('ffffffffffff')",
+        )
+    if url is not None:
+        monkeypatch.setenv("CHORUS_DATABASE_URL", url.format(tmp=tmp_path))
+    result = run("db", "restore", source)
+    assert result.exit_code == 2
+    assert result.stderr == message.format(tmp=tmp_path) + "\n"
+    assert audit_rows(tmp_path / "cli.db") == 6
+    assert not list(tmp_path.rglob("*before-restore*")) and not list(tmp_path.rglob("*.partial"))
 
 
 def test_purge_reports_what_it_removed(env: str) -> None:
