@@ -7,7 +7,8 @@ album, block the bot) and as groups (talk, remove the bot, become a
 supergroup), enforces Telegram's limits (4,096 characters, 1,024 for a
 caption and 200 for a button's notification, 64-byte callback data, valid
 HTML, about 30 messages/s overall and 1/s per chat with a small burst, 429
-with retry_after beyond) and delivers updates by getUpdates or by webhook
+with retry_after beyond), takes a method's name in any case, as Telegram
+does, and delivers updates by getUpdates or by webhook
 with the secret header, only of the kinds the bot asked for (allowed_updates).
 
 Usage:
@@ -176,6 +177,7 @@ class FakeTelegram:
         return await self._perform(request.match_info["method"], await self._params(request))
 
     async def _perform(self, method: str, params: dict[str, Any]) -> web.Response:
+        method = _METHODS.get(method.lower(), method)  # as Telegram, any case: counted by the name in its docs
         self.calls[method] += 1
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -650,6 +652,13 @@ class FakeTelegram:
 
 class BadRequest(Exception):
     pass
+
+
+_METHODS = {
+    name.removeprefix("api_").lower(): name.removeprefix("api_")
+    for name in dir(FakeTelegram)
+    if name.startswith("api_")
+}
 
 
 def _json_response(body: dict[str, Any], status: int = 200) -> web.Response:
