@@ -19,6 +19,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import analysis_worker, metrics, outreach, weekly_summary
+from bot.access_log import AccessLog
 from bot.admin import prepare_database, purge, scheduled_backup
 from bot.config import Settings
 from bot.errors import StartupError
@@ -146,7 +147,7 @@ async def _serve(runtime: Runtime, stop: asyncio.Event) -> None:
     if telegram is not None:
         telegram.routes(app)
         transports["telegram"] = telegram.transport
-    runner = web.AppRunner(app, handle_signals=False)
+    runner = web.AppRunner(app, handle_signals=False, access_log_class=AccessLog)
     await runner.setup()
     try:
         await _listen(runner, settings)

@@ -457,6 +457,24 @@ async def test_in_a_group_only_a_command_for_this_bot_is_answered(
         assert all("private chat" in message["text"] for message in sent)
 
 
+async def test_the_access_log_has_no_line_for_each_update_taken_but_one_for_a_refused_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At the default level a line per resident's answer was noise, and cost 8% of the answers a second."""
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    async with running_chorus(tmp_path, monkeypatch, webhook=True) as run:
+        await run.say(CHAT, "/help")
+        assert run.fake.webhook is not None
+        update = {"update_id": 9000, "message": {"message_id": 1, "date": 0, "chat": {"id": CHAT, "type": "private"}}}
+        assert await run.fake.post_webhook(update, "wrong-secret-0123456789") == 403
+        async with ClientSession() as client, client.get(f"http://127.0.0.1:{run.settings.port}/healthz") as health:
+            assert health.status == 200
+    lines = [record.getMessage() for record in caplog.records if record.name == "aiohttp.access"]
+    assert len(lines) == 2, lines
+    assert '"POST /telegram/webhook HTTP/1.1" 403' in lines[0]
+    assert '"GET /healthz HTTP/1.1" 200' in lines[1]
+
+
 async def test_help_stop_and_my_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async with running_chorus(tmp_path, monkeypatch) as run:
         sent = await run.say(CHAT, "/help")
