@@ -34,9 +34,9 @@ from surveys.errors import SurveyError, SurveyInvalid
 from surveys.loader import check_survey, load_survey
 
 YOUNG_GC_THRESHOLD = 50_000
-# How soon the busy event loop's thread hands the GIL to the SQLite writer's when it asks: after a group
-# commit's disk write, the writer waited for the GIL up to Python's default 5 ms, every waiting resident with
-# it (1 ms an fsync takes, 2-5 ms a commit took under load). bench/README.md, fifteenth round.
+# How soon the busy event loop's thread hands the GIL to the SQLite writer's when it asks. After a group
+# commit's disk write the writer waited for the GIL up to Python's default 5 ms, every resident in the batch
+# with it: a commit that takes 1.1 ms alone took 4-5.6 ms under load (bench/README.md, fifteenth round).
 THREAD_SWITCH_SECONDS = 0.0005
 
 

@@ -7,9 +7,9 @@ album, block the bot) and as groups (talk, remove the bot, become a
 supergroup), enforces Telegram's limits (4,096 characters, 1,024 for a
 caption and 200 for a button's notification, 64-byte callback data, valid
 HTML, about 30 messages/s overall and 1/s per chat with a small burst, 429
-with retry_after beyond), takes a method's name in any case, as Telegram
-does, and delivers updates by getUpdates or by webhook
-with the secret header, only of the kinds the bot asked for (allowed_updates).
+with retry_after beyond), takes a method's name in any case as Telegram
+does, and delivers updates by getUpdates or by webhook with the secret
+header, only of the kinds the bot asked for (allowed_updates).
 
 Usage:
     fake = FakeTelegram()
