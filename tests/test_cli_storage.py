@@ -215,13 +215,18 @@ def add_audit_rows(path: Path, count: int) -> None:
     subprocess.run([sys.executable, "-c", script, str(path), str(count)], check=True)
 
 
+def with_a_backup(database: Path, rows_in_it: int = 0, rows_since: int = 0) -> None:
+    """A Chorus database with `rows_in_it` audit rows backed up to backup.db, and `rows_since` added after."""
+    run("db", "upgrade")
+    add_audit_rows(database, rows_in_it)
+    assert run("db", "backup", "backup.db").exit_code == 0
+    add_audit_rows(database, rows_since)
+
+
 def test_restore_puts_a_backup_in_place_and_keeps_the_database_it_replaced(
     env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run("db", "upgrade")
-    add_audit_rows(tmp_path / "cli.db", 3)
-    assert run("db", "backup", "backup.db").exit_code == 0
-    add_audit_rows(tmp_path / "cli.db", 5)
+    with_a_backup(tmp_path / "cli.db", rows_in_it=3, rows_since=5)
     assert (tmp_path / "cli.db-wal").stat().st_size > 0, "the later rows wait in the log of the database replaced"
     (tmp_path / "cli.db").chmod(0o640)
     monkeypatch.setattr("bot.cli.datetime", FixedNow)
@@ -247,9 +252,7 @@ def test_restore_puts_a_backup_in_place_and_keeps_the_database_it_replaced(
 def test_restore_onto_a_new_machine_makes_the_database(
     env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run("db", "upgrade")
-    add_audit_rows(tmp_path / "cli.db", 2)
-    assert run("db", "backup", "backup.db").exit_code == 0
+    with_a_backup(tmp_path / "cli.db", rows_in_it=2)
     monkeypatch.setenv("CHORUS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
     result = run("db", "restore", "backup.db")
     assert result.exit_code == 0, result.output
@@ -265,9 +268,7 @@ class FixedNow(datetime):
 
 
 def test_restore_refuses_while_chorus_run_leads(env: str, tmp_path: Path) -> None:
-    run("db", "upgrade")
-    assert run("db", "backup", "backup.db").exit_code == 0
-    add_audit_rows(tmp_path / "cli.db", 4)
+    with_a_backup(tmp_path / "cli.db", rows_since=4)
     with (tmp_path / "cli.db.leader").open("ab") as lead:
         fcntl.flock(lead.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         lead.write(b"4242\n")
@@ -282,9 +283,7 @@ def test_restore_refuses_while_chorus_run_leads(env: str, tmp_path: Path) -> Non
 def test_restore_refuses_a_database_another_process_has_open_or_a_log_left_without_one(
     env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run("db", "upgrade")
-    assert run("db", "backup", "backup.db").exit_code == 0
-    add_audit_rows(tmp_path / "cli.db", 4)
+    with_a_backup(tmp_path / "cli.db", rows_since=4)
     with closing(sqlite3.connect(tmp_path / "cli.db")) as other:
         other.execute("SELECT count(*) FROM audit_log").fetchone()
         result = run("db", "restore", "backup.db")
@@ -343,9 +342,7 @@ def test_a_restore_that_cannot_be_made_is_one_line_and_changes_nothing(
     source: str,
     message: str,
 ) -> None:
-    run("db", "upgrade")
-    assert run("db", "backup", "backup.db").exit_code == 0
-    add_audit_rows(tmp_path / "cli.db", 6)
+    with_a_backup(tmp_path / "cli.db", rows_since=6)
     if prepare == "text":
         Path(source).write_text("a note, not a database")
     elif prepare == "other":
