@@ -31,7 +31,7 @@ from storage.models import (
     SurveyVersion,
     Wave,
 )
-from storage.outbox import CANCELLED, INVITE, QUEUED
+from storage.outbox import CANCELLED, INVITE, QUEUED, status_is
 from storage.prepared import Prepared
 from storage.upsert import insert_many_once, insert_once
 
@@ -165,7 +165,7 @@ def close_wave(session: Session, wave_id: int, now: datetime) -> int:
     its_invitations = select(Invitation.id).where(Invitation.wave_id == wave_id)
     result = session.execute(
         update(Outbox)
-        .where(Outbox.status == QUEUED, Outbox.invitation_id.in_(its_invitations))
+        .where(status_is(Outbox.status, QUEUED), Outbox.invitation_id.in_(its_invitations))
         .values(status=CANCELLED, last_error=WAVE_CLOSED)
     )
     return int(getattr(result, "rowcount", 0) or 0)
@@ -329,7 +329,7 @@ def _cancelling_theirs(invitations: ColumnElement[bool], reason: str) -> Prepare
     return Prepared(
         update(_OUTBOX)
         .where(
-            _OUTBOX.c.status == QUEUED,
+            status_is(_OUTBOX.c.status, QUEUED),
             _OUTBOX.c.channel == bindparam("to_channel"),
             _OUTBOX.c.address == bindparam("to_address"),
             invitations,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from telegram.ext import ExtBot
 
 from bot.errors import SendFailed
@@ -16,6 +17,7 @@ from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.updates import Inbound
+from storage import prepared
 from storage.contacts import get_or_create_contact, opt_out
 from storage.database import Database
 from storage.models import Outbox
@@ -337,3 +339,67 @@ async def only_row(db: Database) -> Outbox:
         row = await session.scalar(select(Outbox))
     assert row is not None
     return row
+
+
+async def outbox_indexes(db: Database) -> dict[str, str]:
+    """The outbox's indexes, each as the database itself states it."""
+    query = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND sql IS NOT NULL"
+        if db.is_sqlite
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'outbox' AND schemaname = current_schema()"
+    )
+    async with db.read() as session:
+        connection = await session.connection()
+        return {name: definition for name, definition in (await connection.exec_driver_sql(query)).all()}
+
+
+async def test_the_senders_indexes_hold_only_queued_rows_or_those_in_flight(db: Database) -> None:
+    """Sent rows are kept for the retention period: in indexes by status, every reply was written among all of them."""
+    indexes = await outbox_indexes(db)
+    of_status = {
+        name: found.group(1)
+        for name, definition in indexes.items()
+        if (found := re.search(r"WHERE \(*status\)*(?:::text)? = '(\w+)'", definition))
+    }
+    assert of_status == {
+        "ix_outbox_claim": "queued",
+        "ix_outbox_conversation": "queued",
+        "ix_outbox_order": "queued",
+        "ix_outbox_in_flight": "sending",
+    }
+    assert not [name for name, definition in indexes.items() if name not in of_status and "status" in definition]
+
+
+def plans(connection: Connection, statements: list[str]) -> list[str]:
+    """SQLite's plan for each statement, planned with none of its values known, as it first is."""
+    found = []
+    for sql in statements:
+        nulls = (None,) * sql.count("?")
+        found += [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", nulls)]
+    return found
+
+
+async def test_the_sender_finds_queued_rows_through_those_indexes_when_it_plans_its_statements(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A status bound as a value cannot match a partial index when SQLite plans the statement: it then walked
+    every row of the person's, or of the outbox, or planned the statement again on each run."""
+    if not db.is_sqlite:
+        pytest.skip("the plans of SQLite's query planner")
+    run: list[str] = []
+
+    def recording(connection: Connection, sql: str, parameters: Any, *, many: bool = False) -> Any:
+        run.append(sql)
+        return real_run(connection, sql, parameters, many=many)
+
+    real_run = prepared._run
+    monkeypatch.setattr(prepared, "_run", recording)
+    await queue(db, ("1", "invite"), kind="invite")
+    await db.write(lambda s: enqueue_taken(s, replies("1", "a reply")))
+    await db.write(lambda s: claim(s, NOW, 10))
+    lookups = [sql for sql in dict.fromkeys(run) if sql.startswith("SELECT")]
+    steps = await db.write(lambda s: plans(s.connection(), lookups))
+    assert len(lookups) == 3, "the check for an earlier reply; a claim of one kind (replies), and of any"
+    assert not [step for step in steps if re.fullmatch(r"SCAN (outbox|earlier)", step)], steps
+    used = {name for step in steps for name in re.findall(r"INDEX (ix_outbox_\w+)", step)}
+    assert used == {"ix_outbox_claim", "ix_outbox_conversation", "ix_outbox_order"}
