@@ -6,11 +6,30 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class _SQLiteDateTime(sqlite.DATETIME):
+    """SQLite's DATETIME, written by datetime.isoformat: the same text as SQLAlchemy's, made in one call.
+
+    SQLAlchemy formats the text through a dictionary of the time's seven
+    parts, which took twice as long (4 us a time here); a typed answer binds
+    five times (its receipt, its response, its reply queued and then sent).
+    """
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat(" ", "microseconds")
+
+        return process
+
+
+_SQLITE_DATETIME = _SQLiteDateTime(timezone=True)  # type: ignore[no-untyped-call]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -18,6 +37,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return _SQLITE_DATETIME if dialect.name == "sqlite" else self.impl_instance
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
