@@ -77,7 +77,7 @@ def status_is(column: SQLCoreOperations[str], status: str) -> ColumnElement[bool
     """`status = 'queued'`, the status written into the SQL rather than bound, so the partial indexes match it.
 
     The outbox's indexes hold only queued rows, or only rows in flight
-    (storage.models.only). A planner matches a query to one as it plans the
+    (storage.models.Outbox). A planner matches a query to one as it plans the
     statement, before any value is bound: SQLite planned the check for an
     earlier reply again on every run (49 us a run, against 9 us with the
     status written in), and a generic plan of PostgreSQL's cannot use one.

@@ -353,9 +353,11 @@ async def outbox_indexes(db: Database) -> dict[str, str]:
         return {name: definition for name, definition in (await connection.exec_driver_sql(query)).all()}
 
 
-async def test_the_senders_indexes_hold_only_queued_rows_or_those_in_flight(db: Database) -> None:
-    """Sent rows are kept for the retention period: in indexes by status, every reply was written among all of them."""
+async def test_the_outboxs_indexes_hold_only_the_rows_their_lookups_want(db: Database) -> None:
+    """Sent rows are kept for the retention period: in indexes by status, every reply was written among all of them,
+    and following a wave's invites counted them by walking every row."""
     indexes = await outbox_indexes(db)
+    assert re.search(r"\(invitation_id\) WHERE \(*invitation_id IS NOT NULL\)*$", indexes["ix_outbox_invitation"])
     of_status = {
         name: found.group(1)
         for name, definition in indexes.items()
