@@ -12,7 +12,8 @@ from storage.database import Database
 from storage.errors import SchemaTooNew
 from storage.migrate import current_revisions, downgrade, head_revisions, is_current, upgrade
 from storage.models import Base
-from tests.conftest import RAW_SURVEY_VERSION
+from storage.outbox import claim, recover
+from tests.conftest import NOW, RAW_SURVEY_VERSION
 
 
 def table_names(connection: Connection) -> set[str]:
@@ -68,3 +69,32 @@ async def test_upgrading_keeps_existing_rows(empty_db: Database) -> None:
     async with empty_db.read() as session:
         assert (await session.execute(text("SELECT address FROM contact"))).scalar() == "42"
         assert (await session.execute(text("SELECT notice FROM consent"))).scalar() == "Notice"
+
+
+async def test_an_outbox_from_before_its_partial_indexes_is_sent_on_as_it_was(empty_db: Database) -> None:
+    """0008 rebuilds the sender's indexes from the rows already there: a queued reply and invite are still
+    claimed, replies first, a row a crashed sender left in flight is still recovered, and sent rows stay sent."""
+    await upgrade(empty_db, "0007")
+    when = "'2026-01-01 00:00:00.000000'"
+    rows = [
+        ("invite", "queued", "an invite"),
+        ("reply", "queued", "a reply"),
+        ("reply", "sending", "in flight when it crashed"),
+        ("reply", "sent", "sent long ago"),
+    ]
+    async with empty_db.writer.begin() as connection:
+        for number, (kind, status, said) in enumerate(rows):
+            await connection.execute(
+                text(
+                    "INSERT INTO outbox (channel, address, kind, payload, dedupe_key, status, attempts, not_before, "
+                    f"created_at) VALUES ('telegram', '{number}', '{kind}', '{{\"text\": \"{said}\"}}', 'k{number}', "
+                    f"'{status}', 0, {when}, {when})"
+                )
+            )
+    await upgrade(empty_db)
+    assert await empty_db.write(recover) == 1
+    assert [m.payload["text"] for m in await empty_db.write(lambda s: claim(s, NOW, 10))] == [
+        "a reply",
+        "in flight when it crashed",
+        "an invite",
+    ]
