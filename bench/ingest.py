@@ -32,6 +32,7 @@ Usage:
     .venv/bin/python bench/ingest.py [--participants 100] [--rate 50] [--systems chorus baseline]
     .venv/bin/python bench/ingest.py --answer-by buttons --rounds 3
     .venv/bin/python bench/ingest.py --in-wave --rounds 3
+    .venv/bin/python bench/ingest.py --sent 500000 --rounds 3   # beside months of sent messages
     .venv/bin/python bench/ingest.py --systems chorus-postgresql --postgres postgresql+asyncpg://postgres@127.0.0.1/test
     git worktree add /tmp/before HEAD~1
     .venv/bin/python bench/ingest.py --systems chorus other baseline --other /tmp/before --rounds 4
@@ -50,17 +51,19 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.turn import invited  # noqa: E402
+from bench.turn import invited, sent_before  # noqa: E402
 from bot.event_loop import loop_factory  # noqa: E402
 from storage.database import Database  # noqa: E402
 from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
@@ -69,6 +72,7 @@ QUESTIONS = 20
 SCRIPTS = {"baseline": "baseline_bot.py", "floor": "floor_bot.py"}
 SECRET = "bench-webhook-secret-0123456789"
 TICK = os.sysconf("SC_CLK_TCK")
+CHORUS = Path(sys.executable).parent / "chorus"
 
 
 @dataclass
@@ -108,7 +112,11 @@ def free_port() -> int:
 
 def start_chorus(base_url: str, workdir: Path, database_url: str, code: str | None = None) -> subprocess.Popen[bytes]:
     """`chorus run` of this checkout, or with `code` of the checkout at that path (through PYTHONPATH)."""
-    chorus = Path(sys.executable).parent / "chorus"
+    return launch_chorus(prepare_chorus(base_url, workdir, database_url, code), workdir)
+
+
+def prepare_chorus(base_url: str, workdir: Path, database_url: str, code: str | None = None) -> dict[str, str]:
+    """The database migrated and the survey imported, by that checkout's `chorus`; its environment for `chorus run`."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHORUS_", "TELEGRAM_", "PYTHONPATH"))}
     if code is not None:
@@ -127,8 +135,12 @@ def start_chorus(base_url: str, workdir: Path, database_url: str, code: str | No
         "CHORUS_WEBHOOK_SECRET": SECRET,
     }
     for command in (["db", "upgrade"], ["survey", "import", str(ROOT / "bench" / "survey.yaml")]):
-        subprocess.run([str(chorus), *command], env=env, cwd=workdir, check=True, capture_output=True)
-    return subprocess.Popen([str(chorus), "run"], env=env, cwd=workdir)
+        subprocess.run([str(CHORUS), *command], env=env, cwd=workdir, check=True, capture_output=True)
+    return env
+
+
+def launch_chorus(env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([str(CHORUS), "run"], env=env, cwd=workdir)
 
 
 def start_script(script: str, base_url: str, workdir: Path, answer_by: str) -> subprocess.Popen[bytes]:
@@ -218,13 +230,20 @@ class Running:
     """One system under test: its own fake Bot API, its process and, for Chorus, its database."""
 
     def __init__(
-        self, system: str, answer_by: str, postgres: str | None, other: str | None = None, in_wave: bool = False
+        self,
+        system: str,
+        answer_by: str,
+        postgres: str | None,
+        other: str | None = None,
+        in_wave: bool = False,
+        sent: int = 0,
     ) -> None:
         self.system = system
         self.answer_by = answer_by
         self.postgres = postgres
         self.other = other
         self.in_wave = in_wave
+        self.sent = sent
         self.fake = FakeTelegram(overall_rate=1e6, overall_burst=1e6, chat_rate=1e6, chat_burst=1e6)
         self.folder = tempfile.TemporaryDirectory()
         self.database: str | None = None
@@ -247,9 +266,9 @@ class Running:
                 if on_postgres and self.postgres
                 else f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
             )
-            self.process = start_chorus(
-                base_url, workdir, self.database, self.other if self.system == "other" else None
-            )
+            env = prepare_chorus(base_url, workdir, self.database, self.other if self.system == "other" else None)
+            await self.on_database(lambda session: sent_before(session, self.sent), self.sent > 0)
+            self.process = launch_chorus(env, workdir)
         while self.fake.webhook is None:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.system} exited with {self.process.returncode}")
@@ -259,11 +278,15 @@ class Running:
 
     async def invite(self, chats: list[int]) -> None:
         """With --in-wave, Chorus's participants are invited by a wave before they begin, as most residents are."""
-        if not self.in_wave or self.database is None:
+        await self.on_database(lambda session: invited(session, chats), self.in_wave)
+
+    async def on_database(self, work: Callable[[Session], None], wanted: bool) -> None:
+        """Write to Chorus's database from the harness, when `wanted` (and this system has one)."""
+        if not wanted or self.database is None:
             return
         db = Database.open(self.database)
         try:
-            await db.write(lambda session: invited(session, chats))
+            await db.write(work)
         finally:
             await db.close()
 
@@ -311,6 +334,7 @@ async def run_round(
     slices: int,
     other: str | None = None,
     in_wave: bool = False,
+    sent: int = 0,
 ) -> list[Result]:
     """Every system is started; the closed loop is cut into `slices` and the systems take each slice in turn.
 
@@ -318,7 +342,7 @@ async def run_round(
     measured in one stretch and the other in the next could each catch a
     different spell. Alternating short slices spreads every spell across all of them.
     """
-    running = [Running(system, answer_by, postgres, other, in_wave) for system in systems]
+    running = [Running(system, answer_by, postgres, other, in_wave, sent) for system in systems]
     throughput_chats = list(range(100_000, 100_000 + participants))
     latency_chats = list(range(200_000, 200_000 + int(rate)))
     try:
@@ -406,6 +430,12 @@ async def main() -> None:
         help="Chorus's participants answer in a wave that invited them, as most residents do",
     )
     parser.add_argument(
+        "--sent",
+        type=int,
+        default=0,
+        help="Chorus's outbox begins with this many messages already sent, as after months of service",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -432,6 +462,7 @@ async def main() -> None:
                 args.slices,
                 args.other,
                 args.in_wave,
+                args.sent,
             )
         except Exception as error:
             error.add_note(f"while running round {number}")
