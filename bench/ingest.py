@@ -267,7 +267,8 @@ class Running:
                 else f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
             )
             env = prepare_chorus(base_url, workdir, self.database, self.other if self.system == "other" else None)
-            await self.on_database(lambda session: sent_before(session, self.sent), self.sent > 0)
+            if self.sent:
+                await self.on_database(lambda session: sent_before(session, self.sent))
             self.process = launch_chorus(env, workdir)
         while self.fake.webhook is None:
             if self.process.poll() is not None:
@@ -278,11 +279,12 @@ class Running:
 
     async def invite(self, chats: list[int]) -> None:
         """With --in-wave, Chorus's participants are invited by a wave before they begin, as most residents are."""
-        await self.on_database(lambda session: invited(session, chats), self.in_wave)
+        if self.in_wave:
+            await self.on_database(lambda session: invited(session, chats))
 
-    async def on_database(self, work: Callable[[Session], None], wanted: bool) -> None:
-        """Write to Chorus's database from the harness, when `wanted` (and this system has one)."""
-        if not wanted or self.database is None:
+    async def on_database(self, work: Callable[[Session], None]) -> None:
+        """Write to Chorus's database from the harness (the baseline and the floor have none)."""
+        if self.database is None:
             return
         db = Database.open(self.database)
         try:

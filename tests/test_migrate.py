@@ -75,22 +75,22 @@ async def test_an_outbox_from_before_its_partial_indexes_is_sent_on_as_it_was(em
     """0008 rebuilds the sender's indexes from the rows already there: a queued reply and invite are still
     claimed, replies first, a row a crashed sender left in flight is still recovered, and sent rows stay sent."""
     await upgrade(empty_db, "0007")
-    when = "'2026-01-01 00:00:00.000000'"
     rows = [
         ("invite", "queued", "an invite"),
         ("reply", "queued", "a reply"),
         ("reply", "sending", "in flight when it crashed"),
         ("reply", "sent", "sent long ago"),
     ]
+    insert = text(
+        "INSERT INTO outbox (channel, address, kind, payload, dedupe_key, status, attempts, not_before, created_at) "
+        "VALUES ('telegram', :address, :kind, :payload, :address, :status, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+    )
+    values = [
+        {"address": str(n), "kind": kind, "status": status, "payload": f'{{"text": "{said}"}}'}
+        for n, (kind, status, said) in enumerate(rows)
+    ]
     async with empty_db.writer.begin() as connection:
-        for number, (kind, status, said) in enumerate(rows):
-            await connection.execute(
-                text(
-                    "INSERT INTO outbox (channel, address, kind, payload, dedupe_key, status, attempts, not_before, "
-                    f"created_at) VALUES ('telegram', '{number}', '{kind}', '{{\"text\": \"{said}\"}}', 'k{number}', "
-                    f"'{status}', 0, {when}, {when})"
-                )
-            )
+        await connection.execute(insert, values)
     await upgrade(empty_db)
     assert await empty_db.write(recover) == 1
     assert [m.payload["text"] for m in await empty_db.write(lambda s: claim(s, NOW, 10))] == [
