@@ -39,7 +39,7 @@ from bot.telegram.conversation import _apply  # noqa: E402
 from bot.telegram.updates import Inbound  # noqa: E402
 from storage.keys import participant_key  # noqa: E402
 from storage.models import Answer, Contact, InboundReceipt, Outbox, Response  # noqa: E402
-from storage.privacy import RECEIPT_DAYS  # noqa: E402
+from storage.retention import RECEIPT_DAYS, Purged  # noqa: E402
 
 RETENTION_DAYS = 730
 CHUNK = 20_000
@@ -139,7 +139,7 @@ def fill(runtime: Runtime, residents: int, responses: int, messages: int, overdu
     chunked(received, receipts)
 
 
-async def measure(runtime: Runtime) -> tuple[float, float, int, admin.privacy.Purged]:
+async def measure(runtime: Runtime) -> tuple[float, float, int, Purged]:
     """The purge's seconds, the longest wait of a small write made every 10 ms meanwhile, and how many were made."""
     waits: list[float] = []
     started = time.perf_counter()

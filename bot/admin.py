@@ -27,7 +27,7 @@ from bot.outreach import OpenedWave
 from bot.private_file import private_file
 from bot.runtime import Runtime, open_runtime
 from bot.telegram.conversation import JOIN_PREFIX
-from storage import backup, catalogue, migrate, outbox, privacy, staff, subscriptions, waves
+from storage import backup, catalogue, migrate, outbox, privacy, retention, staff, subscriptions, waves
 from storage.errors import BackupRefused, DatabaseUnavailable, StorageError
 from surveys.loader import load_survey
 
@@ -108,11 +108,9 @@ async def export_contact(settings: Settings, contact_id: int, actor: str = "cli"
         )
 
 
-async def purge(runtime: Runtime, actor: str = "retention") -> privacy.Purged:
-    now, key, days = runtime.clock(), runtime.secret_key, runtime.settings.retention_days
-    result = await runtime.db.write(
-        lambda session: privacy.purge(session, secret_key=key, now=now, retention_days=days, actor=actor)
-    )
+async def purge(runtime: Runtime, actor: str = "retention") -> retention.Purged:
+    policy = retention.Retention(runtime.secret_key, runtime.clock(), runtime.settings.retention_days, actor)
+    result = await retention.purge(runtime.db, policy)
     logger.info("retention purge: %s", result)
     return result
 
@@ -210,7 +208,7 @@ def _keep_newest(folder: Path, keep: int) -> int:
     return len(older)
 
 
-async def purge_database(settings: Settings) -> privacy.Purged:
+async def purge_database(settings: Settings) -> retention.Purged:
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
         return await purge(runtime, actor="cli")

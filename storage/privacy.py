@@ -1,4 +1,4 @@
-"""Privacy operations: erasure, subject access export and retention, each with an audit entry.
+"""Privacy operations: erasure and subject access export, each with an audit entry (retention: storage/retention.py).
 
 Erasure follows what the survey's notice promised: answers are deleted with
 the person, or (`on_erasure: anonymise`) kept with the link cut and free text
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -23,8 +23,6 @@ from storage.models import (
     AnonymousDraft,
     Answer,
     Consent,
-    Contact,
-    InboundReceipt,
     Invitation,
     Outbox,
     Response,
@@ -36,7 +34,6 @@ from surveys.answers import as_shown
 from surveys.model import Survey as SurveyDocument
 
 Scrub = Callable[[str], str | None]
-RECEIPT_DAYS = 30
 NOTE = (
     "Answers to anonymous surveys are stored with no link to you, so they cannot be found or included. "
     "A message to you is kept with its words only until it has been sent; after that, only when it was sent is kept."
@@ -57,15 +54,6 @@ class Forgotten:
     messages_deleted: int
 
 
-@dataclass(frozen=True)
-class Purged:
-    contacts_forgotten: int
-    responses_deidentified: int
-    drafts_deleted: int
-    messages_deleted: int
-    receipts_deleted: int
-
-
 def forget(
     session: Session, contact_id: int, *, secret_key: str, now: datetime, actor: str, scrub: Scrub = drop_text
 ) -> Forgotten:
@@ -81,7 +69,7 @@ def forget(
     kept = [response_id for response_id, keep in found if keep]
     uncount(session, [response_id for response_id, keep in found if not keep])
     removed = session.execute(delete(Response).where(Response.participant_key == key, Response.id.not_in(kept)))
-    _deidentify(session, kept, scrub)
+    deidentify(session, kept, scrub)
     unlinked = session.execute(
         update(Invitation).where(Invitation.contact_id == contact_id).values(contact_id=None, token=None)
     )
@@ -92,10 +80,10 @@ def forget(
     session.flush()
     result = Forgotten(
         contact_id,
-        _count(removed),
+        rows_changed(removed),
         len(kept),
-        _count(unlinked),
-        _count(messages),
+        rows_changed(unlinked),
+        rows_changed(messages),
     )
     details = asdict(result)
     del details["contact_id"]
@@ -103,7 +91,7 @@ def forget(
     return result
 
 
-def _deidentify(session: Session, response_ids: list[str], scrub: Scrub) -> None:
+def deidentify(session: Session, response_ids: list[str], scrub: Scrub) -> None:
     """Cut responses loose from anyone: no key, no engine state, no exact times; free text scrubbed."""
     if not response_ids:
         return
@@ -128,7 +116,7 @@ def _deidentify(session: Session, response_ids: list[str], scrub: Scrub) -> None
             answer.value = scrubbed
 
 
-def _count(result: Any) -> int:
+def rows_changed(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -216,31 +204,3 @@ def _message(message: Outbox) -> dict[str, Any]:
 def _row(row: Any, fields: str) -> dict[str, Any]:
     values = {name: getattr(row, name) for name in fields.split()}
     return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
-
-
-def purge(
-    session: Session,
-    *,
-    secret_key: str,
-    now: datetime,
-    retention_days: int,
-    actor: str,
-    scrub: Scrub = drop_text,
-) -> Purged:
-    """Remove identifiable data older than the retention period; anonymous and de-identified answers stay."""
-    cutoff = now - timedelta(days=retention_days)
-    stale = list(session.scalars(select(Contact.id).where(Contact.last_seen_at < cutoff)))
-    for contact_id in stale:
-        forget(session, contact_id, secret_key=secret_key, now=now, actor=actor, scrub=scrub)
-    old = list(
-        session.scalars(select(Response.id).where(Response.participant_key.is_not(None), Response.updated_at < cutoff))
-    )
-    _deidentify(session, old, scrub)
-    drafts = session.execute(delete(AnonymousDraft).where(AnonymousDraft.updated_at < cutoff))
-    messages = session.execute(delete(Outbox).where(Outbox.status.in_(("sent", "failed")), Outbox.created_at < cutoff))
-    receipts = session.execute(
-        delete(InboundReceipt).where(InboundReceipt.received_at < now - timedelta(days=RECEIPT_DAYS))
-    )
-    result = Purged(len(stale), len(old), _count(drafts), _count(messages), _count(receipts))
-    audit(session, now, actor, "db.purge", f"older than {cutoff.date().isoformat()}", **asdict(result))
-    return result

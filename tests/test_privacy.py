@@ -1,4 +1,4 @@
-"""Erasure, subject access export and retention, as a resident or member of staff relies on them."""
+"""Erasure and subject access export, as a resident or member of staff relies on them (retention: test_retention.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from storage.errors import NotFound
 from storage.keys import participant_key
 from storage.models import Answer, AuditEntry, Base, Invitation, Response, Wave
 from storage.outbox import Settlement, claim, enqueue, outbox_row, settle
-from storage.privacy import export, forget, purge
+from storage.privacy import export, forget
 from storage.responses import release_anonymous, start_response
 from surveys.engine import start, step
 from surveys.inputs import Reply
@@ -210,23 +210,3 @@ async def test_export_holds_a_comment_written_at_a_question_not_yet_answered(db:
     assert in_progress["answers"] == [
         {"question_id": "sat", "question": "Sat", "answer": None, "value": None, "comment": pending, "unanswered": True}
     ]
-
-
-async def test_purge_removes_identifiable_data_past_retention(db: Database) -> None:
-    made = await populate(db)
-    later = NOW + timedelta(days=731)
-    result = await db.write(lambda s: purge(s, secret_key=SECRET, now=later, retention_days=730, actor="test"))
-    assert result.contacts_forgotten == 2
-    after = await dump(db)
-    assert ADDRESS not in after and made["key"] not in after
-    async with db.read() as session:
-        assert await session.get(Response, made["anonymous"]) is not None
-
-
-async def test_purge_keeps_recent_data(db: Database) -> None:
-    made = await populate(db)
-    result = await db.write(
-        lambda s: purge(s, secret_key=SECRET, now=NOW + timedelta(days=10), retention_days=730, actor="t")
-    )
-    assert (result.contacts_forgotten, result.responses_deidentified) == (0, 0)
-    assert made["key"] in await dump(db)

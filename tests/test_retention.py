@@ -1,0 +1,141 @@
+"""The retention purge: what is past the retention period goes, what is not stays, and answers go on meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, select, update
+
+from storage import retention
+from storage.database import Database
+from storage.models import AuditEntry, Contact, InboundReceipt, Outbox, Response
+from storage.outbox import enqueue, outbox_row
+from storage.retention import Retention, forget_stale, stale_contacts
+from tests.conftest import NOW, SECRET
+from tests.test_privacy import ADDRESS, dump, populate
+
+LATER = NOW + timedelta(days=731)
+
+
+def policy(now: Any = LATER) -> Retention:
+    return Retention(SECRET, now, retention_days=730, actor="test")
+
+
+async def test_purge_removes_identifiable_data_past_retention(db: Database) -> None:
+    made = await populate(db)
+    result = await retention.purge(db, policy())
+    assert result.contacts_forgotten == 2
+    after = await dump(db)
+    assert ADDRESS not in after and made["key"] not in after
+    async with db.read() as session:
+        assert await session.get(Response, made["anonymous"]) is not None
+
+
+async def test_purge_keeps_recent_data(db: Database) -> None:
+    made = await populate(db)
+    result = await retention.purge(db, policy(NOW + timedelta(days=10)))
+    assert (result.contacts_forgotten, result.responses_deidentified) == (0, 0)
+    assert made["key"] in await dump(db)
+
+
+async def test_old_messages_go_whatever_became_of_them_unless_they_may_still_go(db: Database) -> None:
+    """A cancelled invite holds the chat it was for as much as a sent one does; a queued one may still go out."""
+    statuses = ("queued", "sending", "sent", "failed", "cancelled")
+
+    def queue(session: Any) -> None:
+        for status in statuses:
+            enqueue(session, outbox_row(channel="telegram", address="5", payload={}, dedupe_key=status, now=NOW))
+            session.execute(update(Outbox).where(Outbox.dedupe_key == status).values(status=status))
+
+    await db.write(queue)
+    result = await retention.purge(db, policy())
+    async with db.read() as session:
+        left = set(await session.scalars(select(Outbox.status)))
+    assert left == {"queued", "sending"}
+    assert result.messages_deleted == 3
+
+
+async def test_a_contact_seen_again_after_the_purge_found_them_is_kept(db: Database) -> None:
+    made = await populate(db)
+    page = await db.fetch(lambda session: stale_contacts(session, policy(), 0, 10))
+    assert made["contact"] in page
+
+    await db.write(
+        lambda session: session.execute(
+            update(Contact).where(Contact.id == made["contact"]).values(last_seen_at=LATER - timedelta(hours=1))
+        )
+    )
+    forgotten = await db.write(lambda session: forget_stale(session, policy(), page))
+
+    assert forgotten == len(page) - 1
+    assert ADDRESS in await dump(db)
+
+
+async def test_answers_are_written_while_a_long_purge_goes_on(db: Database) -> None:
+    """Each page of overdue rows goes in a write of its own, so an answer waits for a page, not the whole purge:
+    answers made meanwhile are written while the purge is part way through the old receipts."""
+    old = [{"key": f"telegram:old:{number}", "received_at": NOW} for number in range(5_000)]
+    await db.write(lambda session: session.execute(insert(InboundReceipt), old))
+
+    def answer(session: Any, number: int) -> int:
+        """An answer's receipt; how many old receipts are left as it is written."""
+        session.add(InboundReceipt(key=f"telegram:new:{number}", received_at=LATER))
+        left = select(func.count()).where(InboundReceipt.key.like("telegram:old:%"))
+        return int(session.scalar(left) or 0)
+
+    purging = asyncio.create_task(retention.purge(db, policy()))
+    seen: list[int] = []
+    while not purging.done():
+        seen.append(await db.write(partial(answer, number=len(seen)), quick=True))
+
+    assert (await purging).receipts_deleted == 5_000
+    assert any(0 < left < 5_000 for left in seen), seen
+    async with db.read() as session:
+        kept = list(await session.scalars(select(InboundReceipt.key)))
+    assert sorted(kept) == sorted(f"telegram:new:{number}" for number in range(len(seen)))
+
+
+async def test_a_purge_that_stops_part_way_says_what_it_removed_and_the_next_one_finishes(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await populate(db)
+
+    def sent_long_ago(session: Any) -> None:
+        enqueue(session, outbox_row(channel="telegram", address="5", payload={}, dedupe_key="old", now=NOW))
+        session.execute(update(Outbox).values(status="sent"))
+
+    await db.write(sent_long_ago)
+
+    def disk_full(*_args: Any) -> int:
+        raise OSError("database or disk is full")
+
+    broken = tuple(
+        dataclasses.replace(sweep, remove=disk_full) if sweep.counts == "messages_deleted" else sweep
+        for sweep in retention.SWEEPS
+    )
+    monkeypatch.setattr(retention, "SWEEPS", broken)
+    with pytest.raises(OSError, match="disk is full"):
+        await retention.purge(db, policy())
+    monkeypatch.undo()
+    finished = await retention.purge(db, policy())
+
+    async with db.read() as session:
+        purges = list(
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "db.purge").order_by(AuditEntry.id))
+        )
+    stopped, done = (entry.detail for entry in purges)
+    assert stopped == {
+        "contacts_forgotten": 2,
+        "responses_deidentified": 0,
+        "drafts_deleted": 0,
+        "messages_deleted": 0,
+        "receipts_deleted": 0,
+        "stopped_early": True,
+    }
+    assert done == dataclasses.asdict(finished)
+    assert (finished.contacts_forgotten, finished.messages_deleted) == (0, 1), "the first purge's forgetting stood"
