@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.audit import audit
 from storage.database import Database, Work
-from storage.models import AnonymousDraft, Contact, InboundReceipt, Outbox, Response
+from storage.models import AnonymousDraft, Contact, InboundReceipt, Invitation, Outbox, Response
 from storage.outbox import CANCELLED, FAILED, SENT
 from storage.privacy import deidentify, drop_text, forget, rows_changed
 
@@ -57,6 +57,7 @@ class Retention:
 class Purged:
     contacts_forgotten: int = 0
     responses_deidentified: int = 0
+    invitations_unlinked: int = 0
     drafts_deleted: int = 0
     messages_deleted: int = 0
     receipts_deleted: int = 0
@@ -118,6 +119,32 @@ def deidentify_old(session: Session, retention: Retention, response_ids: list[st
     return len(kept)
 
 
+def linked_invitations(session: Session, retention: Retention, after: int, limit: int) -> list[int]:
+    query = select(Invitation.id).where(Invitation.id > after, *_stale_invitation(retention.cutoff))
+    return list(session.scalars(query.order_by(Invitation.id).limit(limit)))
+
+
+def unlink_invitations(session: Session, retention: Retention, invitation_ids: list[int]) -> int:
+    """Who was invited, and whether they took part (all an anonymous survey keeps of them), is cut loose as
+    erasure cuts it; the invitation stays, so the wave's response rate does too."""
+    unlinked = (
+        update(Invitation)
+        .where(Invitation.id.in_(invitation_ids), *_stale_invitation(retention.cutoff))
+        .values(contact_id=None, token=None)
+    )
+    return rows_changed(session.execute(unlinked))
+
+
+def _stale_invitation(cutoff: datetime) -> list[ColumnElement[bool]]:
+    """Still naming someone, and nothing has happened to it since the cutoff: invited, reminded, begun or finished."""
+    latest = (Invitation.last_reminded_at, Invitation.started_at, Invitation.completed_at)
+    return [
+        Invitation.contact_id.is_not(None),
+        Invitation.sent_at < cutoff,
+        *(or_(column.is_(None), column < cutoff) for column in latest),
+    ]
+
+
 def old_drafts(session: Session, retention: Retention, after: int, limit: int) -> list[int]:
     query = select(AnonymousDraft.id).where(AnonymousDraft.id > after, AnonymousDraft.updated_at < retention.cutoff)
     return list(session.scalars(query.order_by(AnonymousDraft.id).limit(limit)))
@@ -161,6 +188,7 @@ def delete_receipts(session: Session, retention: Retention, keys: list[str]) -> 
 SWEEPS = (
     Sweep("contacts_forgotten", stale_contacts, forget_stale, page=10),
     Sweep("responses_deidentified", identified_responses, deidentify_old, page=500, first=""),
+    Sweep("invitations_unlinked", linked_invitations, unlink_invitations, page=1000),
     Sweep("drafts_deleted", old_drafts, delete_drafts, page=1000),
     Sweep("messages_deleted", finished_messages, delete_messages, page=2000),
     Sweep("receipts_deleted", old_receipts, delete_receipts, page=2000, first=""),

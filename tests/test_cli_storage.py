@@ -365,7 +365,10 @@ def test_a_restore_that_cannot_be_made_is_one_line_and_changes_nothing(
 def test_purge_reports_what_it_removed(env: str) -> None:
     result = run("db", "purge")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Forgot 0 contacts")
+    assert result.output == (
+        "Forgot 0 contacts, de-identified 0 responses, unlinked 0 invitations, deleted 0 drafts, 0 messages "
+        "and 0 receipts.\n"
+    )
 
 
 def test_an_unreachable_database_is_one_line(env: str, monkeypatch: pytest.MonkeyPatch) -> None:

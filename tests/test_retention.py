@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from storage import retention
+from storage.catalogue import import_survey
+from storage.contacts import get_or_create_contact
 from storage.database import Database
-from storage.models import AuditEntry, Contact, InboundReceipt, Outbox, Response
+from storage.models import AuditEntry, Contact, InboundReceipt, Invitation, Outbox, Response, Wave
 from storage.outbox import enqueue, outbox_row
 from storage.retention import Retention, forget_stale, stale_contacts
 from tests.conftest import NOW, SECRET
-from tests.test_privacy import ADDRESS, dump, populate
+from tests.test_privacy import ADDRESS, RESIDENTS, dump, populate
 
 LATER = NOW + timedelta(days=731)
 
@@ -58,6 +60,35 @@ async def test_old_messages_go_whatever_became_of_them_unless_they_may_still_go(
         left = set(await session.scalars(select(Outbox.status)))
     assert left == {"queued", "sending"}
     assert result.messages_deleted == 3
+
+
+async def test_an_invitation_idle_past_retention_no_longer_names_who_it_was_for(db: Database) -> None:
+    """Even for someone still taking part: it says they were asked, and whether they answered, an anonymous survey."""
+
+    def invited(session: Any) -> dict[str, int]:
+        version_id = import_survey(session, RESIDENTS, NOW).version_id
+        contact = get_or_create_contact(session, channel="telegram", address=ADDRESS, now=LATER - timedelta(days=1))
+        invitations = {}
+        for name, reminded in (("long ago", None), ("reminded lately", LATER - timedelta(days=10))):
+            wave = Wave(survey_version_id=version_id, name=name, audience={}, opened_at=NOW)
+            session.add(wave)
+            session.flush()
+            invitation = Invitation(
+                wave_id=wave.id, contact_id=contact.id, token=name, sent_at=NOW, last_reminded_at=reminded
+            )
+            session.add(invitation)
+            session.flush()
+            invitations[name] = invitation.id
+        return invitations
+
+    made = await db.write(invited)
+    result = await retention.purge(db, policy())
+
+    async with db.read() as session:
+        old, recent = [await session.get(Invitation, made[name]) for name in ("long ago", "reminded lately")]
+    assert old is not None and (old.contact_id, old.token) == (None, None), "the invitation stays, for the wave's rate"
+    assert recent is not None and recent.contact_id is not None and recent.token == "reminded lately"
+    assert (result.invitations_unlinked, result.contacts_forgotten) == (1, 0)
 
 
 async def test_a_contact_seen_again_after_the_purge_found_them_is_kept(db: Database) -> None:
@@ -132,6 +163,7 @@ async def test_a_purge_that_stops_part_way_says_what_it_removed_and_the_next_one
     assert stopped == {
         "contacts_forgotten": 2,
         "responses_deidentified": 0,
+        "invitations_unlinked": 0,
         "drafts_deleted": 0,
         "messages_deleted": 0,
         "receipts_deleted": 0,
