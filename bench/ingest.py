@@ -63,7 +63,8 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.turn import invited, sent_before  # noqa: E402
+from bench.history import sent_before  # noqa: E402
+from bench.turn import invited  # noqa: E402
 from bot.event_loop import loop_factory  # noqa: E402
 from storage.database import Database  # noqa: E402
 from tests.fake_telegram import TOKEN, FakeTelegram  # noqa: E402

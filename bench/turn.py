@@ -10,10 +10,12 @@ Compare two commits by running it from each, in turns.
 
 With --sent N the outbox begins with N messages already sent, as after months
 of service: sent rows are kept for the retention period, and every reply is
-written beside them.
+written beside them. With --responses N the database begins with N finished
+responses (twenty answers each, from N/2 residents), as a service's second
+year does: every answer is looked up and written beside them (bench/history.py).
 
 Usage:
-    .venv/bin/python bench/turn.py [--residents 200] [--runs 5] [--in-wave] [--sent 500000]
+    .venv/bin/python bench/turn.py [--residents 200] [--runs 5] [--in-wave] [--sent 500000] [--responses 100000]
 """
 
 from __future__ import annotations
@@ -25,15 +27,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.history import NOW, History, sent_before, write_history  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.telegram.conversation import _apply  # noqa: E402 - the turn itself, without the commit's wait for the disk
@@ -42,11 +44,10 @@ from storage.catalogue import import_survey  # noqa: E402
 from storage.contacts import get_or_create_contact  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Contact, Outbox, SurveyVersion  # noqa: E402
+from storage.models import Contact, SurveyVersion  # noqa: E402
 from storage.waves import Audience, create_wave, invite  # noqa: E402
 from surveys.loader import load_survey  # noqa: E402
 
-NOW = datetime(2026, 11, 28, tzinfo=UTC)
 ANSWERS = 20  # every question, as in bench/ingest.py (/start asks the first); the last finishes the survey
 
 
@@ -56,26 +57,6 @@ async def prepared(folder: Path) -> Runtime:
     await upgrade(db)
     await db.write(lambda session: import_survey(session, load_survey(ROOT / "bench" / "survey.yaml"), NOW))
     return Runtime(load_settings(None), db, clock=lambda: NOW)
-
-
-def sent_before(session: Session, count: int) -> None:
-    """`count` replies sent to 20,000 people before the benchmark, their payloads emptied as sending leaves them."""
-    rows = [
-        {
-            "channel": "telegram",
-            "address": str(900_000 + number % 20_000),
-            "kind": "reply",
-            "payload": {},
-            "dedupe_key": f"before:{number}",
-            "status": "sent",
-            "attempts": 1,
-            "not_before": NOW,
-            "created_at": NOW,
-            "sent_at": NOW,
-        }
-        for number in range(count)
-    ]
-    session.execute(insert(Outbox), rows)
 
 
 def invited(session: Session, chats: Sequence[int]) -> None:
@@ -133,11 +114,16 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--in-wave", action="store_true", help="the residents answer in a wave that invited them")
     parser.add_argument("--sent", type=int, default=0, help="messages the outbox has already sent when it begins")
+    parser.add_argument(
+        "--responses", type=int, default=0, help="finished responses the database holds when it begins, two a resident"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         runtime = await prepared(Path(folder))
         if args.sent:
             await runtime.db.write(lambda session: sent_before(session, args.sent))
+        if args.responses:
+            write_history(runtime, History(residents=args.responses // 2, responses=args.responses))
         runs = [one_run(runtime, 10_000 * (number + 1), args.residents, args.in_wave) for number in range(args.runs)]
         await runtime.db.close()
     listed = " ".join(f"{us:.1f}" for us in runs)
