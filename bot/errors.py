@@ -21,6 +21,10 @@ class ServiceRunning(ChorusError):
     """A command that must run with the service stopped (a restore) found `chorus run` running."""
 
 
+class RestoreRunning(ChorusError):
+    """`chorus db restore` is replacing the SQLite database a command was about to open."""
+
+
 class SendFailed(ChorusError):
     """A channel did not take a message. It knows whether trying again can help and how long to wait first."""
 

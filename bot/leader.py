@@ -5,6 +5,12 @@ own; when the process dies its connection closes, the server frees the lock,
 and a follower (trying every CHECK_SECONDS) takes over. On SQLite an exclusive
 flock on a file beside the database does the same for processes on one machine.
 
+On SQLite every Chorus process also holds a shared flock on a second file
+beside the database while it may open it (`in_use`), and a restore holds it
+exclusively (`service_stopped`): a restore replaces the file whole, and a
+process that opened the old one meanwhile, a follower or a command started
+while the restore ran, would write into the replaced file, where it is lost.
+
 Usage:
     async with Leadership(runtime.db) as leadership:
         await leadership.acquired()      # waits until this process leads
@@ -28,8 +34,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.errors import ServiceRunning
+from bot.errors import RestoreRunning, ServiceRunning
+from storage.backup import file_of
 from storage.database import Database
+from storage.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 CHECK_SECONDS = 1.0
@@ -45,19 +53,57 @@ def lead_file(database: Path) -> Path:
     return database.with_name(f"{database.name}.leader")
 
 
+def in_use_file(database: Path) -> Path:
+    """The file beside an SQLite database that each process using it holds a shared flock on."""
+    return database.with_name(f"{database.name}.in-use")
+
+
 @contextmanager
 def service_stopped(database: Path) -> Iterator[None]:
-    """Hold the lead of an SQLite database for a command that must not run beside `chorus run` (a restore).
+    """Hold an SQLite database against every other Chorus process, for a command that replaces it (a restore).
 
     Raises ServiceRunning while a `chorus run` leads on it, as one does from
-    its start until it stops.
+    its start until it stops, or while any Chorus process may open it (a
+    second `chorus run`, which follows, or any other command).
     """
-    with lead_file(database).open("ab") as handle:
+    with lead_file(database).open("ab") as lead, in_use_file(database).open("ab") as users:
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lead.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             pid = lead_file(database).read_text().strip() or "unknown"
             raise ServiceRunning(f"chorus run is running on {database} (process {pid}); stop it first") from None
+        try:
+            fcntl.flock(users.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ServiceRunning(f"{database} is open in another process; stop it before restoring") from None
+        yield
+
+
+@contextmanager
+def in_use(database_url: str) -> Iterator[None]:
+    """Say, for as long as this process may open the database, that a restore must not replace it.
+
+    Raises RestoreRunning while a restore is replacing it, and DatabaseUnavailable
+    when no file can be made beside it (its folder is missing, say). Nothing
+    for PostgreSQL, whose restores (pg_restore) are the server's business.
+    """
+    database = file_of(database_url)
+    if database is None:
+        yield
+        return
+    try:
+        handle = in_use_file(database).open("ab")
+    except OSError as error:
+        raise DatabaseUnavailable(
+            f"CHORUS_DATABASE_URL: cannot open the database: cannot make a file beside {database} ({error.strerror})"
+        ) from None
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RestoreRunning(
+                f"chorus db restore is replacing {database}; start again when it has finished"
+            ) from None
         yield
 
 

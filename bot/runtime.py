@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import Settings
+from bot.leader import in_use
 from storage.database import Database
 
 Clock = Callable[[], datetime]
@@ -33,8 +34,10 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Runtime]:
-    db = Database.open(settings.database_url)
-    try:
-        yield Runtime(settings, db, clock)
-    finally:
-        await db.close()
+    """The database, held against a restore for as long as it is open (bot/leader.py)."""
+    with in_use(settings.database_url):
+        db = Database.open(settings.database_url)
+        try:
+            yield Runtime(settings, db, clock)
+        finally:
+            await db.close()

@@ -46,11 +46,19 @@ def sqlite_file(database_url: str) -> Path:
 
 def database_path(database_url: str, not_sqlite: str) -> Path:
     """The SQLite file a CHORUS_DATABASE_URL names, existing or not; BackupRefused(not_sqlite) for another database."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite":
+    if make_url(database_url).get_backend_name() != "sqlite":
         raise BackupRefused(not_sqlite)
-    if not url.database or url.database == ":memory:":
+    path = file_of(database_url)
+    if path is None:
         raise BackupRefused("CHORUS_DATABASE_URL names no database file")
+    return path
+
+
+def file_of(database_url: str) -> Path | None:
+    """The SQLite file a CHORUS_DATABASE_URL names, existing or not; None for PostgreSQL or a database in memory."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
     return Path(url.database)
 
 

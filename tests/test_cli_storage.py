@@ -10,7 +10,8 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import datetime, tzinfo
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import cli
+from bot.leader import in_use, service_stopped
 from storage.contacts import get_or_create_contact
 from storage.database import Database
 from storage.migrate import head_revisions
@@ -172,7 +174,8 @@ def test_backup_is_a_whole_private_copy_taken_while_chorus_writes(
     monkeypatch.setenv("CHORUS_DATABASE_URL", env)
     assert run("db", "backup", "backup.db").exit_code == 0, "a backup replaces an older one of the same name"
     assert audit_rows(tmp_path / "backup.db") == audit_rows(tmp_path / "cli.db")
-    assert sorted(path.name for path in tmp_path.iterdir() if "backup" in path.name) == ["backup.db"]
+    left = sorted(path.name for path in tmp_path.iterdir() if "backup" in path.name)
+    assert left == ["backup.db", "backup.db.in-use"], "the backup, and the lock `survey list` held it open by"
 
 
 @pytest.mark.parametrize(
@@ -267,17 +270,45 @@ class FixedNow(datetime):
         return cls.fromtimestamp(NOW.timestamp(), tz)
 
 
-def test_restore_refuses_while_chorus_run_leads(env: str, tmp_path: Path) -> None:
-    with_a_backup(tmp_path / "cli.db", rows_since=4)
-    with (tmp_path / "cli.db.leader").open("ab") as lead:
+@contextmanager
+def leading(database: Path) -> Iterator[None]:
+    """What a `chorus run` that leads holds: the lead file's lock, with its process id in the file."""
+    with (database.with_name(f"{database.name}.leader")).open("ab") as lead:
         fcntl.flock(lead.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         lead.write(b"4242\n")
         lead.flush()
+        yield
+
+
+@pytest.mark.parametrize(
+    ("holder", "message"),
+    [
+        ("leads", "chorus run is running on {database} (process 4242); stop it first"),
+        ("uses", "{database} is open in another process; stop it before restoring"),
+    ],
+)
+def test_restore_refuses_while_a_chorus_process_leads_on_or_uses_the_database(
+    env: str, tmp_path: Path, holder: str, message: str
+) -> None:
+    """One that uses it: a second `chorus run` (a follower) or any other command, even one yet to open it."""
+    with_a_backup(tmp_path / "cli.db", rows_since=4)
+    with leading(tmp_path / "cli.db") if holder == "leads" else in_use(env):
         result = run("db", "restore", "backup.db")
     assert result.exit_code == 2
-    assert result.stderr == f"chorus run is running on {tmp_path / 'cli.db'} (process 4242); stop it first\n"
+    assert result.stderr == message.format(database=tmp_path / "cli.db") + "\n"
     assert audit_rows(tmp_path / "cli.db") == 4
     assert not list(tmp_path.glob("*before-restore*"))
+
+
+def test_a_command_started_while_a_restore_runs_refuses_and_writes_nothing(env: str, tmp_path: Path) -> None:
+    """Whatever it wrote would go into the file the restore is replacing, and be lost with it."""
+    with_a_backup(tmp_path / "cli.db", rows_since=4)
+    with service_stopped(tmp_path / "cli.db"):
+        result = run("survey", "import", str(template_paths()[0]))
+    assert result.exit_code == 2
+    assert result.stderr == f"chorus db restore is replacing {tmp_path / 'cli.db'}; start again when it has finished\n"
+    assert audit_rows(tmp_path / "cli.db") == 4
+    assert run("survey", "import", str(template_paths()[0])).exit_code == 0, "once the restore is over"
 
 
 def test_restore_refuses_a_database_another_process_has_open_or_a_log_left_without_one(
@@ -371,12 +402,17 @@ def test_purge_reports_what_it_removed(env: str) -> None:
     )
 
 
-def test_an_unreachable_database_is_one_line(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHORUS_DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/none")
+@pytest.mark.parametrize(
+    "url", ["postgresql+asyncpg://nobody@127.0.0.1:1/none", "sqlite+aiosqlite:///{tmp}/missing/chorus.db"]
+)
+def test_an_unreachable_database_is_one_line(
+    env: str, url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHORUS_DATABASE_URL", url.format(tmp=tmp_path))
     result = run("survey", "list")
     assert result.exit_code == 2
     assert result.stderr.startswith("CHORUS_DATABASE_URL: cannot open the database:")
-    assert "Traceback" not in result.output
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.output
 
 
 def test_staff_invite_prints_one_time_codes(env: str) -> None:

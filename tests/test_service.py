@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.event_loop import loop_factory
+from bot.leader import service_stopped
 
 CHORUS = Path(sys.executable).parent / "chorus"
 
@@ -92,6 +93,18 @@ def test_a_taken_port_is_one_line_naming_it(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].startswith(f"CHORUS_PORT: cannot listen on 127.0.0.1:{port}")
+
+
+def test_run_started_while_a_restore_runs_stops_at_once_and_writes_nothing(tmp_path: Path) -> None:
+    """It says so in one line and stops, and its supervisor starts it again later; a follower serving webhooks
+    meanwhile would write answers into the file the restore is replacing."""
+    with service_stopped(tmp_path / "chorus.db"):
+        result = subprocess.run(
+            [str(CHORUS), "run"], cwd=tmp_path, env=environment(free_port()), capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["chorus db restore is replacing chorus.db; start again when it has finished"]
+    assert not (tmp_path / "chorus.db").exists()
 
 
 def test_run_upgrades_the_embedded_database_and_refuses_a_newer_one(tmp_path: Path) -> None:
