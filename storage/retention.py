@@ -211,8 +211,10 @@ async def purge(db: Database, retention: Retention) -> Purged:
 
 
 async def _swept(db: Database, retention: Retention, sweep: Sweep) -> int:
+    """Remove the sweep's rows page by page; a page found twice (its rows were not removed) ends it, until tomorrow,
+    rather than have the purge find it forever."""
     removed, after = 0, sweep.first
-    while page := await db.fetch(_finding(sweep, retention, after)):
+    while (page := await db.fetch(_finding(sweep, retention, after))) and page[-1] != after:
         removed += await db.write(_removing(sweep, retention, page))
         after = page[-1]
     return removed

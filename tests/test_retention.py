@@ -131,6 +131,23 @@ async def test_answers_are_written_while_a_long_purge_goes_on(db: Database) -> N
     assert sorted(kept) == sorted(f"telegram:new:{number}" for number in range(len(seen)))
 
 
+async def test_a_page_that_cannot_be_removed_ends_its_sweep_rather_than_the_purge_running_forever(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await db.write(lambda session: session.add(InboundReceipt(key="telegram:old", received_at=NOW)))
+
+    def removes_nothing(*_args: Any) -> int:
+        return 0
+
+    stuck = tuple(
+        dataclasses.replace(sweep, remove=removes_nothing) if sweep.counts == "receipts_deleted" else sweep
+        for sweep in retention.SWEEPS
+    )
+    monkeypatch.setattr(retention, "SWEEPS", stuck)
+    result = await asyncio.wait_for(retention.purge(db, policy()), timeout=30)
+    assert result.receipts_deleted == 0
+
+
 async def test_a_purge_that_stops_part_way_says_what_it_removed_and_the_next_one_finishes(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
