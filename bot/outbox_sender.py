@@ -18,7 +18,10 @@ keeps under the send limits, and writes the outcomes back in batches:
 
 At most WINDOW rows are claimed and not yet settled in the database at any
 moment (sent rows count until their outcome is written), which bounds what a
-crash can send twice.
+crash can send twice. A stop (a restart, the lead lost) sends twice nothing
+that was on its way: those calls are given STOP_GRACE to finish and are
+recorded as sent, while nothing new starts; what had not started is queued
+again by the next sender's `recover`.
 
 Replies come first. Someone answering a survey waits for each next question,
 while a wave's invitations can take minutes to go out at Telegram's overall
@@ -61,6 +64,7 @@ POLL_SECONDS = 0.5
 SETTLE_SECONDS = 0.005
 RETRY_FOR = timedelta(days=1)
 MAX_PAUSES = 20
+STOP_GRACE = 5.0  # seconds a stopping sender waits for the calls already on their way to the platform
 KEEP_QUIET = {INVITE, REMINDER}  # kinds that wait out quiet hours when retried, as when first queued
 
 
@@ -116,6 +120,9 @@ class OutboxSender:
         self._bulk_turn = asyncio.Lock()
         self._replies = False
         self._held = 0
+        self._on_the_way: set[asyncio.Task[Any]] = set()  # workers whose call to the platform has begun
+        self._landed = asyncio.Event()
+        self._stopping = False
         self.running = False
         self._flusher: asyncio.Task[None] | None = None
 
@@ -146,12 +153,29 @@ class OutboxSender:
                 self.rate.update()
         finally:
             self.running = False
-            for worker in list(self._workers):
-                worker.cancel()
-            await asyncio.gather(*self._workers, return_exceptions=True)
+            await self._stop_workers()
             self._flusher.cancel()
             await asyncio.gather(self._flusher, return_exceptions=True)
             await self._flush()
+
+    async def _stop_workers(self) -> None:
+        """Let the calls already on their way finish, for up to STOP_GRACE, and start nothing new.
+
+        A call cancelled on its way may have reached the platform all the same;
+        its row, never recorded as sent, went again from the next sender: on a
+        restart mid-wave, every invite then in flight reached its resident twice.
+        """
+        self._stopping = True
+        for worker in self._workers - self._on_the_way:
+            worker.cancel()
+        if self._on_the_way:
+            self._landed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_GRACE):
+                    await self._landed.wait()
+        for worker in list(self._workers):
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
 
     def _worth_claiming(self, room: int) -> bool:
         """Claim once half the window is free, not after every message that settles, unless a reply waits.
@@ -210,7 +234,7 @@ class OutboxSender:
     async def _work(self, key: tuple[str, str], queue: deque[Message]) -> None:
         """Send one address's messages in order; stop early when one must wait or the person is unreachable."""
         try:
-            while queue:
+            while queue and not self._stopping:
                 if not await self._deliver(queue[0]):
                     queue.popleft()
                     self._pending.released += [m.id for m in queue]
@@ -231,7 +255,7 @@ class OutboxSender:
             if self.counted(message.payload):
                 await self._acquire(message.address, message.kind in CONVERSATION)
             try:
-                await transport(message.address, message.payload)
+                await self._on_its_way(transport(message.address, message.payload))
             except SendFailed as error:
                 if error.retry_after is not None:
                     metrics.TOO_MANY.inc()
@@ -245,6 +269,18 @@ class OutboxSender:
             self._settled.set()
             return True
         return self._failed(message, SendFailed("still rate-limited after many pauses", retryable=True))
+
+    async def _on_its_way(self, call: Awaitable[None]) -> None:
+        """Make the call, counted as on its way until it returns, so that a stop waits for it (see _stop_workers)."""
+        worker = asyncio.current_task()
+        assert worker is not None
+        self._on_the_way.add(worker)
+        try:
+            await call
+        finally:
+            self._on_the_way.discard(worker)
+            if not self._on_the_way:
+                self._landed.set()
 
     def _failed(self, message: Message, error: SendFailed) -> bool:
         if error.moved_to is not None:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Connection, select
 from telegram.ext import ExtBot
 
+from bot import outbox_sender
 from bot.errors import SendFailed
 from bot.outbox_sender import OutboxSender
 from bot.rate_limit import SendLimits
@@ -267,6 +268,52 @@ async def test_a_reply_goes_out_next_while_a_wave_fills_the_window_and_waits_for
         sending.cancel()
         await asyncio.gather(sending, return_exceptions=True)
     assert sent.index("resident") - invited <= 6, f"{sent.index('resident') - invited} invitations went first"
+
+
+async def test_a_stopping_sender_lets_the_call_on_its_way_land_and_starts_no_other(
+    db: Database, runtime: Runtime
+) -> None:
+    """Recorded as sent, it does not go again from the next sender; the one behind it waits for that sender."""
+    await queue(db, ("chat-1", "first"), ("chat-1", "second"))
+    on_its_way, answer = asyncio.Event(), asyncio.Event()
+    calls: list[str] = []
+
+    async def transport(address: str, payload: dict[str, Any]) -> None:
+        calls.append(payload["text"])
+        on_its_way.set()
+        await answer.wait()
+
+    limits = SendLimits(1e6, chat_rate=1e6, chat_burst=1e6)
+    sending = asyncio.create_task(OutboxSender(runtime, {"telegram": transport}, limits).run())
+    async with asyncio.timeout(10):
+        await on_its_way.wait()
+        sending.cancel()
+        await asyncio.sleep(0.05)
+        assert not sending.done(), "the stop waits for the call on its way"
+        answer.set()
+        await asyncio.gather(sending, return_exceptions=True)
+    assert calls == ["first"]
+    assert sorted((await statuses(db)).values()) == ["sending", "sent"], "the second is queued again by `recover`"
+
+
+async def test_a_stopping_sender_gives_up_on_a_call_that_does_not_land_in_time(
+    db: Database, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox_sender, "STOP_GRACE", 0.2)
+    await queue(db, ("chat-1", "first"))
+    on_its_way = asyncio.Event()
+
+    async def transport(address: str, payload: dict[str, Any]) -> None:
+        on_its_way.set()
+        await asyncio.Event().wait()
+
+    limits = SendLimits(1e6, chat_rate=1e6, chat_burst=1e6)
+    sending = asyncio.create_task(OutboxSender(runtime, {"telegram": transport}, limits).run())
+    async with asyncio.timeout(10):
+        await on_its_way.wait()
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+    assert list((await statuses(db)).values()) == ["sending"], "its outcome unknown, it is queued again by `recover`"
 
 
 async def test_a_message_waits_out_hours_of_network_trouble_then_goes_once(db: Database, runtime: Runtime) -> None:
