@@ -7,8 +7,9 @@ sent messages, a month of update receipts), their times spread evenly so that
 `--overdue-days` days' worth lies past the retention period: 1 is the purge
 of any ordinary day, more is a service's first purge after its retention
 period was shortened. Then it runs the purge as `chorus run` does each night
-and, while it runs, one typed answer's worth of writing every 10 ms; it
-reports how long the purge took and the longest such write waited.
+and, while it runs, makes a small write every 10 ms (an update's receipt, the
+first thing an answer writes); it reports how long the purge took and the
+longest such write waited for the writer.
 
 Usage:
     .venv/bin/python bench/purge.py [--residents 50000] [--responses 100000] [--messages 2000000] [--overdue-days 1]

@@ -38,6 +38,8 @@ FINISHED = (SENT, FAILED, CANCELLED)  # a message in none of these may still go 
 
 @dataclass(frozen=True)
 class Retention:
+    """One purge: the moment it counts back from, the period it keeps, and who it is audited as."""
+
     secret_key: str
     now: datetime
     retention_days: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -24,7 +24,7 @@ from tests.test_privacy import ADDRESS, RESIDENTS, dump, populate
 LATER = NOW + timedelta(days=731)
 
 
-def policy(now: Any = LATER) -> Retention:
+def policy(now: datetime = LATER) -> Retention:
     return Retention(SECRET, now, retention_days=730, actor="test")
 
 
