@@ -215,8 +215,8 @@ def purge_command() -> None:
         result = asyncio.run(admin.purge_database(load_settings()))
         click.echo(
             f"Forgot {result.contacts_forgotten} contacts, de-identified {result.responses_deidentified} responses, "
-            f"unlinked {result.invitations_unlinked} invitations, deleted {result.drafts_deleted} drafts, {result.messages_deleted} messages "
-            f"and {result.receipts_deleted} receipts."
+            f"unlinked {result.invitations_unlinked} invitations, deleted {result.drafts_deleted} drafts, "
+            f"{result.messages_deleted} messages and {result.receipts_deleted} receipts."
         )
 
 
