@@ -14,7 +14,10 @@ keeps under the send limits, and writes the outcomes back in batches:
   the chat's summary subscriptions end (storage/chats.py);
 - moved (a Telegram group that became a supergroup): what waits for it, and its
   subscriptions, take the new chat id, and the message goes again at once;
-- refused (400): failed for good, with Telegram's reason kept.
+- refused (400): failed for good, with Telegram's reason kept;
+- no longer wanted (an invite or reminder whose wave closed, or whose person
+  opted out, was forgotten, began or finished, after it was claimed):
+  cancelled, looked up just before it would go (storage.waves.no_longer_wanted).
 
 At most WINDOW rows are claimed and not yet settled in the database at any
 moment (sent rows count until their outcome is written), which bounds what a
@@ -47,6 +50,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot import metrics
@@ -56,6 +60,7 @@ from bot.runtime import Runtime
 from bot.schedule import QuietClock
 from storage.chats import follow, lost
 from storage.outbox import CONVERSATION, INVITE, REMINDER, Message, Settlement, claim, recover, settle
+from storage.waves import no_longer_wanted
 
 logger = logging.getLogger(__name__)
 Transport = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -255,6 +260,8 @@ class OutboxSender:
             if self.counted(message.payload):
                 await self._acquire(message.address, message.kind in CONVERSATION)
             try:
+                if message.invitation_id is not None and not await self._still_wanted(message):
+                    return True
                 await self._on_its_way(transport(message.address, message.payload))
             except SendFailed as error:
                 if error.retry_after is not None:
@@ -269,6 +276,26 @@ class OutboxSender:
             self._settled.set()
             return True
         return self._failed(message, SendFailed("still rate-limited after many pauses", retryable=True))
+
+    async def _still_wanted(self, message: Message) -> bool:
+        """Look, just before it goes, whether an invite or reminder should still go; cancel it if not.
+
+        Asked after the wait for the limits, which during a wave is most of
+        the time a row spends claimed. If the database cannot say, it is tried
+        again later like a send that failed, rather than sent unchecked.
+        """
+        invitation_id, kind = message.invitation_id, message.kind
+        assert invitation_id is not None
+        try:
+            reason = await self.runtime.db.fetch(lambda session: no_longer_wanted(session, invitation_id, kind))
+        except (SQLAlchemyError, OSError) as error:
+            cause = getattr(error, "orig", None) or error  # the driver's words, without SQLAlchemy's SQL and link
+            raise SendFailed(f"could not check its invitation: {cause}", retryable=True) from error
+        if reason is not None:
+            logger.info("outbox %s (%s, invitation %s) not sent: %s", message.id, kind, invitation_id, reason)
+            self._pending.cancelled.append((message.id, reason))
+            self._settled.set()
+        return reason is None
 
     async def _on_its_way(self, call: Awaitable[None]) -> None:
         """Make the call, counted as on its way until it returns, so that a stop waits for it (see _stop_workers)."""
@@ -384,4 +411,5 @@ def _merged(first: Settlement, second: Settlement) -> Settlement:
         first.released + second.released,
         first.retries + second.retries,
         first.failures + second.failures,
+        first.cancelled + second.cancelled,
     )

@@ -180,9 +180,10 @@ class Settlement:
     released: list[int] = field(default_factory=list)
     retries: list[tuple[int, datetime, str]] = field(default_factory=list)
     failures: list[tuple[int, str]] = field(default_factory=list)
+    cancelled: list[tuple[int, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.sent) + len(self.released) + len(self.retries) + len(self.failures)
+        return len(self.sent) + len(self.released) + len(self.retries) + len(self.failures) + len(self.cancelled)
 
 
 def settle(session: Session, now: datetime, settlement: Settlement) -> None:
@@ -199,6 +200,10 @@ def settle(session: Session, now: datetime, settlement: Settlement) -> None:
     )
     _SETTLE.execute_many(
         session, [{"row_id": row_id, "status": FAILED, "last_error": error} for row_id, error in settlement.failures]
+    )
+    _SETTLE.execute_many(
+        session,
+        [{"row_id": row_id, "status": CANCELLED, "last_error": reason} for row_id, reason in settlement.cancelled],
     )
 
 

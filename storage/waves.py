@@ -39,6 +39,8 @@ from storage.upsert import insert_many_once, insert_once
 WAVE_CLOSED = "the wave closed"
 BEGAN = "they had begun answering"
 FINISHED = "they had finished the survey"
+OPTED_OUT = "they had opted out"
+FORGOTTEN = "they had asked to be forgotten"
 
 # A contact a wave would invite: (id, channel, address, language). Plain rows, not ORM
 # objects: a wave's audience can be tens of thousands, loaded while the writer is held.
@@ -363,3 +365,33 @@ def mark_completed(
     _COMPLETE.execute(session, {"who": contact_id, "version": version_id, "completed_at": day_of(now)})
     theirs = {"to_channel": channel, "to_address": address, "who": contact_id, "version": version_id}
     _CANCEL_FINISHED.execute(session, theirs)
+
+
+def no_longer_wanted(session: Session, invitation_id: int, kind: str) -> str | None:
+    """Why an invite or reminder the sender has taken should not go after all; None when it should.
+
+    Closing the wave, an opt-out, an erasure, beginning and finishing cancel
+    what is still queued, but not what the sender has already taken: its
+    window holds up to 64 rows, two seconds of a wave at Telegram's limit,
+    and a resident who sent /stop was still invited. A reminder still goes to
+    someone who has begun, as the reminders that ask them to continue do.
+    """
+    row = session.execute(
+        select(
+            Wave.closed_at, Invitation.contact_id, Invitation.started_at, Invitation.completed_at, Contact.opted_out_at
+        )
+        .join(Wave, Wave.id == Invitation.wave_id)
+        .outerjoin(Contact, Contact.id == Invitation.contact_id)
+        .where(Invitation.id == invitation_id)
+    ).first()
+    if row is None or row.contact_id is None:
+        return FORGOTTEN
+    if row.closed_at is not None:
+        return WAVE_CLOSED
+    if row.opted_out_at is not None:
+        return OPTED_OUT
+    if row.completed_at is not None:
+        return FINISHED
+    if row.started_at is not None and kind == INVITE:
+        return BEGAN
+    return None

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import OperationalError
 
-from bot import outreach, participation
+from bot import outbox_sender, outreach, participation
 from bot.config import load_settings
 from bot.errors import WaveError
+from bot.outbox_sender import OutboxSender, Transport
+from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
 from storage.catalogue import import_survey
 from storage.contacts import change_contact, get_or_create_contact, opt_out, record_consent
 from storage.database import Database
 from storage.models import Area, Consent, Contact, Invitation, Organisation, Outbox, Service, SurveyVersion, Wave
 from storage.outbox import enqueue, outbox_row
-from storage.waves import Audience, day_of, list_waves
+from storage.privacy import forget
+from storage.waves import Audience, close_wave, day_of, list_waves
 from surveys.inputs import Reply
 from tests.conftest import SECRET, survey_of
 
@@ -375,3 +379,122 @@ async def test_a_large_wave_lets_others_run_while_it_is_queued(town: Town, db: D
     assert during >= rows // 500, f"others had {during} turns while {rows} rows were written: fewer than one per 500"
     invites = addressed(await outbox(db), "invite")
     assert len(invites) == len(set(invites)) == 3_001
+
+
+def amira_begins(*replies: str) -> Callable[[Town], Callable[[Any], None]]:
+    """Amira answers from a leaflet (beginning, and with every reply given, finishing) while her invite is on its way."""
+
+    def event(town: Town) -> Callable[[Any], None]:
+        def work(session: Any) -> None:
+            contact = get_or_create_contact(session, channel="telegram", address="1001", now=town.clock.now)
+            version_id = session.scalar(select(SurveyVersion.id).order_by(SurveyVersion.id))
+            place, _ = participation.begin(session, SECRET, contact, version_id, "telegram", town.clock.now)
+            for reply in replies:
+                participation.advance(session, SECRET, place, Reply(reply), "telegram", town.clock.now)
+
+        return work
+
+    return event
+
+
+def wave_closes(town: Town) -> Callable[[Any], None]:
+    return lambda session: close_wave(session, session.scalar(select(Wave.id)), town.clock.now)
+
+
+def amira_stops(town: Town) -> Callable[[Any], None]:
+    return lambda session: opt_out(session, town.ids["amira"], town.clock.now)
+
+
+def amira_is_forgotten(town: Town) -> Callable[[Any], None]:
+    return lambda session: forget(session, town.ids["amira"], secret_key=SECRET, now=town.clock.now, actor="test")
+
+
+async def send_what_is_due(town: Town, transport: Transport, *, once_taken: Callable[[], Awaitable[None]]) -> None:
+    """Run a sender until it has settled all it took; `once_taken` runs when it holds two rows."""
+    limits = SendLimits(1e6, chat_rate=1e6, chat_burst=1e6)
+    sender = OutboxSender(town.runtime, {"telegram": transport}, limits, poll_seconds=3600)
+    sending = asyncio.create_task(sender.run())
+    try:
+        async with asyncio.timeout(10):
+            while sender.in_flight < 2:
+                await asyncio.sleep(0.002)
+            await once_taken()
+            while sender.in_flight:
+                await asyncio.sleep(0.002)
+    finally:
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+
+
+async def invite_amira_behind_a_slow_reply(town: Town) -> tuple[Transport, asyncio.Event, list[str]]:
+    """Amira's invite, and a reply to her that Telegram is slow to take until the event is set; what went out."""
+    opened = await outreach.open_wave(town.runtime, "pulse", Audience(areas=("ancoats",)))
+    assert opened is not None and opened.invited == 1
+    await town.runtime.db.write(
+        lambda session: enqueue(
+            session, outbox_row(channel="telegram", address="1001", payload={"text": "hi"}, dedupe_key="r", now=OPENED)
+        )
+    )
+    slow, sent = asyncio.Event(), []
+
+    async def transport(address: str, payload: dict[str, Any]) -> None:
+        if payload["text"] == "hi":
+            await slow.wait()
+        sent.append(payload["text"])
+
+    return transport, slow, sent
+
+
+def invites(sent: list[str]) -> int:
+    return sum(text.startswith("Ancoats Housing Co-op would like to hear") for text in sent)
+
+
+@pytest.mark.parametrize(
+    ("event", "outcome"),
+    [
+        (None, ("sent", None)),
+        (wave_closes, ("cancelled", "the wave closed")),
+        (amira_stops, ("cancelled", "they had opted out")),
+        (amira_begins(), ("cancelled", "they had begun answering")),
+        (amira_begins("agree", "yes"), ("cancelled", "they had finished the survey")),
+        (amira_is_forgotten, None),
+    ],
+    ids=["nothing-happens", "wave-closes", "stop", "begins", "finishes", "forget"],
+)
+async def test_an_invite_the_sender_has_taken_does_not_go_once_it_is_no_longer_wanted(
+    town: Town, event: Callable[[Town], Callable[[Any], None]] | None, outcome: tuple[str, str | None] | None
+) -> None:
+    """Closing the wave, /stop, beginning or finishing cancel what still waits in the queue; the sender's
+    window (up to 64 rows, two seconds of a wave at Telegram's limit) has left it. Here Amira's invite waits
+    in the window behind a reply to her that Telegram is slow to take."""
+    transport, slow, sent = await invite_amira_behind_a_slow_reply(town)
+
+    async def happens() -> None:
+        if event is not None:
+            await town.runtime.db.write(event(town))
+        slow.set()
+
+    await send_what_is_due(town, transport, once_taken=happens)
+    assert sent[0] == "hi"
+    assert invites(sent) == (outcome == ("sent", None))
+    assert (await statuses(town.runtime.db)).get(("1001", "invite")) == outcome
+
+
+async def test_an_invite_whose_standing_cannot_be_read_is_tried_again_later_not_sent_unchecked(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(*_: Any) -> None:
+        raise OperationalError("SELECT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(outbox_sender, "no_longer_wanted", unreadable)
+    transport, slow, sent = await invite_amira_behind_a_slow_reply(town)
+
+    async def happens() -> None:
+        slow.set()
+
+    await send_what_is_due(town, transport, once_taken=happens)
+    assert sent == ["hi"]
+    [invite] = [row for row in await outbox(town.runtime.db) if row.kind == "invite"]
+    assert (invite.status, invite.attempts) == ("queued", 1)
+    assert invite.last_error == "could not check its invitation: disk I/O error"
+    assert invite.not_before > OPENED
