@@ -2,7 +2,8 @@
 
 One sender drains it. It claims due rows (status `sending`, committed before
 anything goes out), sends them, then settles them: `sent`, back to `queued` for
-a later retry, `failed` for good, or `cancelled` when the person opted out.
+a later retry, `failed` for good, or `cancelled` when it is no longer wanted
+(the person opted out, or the wave of an invite closed).
 A row marked sent is never claimed again, so after a crash only the rows that
 were `sending` at that moment can go out twice: `recover` puts them back.
 

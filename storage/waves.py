@@ -157,7 +157,7 @@ def close_wave(session: Session, wave_id: int, now: datetime) -> int:
     A 10,000-person wave takes over five minutes to go out at Telegram's 30
     a second; an officer who closes it meanwhile (opened by mistake, say)
     means nobody more to be asked. What the sender has already taken (its
-    window, at most 64) still goes.
+    window, at most 64) it looks up before sending (`no_longer_wanted`).
     """
     wave = session.get(Wave, wave_id)
     if wave is None:
