@@ -9,7 +9,8 @@ keeps under the send limits, and writes the outcomes back in batches:
 - 429: everything pauses for `retry_after`, then the same message is tried again;
 - network trouble (or Telegram's own 5xx): back to the queue with exponential
   backoff, at most ten minutes apart, for up to a day (RETRY_FOR); an invite or
-  a reminder whose next try falls in quiet hours waits for their end;
+  a reminder whose next try falls in quiet hours waits for their end (none is
+  claimed in quiet hours: storage.outbox.claim);
 - blocked (403): the contact is opted out and nothing more is sent to them, and
   the chat's summary subscriptions end (storage/chats.py);
 - moved (a Telegram group that became a supergroup): what waits for it, and its
@@ -59,7 +60,7 @@ from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
 from bot.schedule import QuietClock
 from storage.chats import follow, lost
-from storage.outbox import CONVERSATION, INVITE, REMINDER, Message, Settlement, claim, recover, settle
+from storage.outbox import CONVERSATION, QUIET_KINDS, Message, Settlement, claim, recover, settle
 from storage.waves import no_longer_wanted
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,6 @@ SETTLE_SECONDS = 0.005
 RETRY_FOR = timedelta(days=1)
 MAX_PAUSES = 20
 STOP_GRACE = 5.0  # seconds a stopping sender waits for the calls already on their way to the platform
-KEEP_QUIET = {INVITE, REMINDER}  # kinds that wait out quiet hours when retried, as when first queued
 
 
 def backoff(attempts: int) -> timedelta:
@@ -219,7 +219,8 @@ class OutboxSender:
     async def _claim(self, room: int) -> list[Message]:
         now = self.runtime.clock()
         self._replies = False
-        claimed = await self.runtime.db.write(lambda session: claim(session, now, room), quick=True)
+        quiet = self._quiet.is_quiet(now)
+        claimed = await self.runtime.db.write(lambda session: claim(session, now, room, quiet=quiet), quick=True)
         self._hand_out(claimed)
         return claimed
 
@@ -321,7 +322,7 @@ class OutboxSender:
             return False
         if error.retryable and message.attempts < MAX_ATTEMPTS:
             not_before = self.runtime.clock() + backoff(message.attempts)
-            if message.kind in KEEP_QUIET:
+            if message.kind in QUIET_KINDS:
                 not_before = self._quiet.next_allowed(not_before)
             logger.info("outbox %s (attempt %s): %s; retrying at %s", message.id, message.attempts, error, not_before)
             self._pending.retries.append((message.id, not_before, str(error)))

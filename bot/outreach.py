@@ -157,7 +157,7 @@ async def close(runtime: Runtime, wave_id: int) -> int:
 async def send_reminders(runtime: Runtime) -> int:
     """Queue a reminder for every non-completer whose turn has come; nothing in quiet hours. Returns how many."""
     now = runtime.clock()
-    if QuietClock.of(runtime.settings).next_allowed(now) != now:
+    if QuietClock.of(runtime.settings).is_quiet(now):
         return 0
 
     def work(session: Session) -> int:

@@ -73,6 +73,9 @@ class QuietClock:
     def next_allowed(self, moment: datetime) -> datetime:
         return next_allowed(moment, self.tz, self.quiet)
 
+    def is_quiet(self, moment: datetime) -> bool:
+        return self.next_allowed(moment) != moment
+
 
 def next_allowed(now: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:
     """`now` if outside quiet hours, else the end of the quiet hours in local time (as UTC)."""

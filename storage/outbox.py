@@ -35,6 +35,7 @@ from storage.upsert import conflict_insert, insert_many_once, insert_once
 QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
 REPLY, ERASURE = "reply", "erasure"
 INVITE, REMINDER = "invite", "reminder"  # rows tied to an invitation (invitation_id), which a wave queues
+QUIET_KINDS = (INVITE, REMINDER)  # kept out of quiet hours: they reach people who have not just written to us
 CONVERSATION = (ERASURE, REPLY)  # what someone in a conversation with the bot is waiting for
 
 
@@ -108,8 +109,9 @@ OUTBOX = Outbox.metadata.tables["outbox"]
 _EARLIER = OUTBOX.alias("earlier")
 
 
-def _due(kind: str | None = None) -> Select[Any]:
-    """Due rows (of this kind, if named) in the order they were queued, skipping those that must wait.
+def _due(kind: str | None = None, *, quiet: bool = False) -> Select[Any]:
+    """Due rows (of this kind, if named; with `quiet`, none of QUIET_KINDS) in the order they were queued,
+    skipping those that must wait.
 
     A row waits while an earlier row to the same address waits for a retry:
     any earlier row, or for a reply only an earlier reply (or erasure
@@ -129,6 +131,8 @@ def _due(kind: str | None = None) -> Select[Any]:
     if kind is not None:
         due.append(OUTBOX.c.kind == kind)
         earlier_waiting.append(or_(*(_EARLIER.c.kind == each for each in CONVERSATION)))
+    if quiet:
+        due.append(OUTBOX.c.kind.not_in([literal_column(f"'{each}'") for each in QUIET_KINDS]))
     columns = OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.address, OUTBOX.c.kind, OUTBOX.c.payload, OUTBOX.c.attempts
     return (
         select(*columns, OUTBOX.c.invitation_id)
@@ -144,10 +148,14 @@ def _claiming(due: Select[Any], dialect: str) -> Prepared:
 
 
 # A claim's passes: erasure confirmations (each the last word to its person until they
-# come back, so before any later reply), replies, then everything due.
+# come back, so before any later reply), replies, then everything due (in quiet hours, bar
+# invites and reminders), by database and by whether it is quiet.
 _CLAIM_PASSES = {
-    dialect: tuple(_claiming(_due(kind), dialect) for kind in (ERASURE, REPLY, None))
+    (dialect, quiet): tuple(
+        _claiming(_due(kind, quiet=quiet and kind is None), dialect) for kind in (ERASURE, REPLY, None)
+    )
     for dialect in ("sqlite", "postgresql")
+    for quiet in (False, True)
 }
 _THIS_ROW = OUTBOX.c.id == bindparam("row_id")
 _TAKE = Prepared(update(OUTBOX).where(_THIS_ROW).values(status=SENDING, attempts=OUTBOX.c.attempts + 1))
@@ -155,12 +163,16 @@ _TAKE_ERASURE = Prepared(delete(OUTBOX).where(_THIS_ROW))
 _SETTLE = Prepared(update(OUTBOX).where(_THIS_ROW, OUTBOX.c.status == SENDING))
 
 
-def claim(session: Session, now: datetime, limit: int) -> list[Message]:
+def claim(session: Session, now: datetime, limit: int, *, quiet: bool = False) -> list[Message]:
     """Take up to `limit` due rows, replies first, then the rest oldest first, and mark them sending.
 
     Erasure confirmations are deleted as they are taken, so nothing of the person stays.
+    In `quiet` hours invites and reminders stay queued, even those due since the
+    evening: a wave still going out at nine, or left waiting by a service that was
+    down, would otherwise reach residents in the night.
     """
-    passes = _CLAIM_PASSES["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
+    dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+    passes = _CLAIM_PASSES[dialect, quiet]
     taken: list[Message] = []
     for due in passes:
         rows = due.all(session, {"now": now, "limit": limit - len(taken)})

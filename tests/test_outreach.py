@@ -498,3 +498,38 @@ async def test_an_invite_whose_standing_cannot_be_read_is_tried_again_later_not_
     assert (invite.status, invite.attempts) == ("queued", 1)
     assert invite.last_error == "could not check its invitation: disk I/O error"
     assert invite.not_before > OPENED
+
+
+async def test_invites_left_due_by_an_evening_outage_wait_for_the_morning(town: Town) -> None:
+    """A wave opened at 18:00 and the service down until 23:00: its invite does not go out at night, a reply does."""
+    town.clock.now = OPENED.replace(hour=18)
+    opened = await outreach.open_wave(town.runtime, "pulse", Audience(areas=("ancoats",)))
+    assert opened is not None and opened.not_before == town.clock.now
+    town.clock.now = OPENED.replace(hour=23)
+    await town.runtime.db.write(
+        lambda session: enqueue(
+            session,
+            outbox_row(channel="telegram", address="1002", payload={"text": "hi"}, dedupe_key="r", now=town.clock.now),
+        )
+    )
+    sent: list[str] = []
+
+    async def transport(address: str, payload: dict[str, Any]) -> None:
+        sent.append(address)
+
+    limits = SendLimits(1e6, chat_rate=1e6, chat_burst=1e6)
+    sender = OutboxSender(town.runtime, {"telegram": transport}, limits, poll_seconds=3600)
+    sending = asyncio.create_task(sender.run())
+    try:
+        async with asyncio.timeout(10):
+            while not sent or sender.in_flight:
+                await asyncio.sleep(0.002)
+            assert sent == ["1002"], "the reply goes; the invite waits"
+            town.clock.now = OPENED.replace(hour=9) + timedelta(days=1)
+            sender.wake()
+            while len(sent) < 2:
+                await asyncio.sleep(0.002)
+    finally:
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+    assert sent == ["1002", "1001"]
