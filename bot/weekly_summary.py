@@ -39,7 +39,7 @@ from bot.schedule import LOOKBACK, latest_slot, slot_key
 from bot.summary import HIDDEN, summary_for, to_html, to_markdown
 from bot.telegram.outgoing import send_document
 from storage.models import SummarySubscription
-from storage.outbox import enqueue, outbox_row
+from storage.outbox import SUMMARY, enqueue, outbox_row
 from storage.subscriptions import subscriptions
 from storage.waves import claim_slot, slot_ran
 
@@ -118,7 +118,7 @@ async def send_weekly_summaries(runtime: Runtime) -> int:
                         payload=body,
                         dedupe_key=f"summary:{key}:{subscription_id}",
                         now=now,
-                        kind="summary",
+                        kind=SUMMARY,
                     ),
                 )
         return queued

@@ -33,7 +33,7 @@ from storage.prepared import Prepared
 from storage.upsert import conflict_insert, insert_many_once, insert_once
 
 QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
-REPLY, ERASURE = "reply", "erasure"
+REPLY, ERASURE, SUMMARY = "reply", "erasure", "summary"
 INVITE, REMINDER = "invite", "reminder"  # rows tied to an invitation (invitation_id), which a wave queues
 QUIET_KINDS = (INVITE, REMINDER)  # kept out of quiet hours: they reach people who have not just written to us
 CONVERSATION = (ERASURE, REPLY)  # what someone in a conversation with the bot is waiting for
@@ -109,9 +109,8 @@ OUTBOX = Outbox.metadata.tables["outbox"]
 _EARLIER = OUTBOX.alias("earlier")
 
 
-def _due(kind: str | None = None, *, quiet: bool = False) -> Select[Any]:
-    """Due rows (of this kind, if named; with `quiet`, none of QUIET_KINDS) in the order they were queued,
-    skipping those that must wait.
+def _due(kind: str | None = None) -> Select[Any]:
+    """Due rows (of this kind, if named) in the order they were queued, skipping those that must wait.
 
     A row waits while an earlier row to the same address waits for a retry:
     any earlier row, or for a reply only an earlier reply (or erasure
@@ -131,8 +130,6 @@ def _due(kind: str | None = None, *, quiet: bool = False) -> Select[Any]:
     if kind is not None:
         due.append(OUTBOX.c.kind == kind)
         earlier_waiting.append(or_(*(_EARLIER.c.kind == each for each in CONVERSATION)))
-    if quiet:
-        due.append(OUTBOX.c.kind.not_in([literal_column(f"'{each}'") for each in QUIET_KINDS]))
     columns = OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.address, OUTBOX.c.kind, OUTBOX.c.payload, OUTBOX.c.attempts
     return (
         select(*columns, OUTBOX.c.invitation_id)
@@ -148,12 +145,10 @@ def _claiming(due: Select[Any], dialect: str) -> Prepared:
 
 
 # A claim's passes: erasure confirmations (each the last word to its person until they
-# come back, so before any later reply), replies, then everything due (in quiet hours, bar
-# invites and reminders), by database and by whether it is quiet.
+# come back, so before any later reply), replies, then everything due; in quiet hours,
+# summaries instead of everything, so invites and reminders wait (the kinds are these five).
 _CLAIM_PASSES = {
-    (dialect, quiet): tuple(
-        _claiming(_due(kind, quiet=quiet and kind is None), dialect) for kind in (ERASURE, REPLY, None)
-    )
+    (dialect, quiet): tuple(_claiming(_due(kind), dialect) for kind in (ERASURE, REPLY, SUMMARY if quiet else None))
     for dialect in ("sqlite", "postgresql")
     for quiet in (False, True)
 }
@@ -169,7 +164,9 @@ def claim(session: Session, now: datetime, limit: int, *, quiet: bool = False) -
     Erasure confirmations are deleted as they are taken, so nothing of the person stays.
     In `quiet` hours invites and reminders stay queued, even those due since the
     evening: a wave still going out at nine, or left waiting by a service that was
-    down, would otherwise reach residents in the night.
+    down, would otherwise reach residents in the night. Each pass then walks only
+    its own kind: leaving them out of a pass over every kind walked all of them, 35
+    ms a claim with 100,000 waiting, twice a second all night.
     """
     dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
     passes = _CLAIM_PASSES[dialect, quiet]
