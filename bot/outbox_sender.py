@@ -142,7 +142,15 @@ class OutboxSender:
         self._wakeup.set()
 
     async def run(self) -> None:
-        """Drain the outbox until cancelled; on cancel, settle what was sent so it is not sent again."""
+        """Drain the outbox until cancelled; on cancel, settle what was sent so it is not sent again.
+
+        It runs again each time a process on PostgreSQL takes the lead back: what
+        an earlier run held and had not started is the `recover` of this one, and
+        only outcomes still to be written count as in flight.
+        """
+        self._stopping = False
+        self._queues.clear()
+        self._held = len(self._pending)
         recovered = await self.runtime.db.write(recover)
         if recovered:
             logger.warning("outbox: %s messages were in flight when the last sender stopped; queued again", recovered)
@@ -159,8 +167,7 @@ class OutboxSender:
         finally:
             self.running = False
             await self._stop_workers()
-            self._flusher.cancel()
-            await asyncio.gather(self._flusher, return_exceptions=True)
+            await self._stop_flusher(self._flusher)
             await self._flush()
 
     async def _stop_workers(self) -> None:
@@ -181,6 +188,19 @@ class OutboxSender:
         for worker in list(self._workers):
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
+
+    async def _stop_flusher(self, flusher: asyncio.Task[None]) -> None:
+        """Let a write of outcomes under way finish, for up to STOP_GRACE, rather than cancel it.
+
+        Cancelled mid-write on PostgreSQL, it was rolled back: the rows it
+        recorded as sent stayed in flight and went again from the next sender.
+        """
+        self._settled.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_GRACE):
+                await asyncio.shield(flusher)
+        flusher.cancel()
+        await asyncio.gather(flusher, return_exceptions=True)
 
     def _worth_claiming(self, room: int) -> bool:
         """Claim once half the window is free, not after every message that settles, unless a reply waits.
@@ -360,7 +380,7 @@ class OutboxSender:
         button press sends two); the few milliseconds only delay when a sent row
         stops counting against the window.
         """
-        while True:
+        while not self._stopping:
             await self._settled.wait()
             await asyncio.sleep(SETTLE_SECONDS)
             self._settled.clear()

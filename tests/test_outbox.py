@@ -316,6 +316,65 @@ async def test_a_stopping_sender_gives_up_on_a_call_that_does_not_land_in_time(
     assert list((await statuses(db)).values()) == ["sending"], "its outcome unknown, it is queued again by `recover`"
 
 
+async def test_a_sender_that_stopped_sends_again_when_it_runs_again(db: Database, runtime: Runtime) -> None:
+    """On PostgreSQL a process that lost the lead and takes it again runs the same sender again."""
+    sent: list[str] = []
+
+    async def transport(address: str, payload: dict[str, Any]) -> None:
+        sent.append(payload["text"])
+
+    sender = OutboxSender(runtime, {"telegram": transport}, SendLimits(1e6, chat_rate=1e6, chat_burst=1e6))
+    for text in ("first", "second"):
+        await queue(db, ("chat-1", text))
+        sending = asyncio.create_task(sender.run())
+        try:
+            async with asyncio.timeout(10):
+                while text not in sent or sender.in_flight:
+                    await asyncio.sleep(0.005)
+        finally:
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
+    assert sent == ["first", "second"]
+
+
+class HeldWrites(Database):
+    """The test database, whose writes wait, once `holding`, until `go` is set."""
+
+    def __init__(self, db: Database) -> None:
+        self.__dict__.update(db.__dict__)
+        self.holding, self.writing, self.go = False, asyncio.Event(), asyncio.Event()
+
+    async def write(self, work: Any, *, quick: bool = False) -> Any:
+        if self.holding:
+            self.writing.set()
+            await self.go.wait()
+        return await super().write(work, quick=quick)
+
+
+async def test_a_sender_stopped_while_it_writes_its_outcomes_lets_that_write_finish(
+    db: Database, runtime: Runtime
+) -> None:
+    """Cancelled mid-write, the outcomes were rolled back on PostgreSQL, and the rows went again from the next sender."""
+    await queue(db, ("chat-1", "hello"))
+    held = HeldWrites(db)
+    sent: list[str] = []
+
+    async def transport(address: str, payload: dict[str, Any]) -> None:
+        sent.append(payload["text"])
+        held.holding = True  # the sender's next write is this send's outcome
+
+    limits = SendLimits(1e6, chat_rate=1e6, chat_burst=1e6)
+    sending = asyncio.create_task(OutboxSender(Runtime(runtime.settings, held), {"telegram": transport}, limits).run())
+    async with asyncio.timeout(10):
+        await held.writing.wait()
+        sending.cancel()
+        await asyncio.sleep(0.05)
+        held.go.set()
+        await asyncio.gather(sending, return_exceptions=True)
+    assert sent == ["hello"]
+    assert list((await statuses(db)).values()) == ["sent"]
+
+
 async def test_a_message_waits_out_hours_of_network_trouble_then_goes_once(db: Database, runtime: Runtime) -> None:
     """Telegram unreachable for six hours: the resident's next question goes out when it is back, not never."""
     clock = [NOW]
