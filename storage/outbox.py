@@ -18,7 +18,7 @@ of that person's replies waited for all of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -260,9 +260,18 @@ def enqueue_taken(session: Session, rows: list[dict[str, Any]]) -> list[Message]
     return taken
 
 
-def recover(session: Session) -> int:
-    """Put back rows a previous sender claimed but never settled (it crashed or lost the lead); returns how many."""
-    result = session.execute(update(Outbox).where(status_is(Outbox.status, SENDING)).values(status=QUEUED))
+def unsettled(session: Session) -> list[int]:
+    """The rows claimed and not yet settled: before a sender claims any, what the last one left."""
+    return list(session.scalars(select(Outbox.id).where(status_is(Outbox.status, SENDING))))
+
+
+def recover(session: Session, ids: Sequence[int] | None = None) -> int:
+    """Put back rows a previous sender claimed but never settled (it crashed or lost the lead), or of `ids`
+    those still unsettled; returns how many."""
+    statement = update(Outbox).where(status_is(Outbox.status, SENDING))
+    if ids is not None:
+        statement = statement.where(Outbox.id.in_(ids))
+    result = session.execute(statement.values(status=QUEUED))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -179,6 +179,74 @@ async def test_after_a_crash_rows_in_flight_are_queued_again_and_nothing_is_lost
     assert sorted(m.address for m in again) == ["1", "2", "3", "4"]
 
 
+async def test_a_new_leader_on_postgresql_leaves_the_last_one_time_to_record_its_calls_on_their_way(
+    db: Database, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leader whose lock's connection broke lives on: its calls on their way land and are recorded as sent.
+    Queued again at once by the new leader, they went a second time."""
+    if db.is_sqlite:
+        pytest.skip("on SQLite the last leader has ended before another can lead: its flock is freed only then")
+    monkeypatch.setattr(outbox_sender, "RECOVER_AFTER", 1.0)
+    await queue(db, ("chat-1", "on its way"))
+    on_its_way, lands, calls = asyncio.Event(), asyncio.Event(), []
+
+    async def slow(address: str, payload: dict[str, Any]) -> None:
+        calls.append("last leader")
+        on_its_way.set()
+        await lands.wait()
+
+    async def new(address: str, payload: dict[str, Any]) -> None:
+        calls.append("new leader")
+
+    limits = SendLimits(1e6, chat_rate=1e6, chat_burst=1e6)
+    last = asyncio.create_task(OutboxSender(runtime, {"telegram": slow}, limits).run())
+    sender = OutboxSender(runtime, {"telegram": new}, SendLimits(1e6, chat_rate=1e6, chat_burst=1e6), poll_seconds=0.05)
+    leading = None
+    try:
+        async with asyncio.timeout(10):
+            await on_its_way.wait()
+            leading = asyncio.create_task(sender.run())
+            await asyncio.sleep(0.3)
+            last.cancel()  # it has noticed the lead is lost; the call on its way lands as it stops
+            lands.set()
+            await asyncio.gather(last, return_exceptions=True)
+            await asyncio.sleep(1.5)
+    finally:
+        for task in (last, leading):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(task for task in (last, leading) if task is not None), return_exceptions=True)
+    assert calls == ["last leader"]
+    assert list((await statuses(db)).values()) == ["sent"]
+
+
+async def test_a_new_leader_on_postgresql_sends_what_a_crashed_one_left_in_flight_once_it_has_waited(
+    db: Database, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.is_sqlite:
+        pytest.skip("on SQLite what the last leader left is queued again at once")
+    monkeypatch.setattr(outbox_sender, "RECOVER_AFTER", 0.5)
+    await queue(db, ("chat-1", "left in flight"))
+    await db.write(lambda s: claim(s, NOW, 10))
+    sent: list[float] = []
+
+    async def transport(address: str, payload: dict[str, Any]) -> None:
+        sent.append(asyncio.get_running_loop().time())
+
+    began = asyncio.get_running_loop().time()
+    sender = OutboxSender(runtime, {"telegram": transport}, SendLimits(1e6, chat_rate=1e6, chat_burst=1e6))
+    leading = asyncio.create_task(sender.run())
+    try:
+        async with asyncio.timeout(10):
+            while not sent:
+                await asyncio.sleep(0.01)
+    finally:
+        leading.cancel()
+        await asyncio.gather(leading, return_exceptions=True)
+    assert sent[0] - began >= 0.5, "queued again only after the wait"
+    assert list((await statuses(db)).values()) == ["sent"]
+
+
 async def test_failures_and_releases_are_recorded(db: Database) -> None:
     await queue(db, ("1", "a"), ("2", "b"))
     a, b = await db.write(lambda s: claim(s, NOW, 10))
