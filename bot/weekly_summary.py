@@ -40,7 +40,7 @@ from bot.summary import HIDDEN, summary_for, to_html, to_markdown
 from bot.telegram.outgoing import send_document
 from storage.models import SummarySubscription
 from storage.outbox import SUMMARY, enqueue, outbox_row
-from storage.subscriptions import subscriptions
+from storage.subscriptions import subscriptions, summary_key
 from storage.waves import claim_slot, slot_ran
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ async def send_weekly_summaries(runtime: Runtime) -> int:
                         channel=channel,
                         address=address,
                         payload=body,
-                        dedupe_key=f"summary:{key}:{subscription_id}",
+                        dedupe_key=summary_key(key, subscription_id),
                         now=now,
                         kind=SUMMARY,
                     ),

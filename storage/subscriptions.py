@@ -8,13 +8,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from storage.audit import audit
 from storage.errors import NotFound
-from storage.models import SummarySubscription
+from storage.models import Outbox, SummarySubscription
 from storage.models import Survey as SurveyRow
+from storage.outbox import CANCELLED, QUEUED, SUMMARY, status_is
+from storage.privacy import rows_changed
+
+ENDED = "the subscription ended"  # why a summary still queued was not sent (the outbox row's last_error)
+
+
+def summary_key(slot: str, subscription_id: int) -> str:
+    """The dedupe key of one subscription's summary for one slot: each is queued once."""
+    return f"summary:{slot}:{subscription_id}"
 
 
 def subscribe(session: Session, channel: str, address: str, survey: str | None, now: datetime) -> SummarySubscription:
@@ -38,11 +47,28 @@ def subscribe(session: Session, channel: str, address: str, survey: str | None, 
 
 
 def unsubscribe(session: Session, subscription_id: int, now: datetime) -> None:
+    """End a subscription, and cancel its summary if one still waits to go (Telegram was down, say)."""
     subscription = session.get(SummarySubscription, subscription_id)
     if subscription is None:
         raise NotFound(f"no subscription {subscription_id}; `chorus subscribers list` shows them")
     session.delete(subscription)
-    audit(session, now, "cli", "subscription.remove", f"subscription {subscription_id}")
+    cancelled = session.execute(
+        update(Outbox)
+        .where(
+            Outbox.kind == SUMMARY,
+            status_is(Outbox.status, QUEUED),
+            Outbox.dedupe_key.like(summary_key("%", subscription_id)),
+        )
+        .values(status=CANCELLED, last_error=ENDED)
+    )
+    audit(
+        session,
+        now,
+        "cli",
+        "subscription.remove",
+        f"subscription {subscription_id}",
+        summaries_cancelled=rows_changed(cancelled),
+    )
 
 
 def end_for_address(session: Session, channel: str, address: str, now: datetime) -> int:

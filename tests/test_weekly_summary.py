@@ -152,6 +152,21 @@ async def test_a_removed_subscriber_gets_nothing_more(setup: Setup) -> None:
     assert actions.count("subscription.add") == 3 and actions.count("subscription.remove") == 1
 
 
+async def test_a_subscriber_removed_while_their_summary_waits_to_go_does_not_get_it(setup: Setup) -> None:
+    """Queued at eight, then waiting (Telegram down for the morning, say) when an officer removes a commissioner who
+    has left: it would still have gone to them once Telegram was back."""
+    assert await send_weekly_summaries(setup.runtime) == 3
+    await setup.runtime.db.write(lambda session: unsubscribe(session, setup.subscribers["bo"], MONDAY))
+    assert {row.address: (row.status, row.last_error) for row in await summaries(setup.runtime.db)} == {
+        "ana@council.example": ("queued", None),
+        "555": ("cancelled", "the subscription ended"),
+        "cy@council.example": ("queued", None),
+    }
+    async with setup.runtime.db.read() as session:
+        removed = await session.scalar(select(AuditEntry).where(AuditEntry.action == "subscription.remove"))
+    assert removed is not None and removed.detail == {"summaries_cancelled": 1}
+
+
 async def test_a_subscriber_to_one_survey_sees_nothing_of_another(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
