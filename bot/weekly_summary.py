@@ -28,7 +28,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analysis.summary import Summary
@@ -38,9 +37,8 @@ from bot.runtime import Runtime
 from bot.schedule import LOOKBACK, latest_slot, slot_key
 from bot.summary import HIDDEN, summary_for, to_html, to_markdown
 from bot.telegram.outgoing import send_document
-from storage.models import SummarySubscription
 from storage.outbox import SUMMARY, enqueue, outbox_row
-from storage.subscriptions import subscriptions, summary_key
+from storage.subscriptions import summary_key, wanting
 from storage.waves import claim_slot, slot_ran
 
 logger = logging.getLogger(__name__)
@@ -86,7 +84,7 @@ async def send_weekly_summaries(runtime: Runtime) -> int:
     now = runtime.clock()
     tz = ZoneInfo(settings.timezone)
     async with runtime.db.read() as session:
-        wanted = await session.run_sync(subscriptions)
+        wanted = await session.run_sync(wanting)
         if not wanted:
             return 0
         since = max(now - LOOKBACK, min(subscription.created_at for subscription in wanted))
@@ -106,7 +104,7 @@ async def send_weekly_summaries(runtime: Runtime) -> int:
     def work(session: Session) -> int:
         if not claim_slot(session, JOB, key, now):
             return 0
-        current = set(session.scalars(select(SummarySubscription.id)))
+        current = {subscription.id for subscription in wanting(session)}
         queued = 0
         for subscription_id, channel, address, body in messages:
             if subscription_id in current:

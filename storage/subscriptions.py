@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage.audit import audit
 from storage.errors import NotFound
-from storage.models import Outbox, SummarySubscription
+from storage.models import Contact, Outbox, SummarySubscription
 from storage.models import Survey as SurveyRow
 from storage.outbox import CANCELLED, QUEUED, SUMMARY, status_is
 from storage.privacy import rows_changed
@@ -88,6 +88,24 @@ def end_for_address(session: Session, channel: str, address: str, now: datetime)
 
 def subscriptions(session: Session) -> list[SummarySubscription]:
     return list(session.scalars(select(SummarySubscription).order_by(SummarySubscription.id)))
+
+
+def wanting(session: Session) -> list[SummarySubscription]:
+    """The subscriptions a summary goes to now: not those of a chat whose person sent the bot /stop.
+
+    /stop promises no more messages, and a commissioner's own chat with the bot
+    is no exception; /start brings their summaries back with the rest.
+    """
+    stopped = (
+        select(Contact.id)
+        .where(
+            Contact.channel == SummarySubscription.channel,
+            Contact.address == SummarySubscription.address,
+            Contact.opted_out_at.is_not(None),
+        )
+        .exists()
+    )
+    return list(session.scalars(select(SummarySubscription).where(~stopped).order_by(SummarySubscription.id)))
 
 
 def move_chat(session: Session, channel: str, old: str, new: str, now: datetime) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from bot.runtime import Runtime
 from bot.weekly_summary import covered_week, send_weekly_summaries
 from storage.catalogue import import_survey
 from storage.chats import Lost, lost
+from storage.contacts import change_contact, get_or_create_contact, opt_out
 from storage.database import Database
 from storage.models import Action, AuditEntry, Outbox, SurveyVersion
 from storage.models import Survey as SurveyRow
@@ -150,6 +152,27 @@ async def test_a_removed_subscriber_gets_nothing_more(setup: Setup) -> None:
     async with setup.runtime.db.read() as session:
         actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions.count("subscription.add") == 3 and actions.count("subscription.remove") == 1
+
+
+async def test_a_subscriber_who_sent_stop_to_the_bot_gets_no_summary_until_they_start_again(setup: Setup) -> None:
+    """/stop promises no more messages; a commissioner's own chat with the bot is no exception."""
+
+    def bo(change: str) -> Callable[[Any], None]:
+        def work(session: Any) -> None:
+            contact = get_or_create_contact(session, channel="telegram", address="555", now=MONDAY)
+            if change == "stop":
+                opt_out(session, contact.id, MONDAY)
+            else:
+                change_contact(session, contact, opted_out_at=None)
+
+        return work
+
+    await setup.runtime.db.write(bo("stop"))
+    assert await send_weekly_summaries(setup.runtime) == 2
+    assert "555" not in [row.address for row in await summaries(setup.runtime.db)]
+    await setup.runtime.db.write(bo("start"))
+    setup.clock.now = MONDAY + timedelta(weeks=1)
+    assert await send_weekly_summaries(setup.runtime) == 3
 
 
 async def test_a_subscriber_removed_while_their_summary_waits_to_go_does_not_get_it(setup: Setup) -> None:
