@@ -1,0 +1,103 @@
+"""Whether one `chorus run` on PostgreSQL goes on sending a wave when the PostgreSQL server restarts under it.
+
+A restart (an upgrade, a managed failover) ends every connection, the one
+holding the lead's advisory lock included: the process loses the lead, stops
+its sender, and takes the lead back once the server is up. This opens a TSM
+wave of N invites in a database of its own on the local server, starts
+`chorus run` against the fake Bot API of the tests, restarts the server with
+`pg_ctlcluster` once a few invites have gone, and reports how many residents
+were invited, how many twice, and how long the rest took.
+
+It restarts the machine's PostgreSQL: run it as root, with nothing else using
+the server. It is not a test for that reason.
+
+Usage:
+    .venv/bin/python bench/pg_restart.py [--invites 1000] [--cluster 15/main] [--wait 90]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.config import load_settings  # noqa: E402
+from tests.fake_telegram import FakeTelegram  # noqa: E402
+from tests.test_outreach_processes import chorus_env, invites, prepared, start  # noqa: E402
+
+SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+FIRST_CHAT = 500_000
+
+
+@asynccontextmanager
+async def database_of_its_own() -> AsyncIterator[str]:
+    name = f"chorus_restart_{uuid.uuid4().hex[:8]}"
+    # No pool: the restart ends any connection kept, and the database is dropped after it.
+    admin = create_async_engine(SERVER, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--invites", type=int, default=1000)
+    parser.add_argument("--cluster", default="15/main", help="the server to restart, as pg_lsclusters names it")
+    parser.add_argument("--wait", type=float, default=90.0, help="seconds to wait for the rest after the restart")
+    args = parser.parse_args()
+    wave = range(FIRST_CHAT, FIRST_CHAT + args.invites)
+    version, cluster = args.cluster.split("/")
+    fake = FakeTelegram(overall_rate=10_000, overall_burst=10_000, chat_rate=1000, chat_burst=1000)
+    base_url = await fake.start()
+    try:
+        async with database_of_its_own() as url:
+            env = chorus_env(base_url, url, TELEGRAM_RATE_LIMIT="50")
+            os.environ.update({k: v for k, v in env.items() if k.startswith(("CHORUS_", "TELEGRAM_"))})
+            db = await prepared(load_settings(None), wave)
+            await db.close()
+            process = start(env, Path(tempfile.mkdtemp()))
+            try:
+                while sum(invites(fake, wave).values()) < len(wave) // 7:
+                    await asyncio.sleep(0.1)
+                before = len(invites(fake, wave))
+                subprocess.run(["pg_ctlcluster", version, cluster, "restart"], check=True)
+                restarted = time.monotonic()
+                while len(invites(fake, wave)) < len(wave) and time.monotonic() - restarted < args.wait:
+                    await asyncio.sleep(0.2)
+                took = time.monotonic() - restarted
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+    finally:
+        await fake.stop()
+    counts = invites(fake, wave)
+    twice = sum(1 for count in counts.values() if count > 1)
+    print(
+        f"{before} of {len(wave)} invited before the restart; {len(counts)} invited {took:.1f} s after it"
+        f"{'' if len(counts) == len(wave) else ' (gave up waiting)'}; {twice} invited twice"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
