@@ -25,8 +25,8 @@ moment (sent rows count until their outcome is written), which bounds what a
 crash can send twice. A stop (a restart, the lead lost) sends twice nothing
 that was on its way: those calls are given STOP_GRACE to finish and are
 recorded as sent, while nothing new starts; what had not started is queued
-again by the next sender's `recover` (on PostgreSQL after RECOVER_AFTER, as
-the last leader may still be finishing).
+again by the next sender's `recover` (on PostgreSQL due after RECOVER_AFTER,
+as the last leader may still be finishing).
 
 Replies come first. Someone answering a survey waits for each next question,
 while a wave's invitations can take minutes to go out at Telegram's overall
@@ -62,7 +62,7 @@ from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
 from bot.schedule import QuietClock
 from storage.chats import follow, lost
-from storage.outbox import CONVERSATION, QUIET_KINDS, Message, Settlement, claim, recover, settle, unsettled
+from storage.outbox import CONVERSATION, QUIET_KINDS, Message, Settlement, claim, recover, settle
 from storage.waves import no_longer_wanted
 
 logger = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class OutboxSender:
         self._stopping = False
         self._queues.clear()
         self._held = len(self._pending)
-        recovering = await self._recover()
+        await self._recover()
         self._flusher = asyncio.create_task(self._flush_forever())
         self.running = True
         try:
@@ -169,48 +169,28 @@ class OutboxSender:
                 self.rate.update()
         finally:
             self.running = False
-            if recovering is not None:
-                recovering.cancel()
             await self._stop_workers()
             await self._stop_flusher(self._flusher)
             await self._flush()
 
-    async def _recover(self) -> asyncio.Task[None] | None:
-        """Queue again what the last sender left in flight: at once on SQLite, after RECOVER_AFTER on PostgreSQL.
+    async def _recover(self) -> None:
+        """Queue again what the last sender left in flight: due at once on SQLite, after RECOVER_AFTER on PostgreSQL.
 
         On SQLite the last leader has ended: its flock is freed only then. On
         PostgreSQL it may live on, having lost only its lock's connection, with
-        calls on their way that land and are recorded as sent as it stops; queued
-        again at once, they went a second time from here. Meanwhile a later
-        message to the same person may go before theirs.
+        calls on their way that land and are recorded as sent as it stops (sent
+        is recorded over queued: storage.outbox.settle); due at once, they went
+        a second time from here. Until they are due, a later message to the
+        same person waits behind them.
         """
-        if self.runtime.db.is_sqlite:
-            recovered = await self.runtime.db.write(recover)
-            if recovered:
-                logger.warning(
-                    "outbox: %s messages were in flight when the last sender stopped; queued again", recovered
-                )
-            return None
-        left = await self.runtime.db.fetch(unsettled)
-        if not left:
-            return None
-        logger.warning(
-            "outbox: %s messages were in flight when the last leader stopped; queued again in %gs unless it records them",
-            len(left),
-            RECOVER_AFTER,
-        )
-        return asyncio.create_task(self._recover_later(left))
-
-    async def _recover_later(self, left: list[int]) -> None:
-        await asyncio.sleep(RECOVER_AFTER)
-        try:
-            recovered = await self.runtime.db.write(lambda session: recover(session, left))
-        except SQLAlchemyError as error:
-            logger.error("outbox: could not queue again what the last leader left in flight (%s)", error)
-            return
+        later = None if self.runtime.db.is_sqlite else self.runtime.clock() + timedelta(seconds=RECOVER_AFTER)
+        recovered = await self.runtime.db.write(lambda session: recover(session, later))
         if recovered:
-            logger.warning("outbox: %s messages the last leader left in flight are queued again", recovered)
-            self.wake()
+            logger.warning(
+                "outbox: %s messages were in flight when the last sender stopped; queued again%s",
+                recovered,
+                "" if later is None else f", due in {RECOVER_AFTER:g}s unless it records them as sent",
+            )
 
     async def _stop_workers(self) -> None:
         """Let the calls already on their way finish, for up to STOP_GRACE, and start nothing new.

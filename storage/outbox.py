@@ -18,7 +18,7 @@ of that person's replies waited for all of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -156,6 +156,8 @@ _THIS_ROW = OUTBOX.c.id == bindparam("row_id")
 _TAKE = Prepared(update(OUTBOX).where(_THIS_ROW).values(status=SENDING, attempts=OUTBOX.c.attempts + 1))
 _TAKE_ERASURE = Prepared(delete(OUTBOX).where(_THIS_ROW))
 _SETTLE = Prepared(update(OUTBOX).where(_THIS_ROW, OUTBOX.c.status == SENDING))
+# A row that went out is recorded as sent even if a new leader queued it again meanwhile (recover).
+_SETTLE_SENT = Prepared(update(OUTBOX).where(_THIS_ROW, or_(OUTBOX.c.status == SENDING, OUTBOX.c.status == QUEUED)))
 
 
 def claim(session: Session, now: datetime, limit: int, *, quiet: bool = False) -> list[Message]:
@@ -199,7 +201,7 @@ class Settlement:
 def settle(session: Session, now: datetime, settlement: Settlement) -> None:
     """Record outcomes. A sent row keeps no payload: what was said to a person is not kept once it has gone."""
     sent = {"status": SENT, "sent_at": now, "payload": {}, "last_error": None}
-    _SETTLE.execute_many(session, [{"row_id": row_id, **sent} for row_id in settlement.sent])
+    _SETTLE_SENT.execute_many(session, [{"row_id": row_id, **sent} for row_id in settlement.sent])
     _SETTLE.execute_many(session, [{"row_id": row_id, "status": QUEUED} for row_id in settlement.released])
     _SETTLE.execute_many(
         session,
@@ -260,18 +262,14 @@ def enqueue_taken(session: Session, rows: list[dict[str, Any]]) -> list[Message]
     return taken
 
 
-def unsettled(session: Session) -> list[int]:
-    """The rows claimed and not yet settled: before a sender claims any, what the last one left."""
-    return list(session.scalars(select(Outbox.id).where(status_is(Outbox.status, SENDING))))
+def recover(session: Session, not_before: datetime | None = None) -> int:
+    """Put back rows a previous sender claimed but never settled (it crashed or lost the lead); returns how many.
 
-
-def recover(session: Session, ids: Sequence[int] | None = None) -> int:
-    """Put back rows a previous sender claimed but never settled (it crashed or lost the lead), or of `ids`
-    those still unsettled; returns how many."""
-    statement = update(Outbox).where(status_is(Outbox.status, SENDING))
-    if ids is not None:
-        statement = statement.where(Outbox.id.in_(ids))
-    result = session.execute(statement.values(status=QUEUED))
+    With `not_before` they are due only then, and a later message to the same
+    person waits behind them, as behind any row waiting for a retry.
+    """
+    values: dict[str, Any] = {"status": QUEUED} if not_before is None else {"status": QUEUED, "not_before": not_before}
+    result = session.execute(update(Outbox).where(status_is(Outbox.status, SENDING)).values(**values))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
