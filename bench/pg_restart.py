@@ -24,40 +24,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_settings  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
-from tests.test_outreach_processes import chorus_env, invites, prepared, start  # noqa: E402
+from tests.test_outreach_processes import chorus_env, database_of_its_own, invites, prepared, start  # noqa: E402
 
 SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 FIRST_CHAT = 500_000
-
-
-@asynccontextmanager
-async def database_of_its_own() -> AsyncIterator[str]:
-    name = f"chorus_restart_{uuid.uuid4().hex[:8]}"
-    # No pool: the restart ends any connection kept, and the database is dropped after it.
-    admin = create_async_engine(SERVER, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
 
 
 async def main() -> None:
@@ -71,7 +48,7 @@ async def main() -> None:
     fake = FakeTelegram(overall_rate=10_000, overall_burst=10_000, chat_rate=1000, chat_burst=1000)
     base_url = await fake.start()
     try:
-        async with database_of_its_own() as url:
+        async with database_of_its_own(SERVER) as url:
             env = chorus_env(base_url, url, TELEGRAM_RATE_LIMIT="50")
             os.environ.update({k: v for k, v in env.items() if k.startswith(("CHORUS_", "TELEGRAM_"))})
             db = await prepared(load_settings(None), wave)

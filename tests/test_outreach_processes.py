@@ -15,6 +15,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from bot import admin, outreach
 from bot.config import Settings, load_settings
@@ -173,21 +175,30 @@ async def send_the_rest(env: dict[str, str], tmp_path: Path, fake: FakeTelegram,
     assert await unsettled(db) == 0
 
 
-@pytest.fixture
-async def postgres_database() -> AsyncIterator[str]:
-    """A database of its own on the test server: `chorus run` processes cannot be given a schema."""
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need CHORUS_TEST_POSTGRES_URL (.ci/run sets it)")
-    name = f"chorus_leader_{uuid.uuid4().hex[:10]}"
-    admin_engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+@asynccontextmanager
+async def database_of_its_own(server: str) -> AsyncIterator[str]:
+    """A new database on the server, dropped afterwards: `chorus run` processes cannot be given a schema.
+
+    No pool: a restart of the server (bench/pg_restart.py) ends any connection kept.
+    """
+    name = f"chorus_process_{uuid.uuid4().hex[:10]}"
+    admin_engine = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         async with admin_engine.connect() as connection:
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
         async with admin_engine.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await admin_engine.dispose()
+
+
+@pytest.fixture
+async def postgres_database() -> AsyncIterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need CHORUS_TEST_POSTGRES_URL (.ci/run sets it)")
+    async with database_of_its_own(POSTGRES_URL) as url:
+        yield url
 
 
 async def test_two_processes_on_postgresql_one_leads_and_the_other_takes_over(
