@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import load_settings  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
-from tests.test_outreach_processes import chorus_env, database_of_its_own, invites, prepared, start  # noqa: E402
+from tests.test_outreach_processes import chorus_env, database_of_its_own, invites, leads, prepared, start  # noqa: E402
+from tests.test_service import free_port  # noqa: E402
 
 SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 FIRST_CHAT = 500_000
@@ -42,6 +43,7 @@ async def main() -> None:
     parser.add_argument("--invites", type=int, default=1000)
     parser.add_argument("--cluster", default="15/main", help="the server to restart, as pg_lsclusters names it")
     parser.add_argument("--wait", type=float, default=90.0, help="seconds to wait for the rest after the restart")
+    parser.add_argument("--processes", type=int, default=1, help="`chorus run` processes on the database; one leads")
     args = parser.parse_args()
     wave = range(FIRST_CHAT, FIRST_CHAT + args.invites)
     version, cluster = args.cluster.split("/")
@@ -53,26 +55,31 @@ async def main() -> None:
             os.environ.update({k: v for k, v in env.items() if k.startswith(("CHORUS_", "TELEGRAM_"))})
             db = await prepared(load_settings(None), wave)
             await db.close()
-            process = start(env, Path(tempfile.mkdtemp()))
+            envs = [env | {"CHORUS_PORT": str(free_port())} for _ in range(args.processes)]
+            processes = [start(each, Path(tempfile.mkdtemp())) for each in envs]
             try:
                 while sum(invites(fake, wave).values()) < len(wave) // 7:
                     await asyncio.sleep(0.1)
                 before = len(invites(fake, wave))
+                led_before = [n for n, each in enumerate(envs) if leads(each)]
                 subprocess.run(["pg_ctlcluster", version, cluster, "restart"], check=True)
                 restarted = time.monotonic()
                 while len(invites(fake, wave)) < len(wave) and time.monotonic() - restarted < args.wait:
                     await asyncio.sleep(0.2)
                 took = time.monotonic() - restarted
+                led_after = [n for n, each in enumerate(envs) if leads(each)]
             finally:
-                process.terminate()
-                process.wait(timeout=30)
+                for process in processes:
+                    process.terminate()
+                    process.wait(timeout=30)
     finally:
         await fake.stop()
     counts = invites(fake, wave)
     twice = sum(1 for count in counts.values() if count > 1)
     print(
         f"{before} of {len(wave)} invited before the restart; {len(counts)} invited {took:.1f} s after it"
-        f"{'' if len(counts) == len(wave) else ' (gave up waiting)'}; {twice} invited twice"
+        f"{'' if len(counts) == len(wave) else ' (gave up waiting)'}; {twice} invited twice;"
+        f" process {led_before} led before, {led_after} after"
     )
 
 
