@@ -13,7 +13,7 @@ from datetime import datetime
 
 from surveys.model import Choice, Kind, Question
 from surveys.outputs import Reason
-from surveys.scales import YES_NO
+from surveys.scales import CONSENT, YES_NO
 from surveys.state import AnswerValue
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%d/%m/%y")
@@ -22,6 +22,9 @@ _PUNCTUATION = ".!?\"'()[]"
 _OUT_OF = re.compile(r"(?P<score>\d+)\s*(?:/|out of|na|z)\s*(?P<top>\d+)", re.IGNORECASE)
 MIN_WORD_MATCH = 3
 CURRENCY_WORDS = ("z\u0142", "pln", "gbp", "eur")  # written after or before an amount, as "95 zł"
+# Chorus's own yes, no and consent words, understood in every language it speaks: a survey written only in
+# English keeps only its English labels, and a resident who reads the bot in Polish types "tak".
+_IN_EVERY_LANGUAGE = {Kind.YES_NO: (YES_NO,), Kind.CONSENT: (CONSENT, YES_NO)}
 MOST_DIGITS = 15  # before the decimal point: as many as a double holds exactly, and more than anyone answers with
 
 
@@ -110,9 +113,9 @@ def match_choice(question: Question, text: str, language: str) -> Choice | Refus
     for choice in choices:
         if wanted == choice.value.casefold() or wanted in _labels(choice, language):
             return choice
-    if question.kind is Kind.CONSENT:
-        for meaning, yes_no in zip(choices, YES_NO, strict=False):
-            if wanted in _labels(yes_no, language):
+    for words in _IN_EVERY_LANGUAGE.get(question.kind, ()):
+        for meaning, said in zip(choices, words, strict=False):
+            if wanted in _labels(said, language):
                 return meaning
     starting = [c for c in choices if any(label.startswith(wanted) for label in _labels(c, language))]
     if not starting and len(wanted) >= MIN_WORD_MATCH:

@@ -92,6 +92,30 @@ def test_typed_answers_are_understood(question_id: str, typed: str, expected: ob
     assert read_text(question(question_id), typed, "en") == Accepted(expected)  # type: ignore[arg-type]
 
 
+ENGLISH_ONLY = survey_of(
+    """
+    id: english-only
+    title: English only
+    questions:
+      - {id: yn, type: yes_no, label: YN}
+      - {id: ok, type: consent, label: OK, notice: N}
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("question_id", "typed", "expected"),
+    [("yn", "Tak", "yes"), ("yn", "nie", "no"), ("ok", "tak", "agree"), ("ok", "Zgadzam się", "agree")],
+)
+def test_yes_and_no_are_understood_in_the_residents_language_when_the_survey_is_in_english_only(
+    question_id: str, typed: str, expected: str
+) -> None:
+    """The survey's labels are English only; a resident who chose Polish for the bot types Polish."""
+    found = ENGLISH_ONLY.question(question_id)
+    assert found is not None
+    assert read_text(found, typed, "en") == Accepted(expected)
+
+
 @pytest.mark.parametrize(
     ("question_id", "typed", "reason", "params"),
     [
