@@ -74,9 +74,7 @@ def populate(path: Path, version_id: int, responses: int) -> None:
                 tallies.update(answers.items())
                 text, sentiment, themes = rng.choice(COMMENTS)
                 answer_rows.append((rid, "why_overall", json.dumps(text), text))
-                analysis_rows.append(
-                    (rid, "why_overall", version, sentiment, 0.0, json.dumps(themes), "2026-11-28 10:00:00")
-                )
+                analysis_rows.append((rid, "why_overall", version, sentiment, 0.0, json.dumps(themes)))
             connection.executemany(
                 "INSERT INTO response (id, survey_version_id, channel, language, status, period) VALUES (?, ?, ?, ?, ?, ?)",
                 response_rows,
@@ -85,7 +83,7 @@ def populate(path: Path, version_id: int, responses: int) -> None:
                 "INSERT INTO answer (response_id, question_id, value, text) VALUES (?, ?, ?, ?)", answer_rows
             )
             connection.executemany(
-                "INSERT INTO text_analysis (response_id, question_id, model_version, sentiment, polarity, themes, analysed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO text_analysis (response_id, question_id, model_version, sentiment, polarity, themes) VALUES (?, ?, ?, ?, ?, ?)",
                 analysis_rows,
             )
         connection.executemany(

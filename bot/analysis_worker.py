@@ -59,8 +59,7 @@ async def analyse_pending(runtime: Runtime, batch_size: int = BATCH) -> int:
     if not batch:
         return 0
     results = await asyncio.to_thread(analyse_batch, batch)
-    now = runtime.clock()
-    return await runtime.db.write(lambda session: text_analysis.store(session, results, version, now))
+    return await runtime.db.write(lambda session: text_analysis.store(session, results, version))
 
 
 async def run(runtime: Runtime, idle_seconds: float = IDLE_SECONDS, max_idle_seconds: float = MAX_IDLE_SECONDS) -> None:

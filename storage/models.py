@@ -254,7 +254,6 @@ class TextAnalysis(Base):
     sentiment: Mapped[str] = mapped_column(String(16))
     polarity: Mapped[float]
     themes: Mapped[list[Any]]
-    analysed_at: Mapped[datetime]
 
 
 class InboundReceipt(Base):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import and_, select, tuple_
 from sqlalchemy.orm import Session
@@ -59,8 +58,13 @@ def pending(session: Session, model_version: str, limit: int) -> list[PendingTex
     return found
 
 
-def store(session: Session, results: Sequence[Result], model_version: str, now: datetime) -> int:
-    """Keep results whose answers still exist (a participant may have gone back meanwhile); returns how many."""
+def store(session: Session, results: Sequence[Result], model_version: str) -> int:
+    """Keep results whose answers still exist (a participant may have gone back meanwhile); returns how many.
+
+    With no time: an anonymous survey's answers keep only their ISO week, and the
+    outbox keeps when each message went to each member of staff. When a staff
+    answer's free text was analysed (within a minute of its release) would join the two.
+    """
     if not results:
         return 0
     keys = [(r.response_id, r.question_id) for r in results]
@@ -80,6 +84,5 @@ def store(session: Session, results: Sequence[Result], model_version: str, now: 
                 sentiment=result.sentiment,
                 polarity=result.polarity,
                 themes=list(result.themes),
-                analysed_at=now,
             )
     return stored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from bot.runtime import Runtime
 from storage.catalogue import import_survey
 from storage.contacts import get_or_create_contact
 from storage.database import Database
-from storage.models import TextAnalysis
+from storage.models import Answer, Response, TextAnalysis
 from storage.responses import release_anonymous, start_response
 from storage.text_analysis import Result, store
 from surveys.engine import start, step
@@ -100,8 +101,35 @@ async def test_batches_drain_a_backlog(db: Database, runtime: Runtime) -> None:
     assert [await analysis_worker.analyse_pending(runtime, batch_size=2) for _ in range(3)] == [2, 1, 0]
 
 
+async def test_nothing_stored_with_an_anonymous_answer_says_when_it_was_given(db: Database, runtime: Runtime) -> None:
+    """Staff answers are anonymous: kept with their ISO week only. The outbox keeps when each message went to a
+    member of staff, thanks at the end included, so any finer time beside their answers (when its free text was
+    analysed, a minute later at most) would join them back to the person."""
+    await populate(db)
+    await analysis_worker.analyse_pending(runtime)
+    beside: dict[str, list[dict[str, Any]]] = {}
+    async with db.read() as session:
+        anonymous = await session.scalar(select(Response.id).where(Response.participant_key.is_(None)))
+        for table, key in (
+            (Response.__table__, "id"),
+            (Answer.__table__, "response_id"),
+            (TextAnalysis.__table__, "response_id"),
+        ):
+            rows = await session.execute(select(table).where(table.c[key] == anonymous))
+            beside[table.name] = [row._asdict() for row in rows]
+    assert all(beside.values()), "the anonymous response, its answer and its analysis are all stored"
+    times = [
+        (table, column)
+        for table, rows in beside.items()
+        for row in rows
+        for column, value in row.items()
+        if isinstance(value, datetime)
+    ]
+    assert times == []
+
+
 async def test_a_result_for_an_answer_taken_back_meanwhile_is_dropped(db: Database) -> None:
-    stored = await db.write(lambda s: store(s, [Result("gone", "q", "neutral", 0.0, ())], "v", NOW))
+    stored = await db.write(lambda s: store(s, [Result("gone", "q", "neutral", 0.0, ())], "v"))
     assert stored == 0
 
 
