@@ -22,7 +22,7 @@ from storage.contacts import ContactRow, change_contact, record_consent
 from storage.keys import participant_key
 from storage.models import AnonymousDraft, Response, SurveyVersion, Wave
 from storage.models import Survey as SurveyRow
-from storage.responses import apply_state, find_response, load_draft, release_anonymous, save_draft, start_response
+from storage.responses import apply_state, find_response, hold_anonymous, load_draft, save_draft, start_response
 from storage.waves import mark_completed, mark_started, open_invitation
 from surveys.engine import prompt, start, step
 from surveys.inputs import Input
@@ -229,7 +229,7 @@ def _persist_anonymous(session: Session, place: Place, state: State, channel: st
             wave_id=place.wave_id,
         )
     elif state.status is Status.COMPLETED:
-        release_anonymous(
+        hold_anonymous(
             session,
             contact_id=contact.id,
             version_id=version.id,

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import analysis_worker, metrics, outreach, weekly_summary
+from bot import analysis_worker, anonymous_release, metrics, outreach, weekly_summary
 from bot.access_log import AccessLog
 from bot.admin import prepare_database, purge, scheduled_backup
 from bot.config import Settings
@@ -37,8 +37,8 @@ logger = logging.getLogger(__name__)
 
 
 def start_jobs(runtime: Runtime, wake: Callable[[], None]) -> AsyncIOScheduler:
-    """The leader's timed work: outreach and weekly summaries every minute, the daily retention purge, and
-    backups when CHORUS_BACKUP_DIR is set.
+    """The leader's timed work: outreach, weekly summaries and the release of anonymous surveys every minute,
+    the daily retention purge, and backups when CHORUS_BACKUP_DIR is set.
 
     The jobs themselves keep no state: whether a wave's slot has opened or a
     reminder has gone is in the database, so a restart neither skips nor
@@ -57,6 +57,15 @@ def start_jobs(runtime: Runtime, wake: Callable[[], None]) -> AsyncIOScheduler:
             id=name,
             **common,
         )
+    scheduler.add_job(
+        anonymous_release.release,
+        "interval",
+        args=[runtime],
+        minutes=1,
+        next_run_time=now + timedelta(seconds=5),
+        id="anonymous-release",
+        **common,
+    )
     scheduler.add_job(
         purge,
         "interval",

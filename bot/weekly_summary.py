@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from analysis.summary import Summary
-from bot import metrics
+from bot import anonymous_release, metrics
 from bot.mail import email_message
 from bot.runtime import Runtime
 from bot.schedule import LOOKBACK, latest_slot, slot_key
@@ -92,6 +92,8 @@ async def send_weekly_summaries(runtime: Runtime) -> int:
         key = slot_key(slot) if slot is not None else ""
         if slot is None or await session.run_sync(slot_ran, JOB, key):
             return 0
+    await anonymous_release.release(runtime)
+    async with runtime.db.read() as session:
         start, end = covered_week(slot, tz)
         summaries = {
             survey: await session.run_sync(summary_for, start, end, survey, settings.min_group_size)

@@ -227,7 +227,7 @@ class AnswerTally(Base):
 
 
 class AnonymousDraft(Base):
-    """An anonymous survey in progress: personal side, deleted the moment the answers are released keyless."""
+    """An anonymous survey in progress: personal side, deleted the moment it is finished (and held: AnonymousHeld)."""
 
     __tablename__ = "anonymous_draft"
     __table_args__ = (UniqueConstraint("contact_id", "survey_version_id"),)
@@ -238,6 +238,29 @@ class AnonymousDraft(Base):
     channel: Mapped[str] = mapped_column(String(16))
     state: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class AnonymousHeld(Base):
+    """A finished anonymous survey, held on the personal side until its ISO week ends.
+
+    Then the week's are released together, in random order, in a transaction
+    that writes nothing about anyone (storage.responses.release_held). Released
+    as each finished, the keyless rows were written by the transaction that
+    marked the person's invitation done, and PostgreSQL stamps every row with
+    the transaction that wrote it (xmin): one query joined each member of staff
+    to their answers. Erasure takes a held survey with the person.
+    """
+
+    __tablename__ = "anonymous_held"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id", ondelete="RESTRICT"))
+    wave_id: Mapped[int | None] = mapped_column(ForeignKey("wave.id", ondelete="SET NULL"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    state: Mapped[dict[str, Any]]
+    period: Mapped[str] = mapped_column(String(8), index=True)
 
 
 class TextAnalysis(Base):

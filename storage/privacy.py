@@ -21,6 +21,7 @@ from storage.contacts import get_contact
 from storage.keys import participant_key
 from storage.models import (
     AnonymousDraft,
+    AnonymousHeld,
     Answer,
     Consent,
     Invitation,
@@ -35,7 +36,8 @@ from surveys.model import Survey as SurveyDocument
 
 Scrub = Callable[[str], str | None]
 NOTE = (
-    "Answers to anonymous surveys are stored with no link to you, so they cannot be found or included. "
+    "Answers to anonymous surveys are stored with no link to you, so they cannot be found or included, once the "
+    "week you gave them in has ended; until then they are held with you, and listed here. "
     "A message to you is kept with its words only until it has been sent; after that, only when it was sent is kept."
 )
 
@@ -134,6 +136,7 @@ def export(session: Session, contact_id: int, *, secret_key: str, now: datetime,
         .order_by(Response.started_at)
     )
     drafts = session.scalars(select(AnonymousDraft).where(AnonymousDraft.contact_id == contact_id))
+    held = session.scalars(select(AnonymousHeld).where(AnonymousHeld.contact_id == contact_id))
     messages = session.scalars(
         select(Outbox).where(Outbox.channel == contact.channel, Outbox.address == contact.address).order_by(Outbox.id)
     )
@@ -144,6 +147,7 @@ def export(session: Session, contact_id: int, *, secret_key: str, now: datetime,
         "invitations": [_row(i, "wave_id sent_at reminders_sent started_at completed_at") for i in invitations],
         "responses": [_response(session, response, slug, number) for response, slug, number in responses],
         "surveys_in_progress_anonymously": [_row(d, "updated_at state") for d in drafts],
+        "anonymous_surveys_finished_this_week": [_row(h, "period state") for h in held],
         "messages": [_message(m) for m in messages],
         "note": NOTE,
     }

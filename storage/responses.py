@@ -2,12 +2,13 @@
 
 A named response carries its participant key and its engine state; answers
 are written as they are given, so a half-finished survey is never lost. An
-anonymous survey's answers are released in one go at the end, with no key,
-no engine state and no times finer than the ISO week.
+anonymous survey's answers are held when it is finished and released with the
+rest of its week, with no key, no engine state and no times finer than the ISO week.
 """
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -19,12 +20,14 @@ from sqlalchemy.orm import Session
 
 from storage.catalogue import load_version
 from storage.errors import DuplicateAnswer, NotFound, StorageError, UnknownQuestion
-from storage.models import AnonymousDraft, Answer, Invitation, Response, Wave
+from storage.models import AnonymousDraft, AnonymousHeld, Answer, Invitation, Response, Wave
 from storage.prepared import Prepared
 from storage.tallies import count_completed
 from storage.waves import day_of
 from surveys.model import Kind
 from surveys.state import AnswerValue, State, Status
+
+_SHUFFLE = random.SystemRandom()  # the order held surveys are released in must not be guessable
 
 
 def week_of(now: datetime) -> str:
@@ -58,7 +61,7 @@ def start_response(
         updated_at=now,
         completed_at=now if state.status is not Status.ANSWERING else None,
     )
-    return _store_response(session, named, version_id, state, now, channel, wave_id, organisation_id, area_id)
+    return _store_response(session, named, version_id, state, week_of(now), channel, wave_id, organisation_id, area_id)
 
 
 def _store_response(
@@ -66,7 +69,7 @@ def _store_response(
     response: Response,
     version_id: int,
     state: State,
-    now: datetime,
+    period: str,
     channel: str,
     wave_id: int | None,
     organisation_id: int | None,
@@ -81,7 +84,7 @@ def _store_response(
     response.area_id = area_id
     response.language = state.language
     response.status = state.status.value
-    response.period = week_of(now)
+    response.period = period
     session.add(response)
     session.flush()
     _insert_answers(session, response.id, version_id, {q: state.answers[q] for q in state.history}, state.notes)
@@ -250,7 +253,7 @@ def load_draft(session: Session, contact_id: int, version_id: int) -> State | No
     return None if state is None else State.from_json(state)
 
 
-def release_anonymous(
+def hold_anonymous(
     session: Session,
     *,
     contact_id: int,
@@ -262,13 +265,24 @@ def release_anonymous(
     organisation_id: int | None = None,
     area_id: int | None = None,
     invitation_id: int | None = None,
-) -> str:
-    """Store a finished anonymous survey with no key, delete the draft, and mark the invitation done, to the day."""
+) -> None:
+    """Hold a finished anonymous survey until its week ends (see AnonymousHeld), delete the draft, and mark the
+    invitation done, to the day. Nothing keyless is written here: this transaction is the person's."""
     version, _ = load_version(session, version_id)
     if not version.anonymous:
-        raise StorageError("only an anonymous survey's answers are released without a participant key")
-    keyless = Response(participant_key=None, state=None)
-    response_id = _store_response(session, keyless, version_id, state, now, channel, wave_id, organisation_id, area_id)
+        raise StorageError("only an anonymous survey's answers are held and released without a participant key")
+    session.add(
+        AnonymousHeld(
+            contact_id=contact_id,
+            survey_version_id=version_id,
+            wave_id=wave_id,
+            organisation_id=organisation_id,
+            area_id=area_id,
+            channel=channel,
+            state=state.to_json(),
+            period=week_of(now),
+        )
+    )
     session.execute(
         delete(AnonymousDraft).where(
             AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
@@ -278,4 +292,26 @@ def release_anonymous(
         invitation = session.get(Invitation, invitation_id)
         if invitation is not None:
             invitation.completed_at = day_of(now)
-    return response_id
+    session.flush()
+
+
+def release_held(session: Session, now: datetime) -> list[str]:
+    """Store every held anonymous survey of the weeks before this one with no key, in random order, and forget
+    whose each was; returns the keyless responses' ids.
+
+    One transaction for all of them, writing nothing else about anyone: on
+    PostgreSQL they share its id, and their order within a week is chance, so
+    no more can be told of them than of their week.
+    """
+    held = list(session.scalars(select(AnonymousHeld).where(AnonymousHeld.period < week_of(now))))
+    _SHUFFLE.shuffle(held)
+    released = []
+    for row in held:
+        keyless = Response(participant_key=None, state=None)
+        where = (row.channel, row.wave_id, row.organisation_id, row.area_id)
+        released.append(
+            _store_response(session, keyless, row.survey_version_id, State.from_json(row.state), row.period, *where)
+        )
+        session.delete(row)
+    session.flush()
+    return released

@@ -6,7 +6,7 @@ import os
 import textwrap
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,14 @@ from openpyxl import Workbook
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.orm import Session
 
 from bot.config import load_settings
 from bot.event_loop import loop_factory
 from bot.runtime import Runtime
 from storage.database import Database
 from storage.migrate import upgrade
+from storage.responses import hold_anonymous, release_held
 from surveys.loader import survey_from_yaml
 from surveys.model import Survey
 
@@ -62,6 +64,14 @@ def write_xlsform(tmp_path: Path) -> Callable[..., Path]:
 POSTGRES_URL = os.environ.get("CHORUS_TEST_POSTGRES_URL")
 SECRET = "test-secret-key-" + "x" * 32
 NOW = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+
+
+def released_anonymously(session: Session, **held: Any) -> str:
+    """A finished anonymous survey held (`hold_anonymous`'s arguments), then released a week on, as `chorus run`
+    releases it once its week has ended; the keyless response's id."""
+    hold_anonymous(session, **held)
+    [response_id] = release_held(session, held["now"] + timedelta(weeks=1))
+    return response_id
 
 
 async def _postgres_schema(schema: str, drop: bool = False) -> None:

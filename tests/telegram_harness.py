@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.config import Settings, load_settings
 from bot.service import serve
 from storage.database import Database
 from storage.models import Contact
+from storage.responses import release_held
 from surveys.templates import template_paths
 from tests.conftest import SECRET
 from tests.fake_telegram import TOKEN, FakeTelegram
@@ -73,6 +75,10 @@ class Running:
                 return False
             await asyncio.sleep(0.02)
         return True
+
+    async def week_ends(self) -> list[str]:
+        """Release the anonymous surveys held this week, as `chorus run` does once it has ended; their ids."""
+        return await self.db.write(lambda session: release_held(session, datetime.now(UTC) + timedelta(weeks=1)))
 
     def last_text(self, chat_id: int) -> str:
         return str(self.fake.to(chat_id)[-1]["text"])

@@ -15,11 +15,11 @@ from storage.catalogue import import_survey
 from storage.contacts import get_or_create_contact
 from storage.database import Database
 from storage.models import Answer, Response, TextAnalysis
-from storage.responses import release_anonymous, start_response
+from storage.responses import start_response
 from storage.text_analysis import Result, store
 from surveys.engine import start, step
 from surveys.inputs import Reply
-from tests.conftest import NOW, survey_of
+from tests.conftest import NOW, released_anonymously, survey_of
 
 RESIDENTS = survey_of(
     "id: r\ntitle: R\nquestions:\n  - {id: better, type: text, label: 'What could we improve?'}\n  - {id: other, type: text, label: 'Anything else?'}\n"
@@ -43,7 +43,7 @@ async def populate(db: Database) -> None:
         state = answered(RESIDENTS, "Nothing, all good", "Black mould in the bathroom, still not fixed")
         start_response(session, version_id=residents, participant_key="k1", channel="web", state=state, now=NOW)
         contact = get_or_create_contact(session, channel="telegram", address="9", now=NOW, role="staff")
-        release_anonymous(
+        released_anonymously(
             session,
             contact_id=contact.id,
             version_id=staff,

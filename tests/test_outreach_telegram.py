@@ -169,6 +169,7 @@ async def test_a_pulse_answered_in_its_wave_is_not_answered_again_from_a_link(
         sent = await run.say(STAFF, "/start staff-pulse")
         assert sent[-1]["text"] == "You've already answered this survey. Thank you for taking part."
         assert not sent[-1].get("reply_markup"), "no second anonymous answer in the same wave"
+        assert len(await run.week_ends()) == 1
         async with run.db.read() as session:
             assert len((await session.scalars(select(Response))).all()) == 1
             assert (await session.scalars(select(AnonymousDraft))).first() is None

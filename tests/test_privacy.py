@@ -17,10 +17,10 @@ from storage.keys import participant_key
 from storage.models import Answer, AuditEntry, Base, Invitation, Response, Wave
 from storage.outbox import Settlement, claim, enqueue, outbox_row, settle
 from storage.privacy import export, forget
-from storage.responses import release_anonymous, start_response
+from storage.responses import hold_anonymous, release_held, start_response
 from surveys.engine import start, step
 from surveys.inputs import Reply
-from tests.conftest import NOW, SECRET, survey_of
+from tests.conftest import NOW, SECRET, released_anonymously, survey_of
 
 RESIDENTS = survey_of(
     "id: residents\ntitle: Residents\nquestions:\n  - {id: sat, type: likert, label: Sat}\n  - {id: why, type: text, label: Why}\n"
@@ -77,7 +77,7 @@ async def populate(db: Database) -> dict[str, Any]:
         invitation = Invitation(wave_id=wave.id, contact_id=contact.id, token="secret-token")
         session.add(invitation)
         session.flush()
-        anonymous = release_anonymous(
+        anonymous = released_anonymously(
             session,
             contact_id=contact.id,
             version_id=ids["staff"],
@@ -145,6 +145,27 @@ async def test_forget_leaves_nothing_that_identifies_the_contact(db: Database) -
     assert other is not None, "other people's answers are untouched"
     assert invitation is not None and invitation.contact_id is None and invitation.completed_at is not None
     assert audit.subject == f"contact {made['contact']}" and audit.detail["responses_deleted"] == 1
+
+
+async def test_a_staff_survey_finished_this_week_is_theirs_to_see_and_to_erase_until_it_is_released(
+    db: Database,
+) -> None:
+    """Until its week ends a finished anonymous survey is held with the person (storage.models.AnonymousHeld):
+    /mydata shows it, and /forget takes it with them, so nothing of it is released."""
+
+    def hold(session: Any) -> int:
+        version_id = import_survey(session, STAFF, NOW).version_id
+        contact = get_or_create_contact(session, channel="telegram", address=ADDRESS, now=NOW, role="staff")
+        state = answered(STAFF, "3")
+        hold_anonymous(session, contact_id=contact.id, version_id=version_id, channel="telegram", state=state, now=NOW)
+        return contact.id
+
+    contact_id = await db.write(hold)
+    data = await db.write(lambda s: export(s, contact_id, secret_key=SECRET, now=NOW, actor="test"))
+    [held] = data["anonymous_surveys_finished_this_week"]
+    assert (held["period"], held["state"]["answers"]) == ("2026-W48", {"mood": 3})
+    await db.write(lambda s: forget(s, contact_id, secret_key=SECRET, now=NOW, actor="test"))
+    assert await db.write(lambda s: release_held(s, NOW + timedelta(weeks=1))) == []
 
 
 async def test_forgetting_twice_says_there_is_no_such_contact(db: Database) -> None:

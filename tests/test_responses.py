@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from bot import participation
+from bot.config import load_settings
+from bot.runtime import Runtime
+from bot.service import start_jobs
 from storage.catalogue import import_survey
 from storage.contacts import get_or_create_contact
 from storage.database import Database
 from storage.errors import DuplicateAnswer, NotFound, StorageError, UnknownQuestion
-from storage.models import AnonymousDraft, Answer, Invitation, Response, Wave
+from storage.models import AnonymousDraft, AnonymousHeld, Answer, Invitation, Response, Wave
 from storage.responses import (
     apply_state,
     find_response,
+    hold_anonymous,
     load_draft,
     record_answer,
-    release_anonymous,
+    release_held,
     save_draft,
     start_response,
     week_of,
@@ -25,7 +31,8 @@ from storage.responses import (
 from surveys.engine import start, step
 from surveys.inputs import Back, Pick, Reply
 from surveys.state import Status
-from tests.conftest import NOW, survey_of
+from tests.conftest import NOW, SECRET, released_anonymously, survey_of
+from tests.test_outreach import Clock
 
 NAMED = survey_of(
     """
@@ -149,7 +156,7 @@ async def test_an_anonymous_comment_is_released_with_its_answer_and_no_key(db: D
     for typed in ("It depends on the shift", "6", "More breaks please"):
         state, _ = step(STAFF, state, Reply(typed))
     response_id = await db.write(
-        lambda s: release_anonymous(
+        lambda s: released_anonymously(
             s, contact_id=contact_id, version_id=version_id, channel="telegram", state=state, now=NOW
         )
     )
@@ -188,7 +195,7 @@ async def test_an_anonymous_survey_keeps_no_key_no_state_and_no_times(db: Databa
         assert await session.run_sync(load_draft, contact_id, version_id) == state
     state, _ = step(STAFF, state, Reply("More breaks please"))
     response_id = await db.write(
-        lambda s: release_anonymous(
+        lambda s: released_anonymously(
             s,
             contact_id=contact_id,
             version_id=version_id,
@@ -214,3 +221,79 @@ async def test_an_anonymous_survey_keeps_no_key_no_state_and_no_times(db: Databa
     assert drafts == 0
     assert invitation is not None and invitation.completed_at is not None
     assert (invitation.completed_at.hour, invitation.completed_at.minute) == (0, 0)
+
+
+async def test_finished_anonymous_surveys_are_released_together_once_their_week_has_ended(db: Database) -> None:
+    """Released as each finished, a staff member's keyless answers were written by the transaction that marked
+    their invitation done; PostgreSQL stamps rows with the transaction that wrote them (xmin), and one query joined
+    each member of staff to their answers. Held to the week's end, they go in one transaction of their own."""
+    version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
+    staff = {"701": "3", "702": "9", "703": "5"}
+
+    def invite(session: Any) -> None:
+        wave = Wave(survey_version_id=version_id, name="Q4", audience={}, opened_at=NOW)
+        session.add(wave)
+        session.flush()
+        for address in staff:
+            person = get_or_create_contact(session, channel="telegram", address=address, now=NOW, role="staff")
+            session.add(Invitation(wave_id=wave.id, contact_id=person.id, token=f"token-{address}"))
+
+    await db.write(invite)
+    for address, mood in staff.items():
+        await db.write(lambda s, address=address, mood=mood: finish_pulse(s, address, version_id, mood))
+    assert await keyless(db) == [], "nothing is released while its week lasts"
+    assert await db.write(lambda s: release_held(s, NOW + timedelta(days=1))) == []
+    released = await db.write(lambda s: release_held(s, NOW + timedelta(weeks=1)))
+    assert sorted(released) == sorted(await keyless(db)) and len(released) == 3
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(AnonymousHeld)) == 0
+        periods = set(await session.scalars(select(Response.period)))
+        moods = sorted(await session.scalars(select(Answer.value).where(Answer.question_id == "mood")))
+        if db.url.startswith("postgresql"):
+            stamps = set(await session.scalars(text("SELECT xmin::text FROM response")))
+            shared = text(
+                "SELECT count(*) FROM response r, invitation i, contact c "
+                "WHERE r.xmin::text IN (i.xmin::text, c.xmin::text)"
+            )
+            assert (len(stamps), await session.scalar(shared)) == (1, 0), "one transaction, and it touched no one"
+    assert periods == {week_of(NOW)}
+    assert moods == [3, 5, 9]
+
+
+def finish_pulse(session: Any, address: str, version_id: int, mood: str) -> None:
+    """A member of staff, invited, answers the pulse through to the end, as a Telegram turn would."""
+    contact = get_or_create_contact(session, channel="telegram", address=address, now=NOW)
+    place, _ = participation.begin(session, SECRET, contact, version_id, "telegram", NOW)
+    for reply in (mood, "Fine"):
+        participation.advance(session, SECRET, place, Reply(reply), "telegram", NOW)
+
+
+async def keyless(db: Database) -> list[str]:
+    async with db.read() as session:
+        return list(await session.scalars(select(Response.id).where(Response.participant_key.is_(None))))
+
+
+async def test_the_leader_releases_a_held_survey_within_a_minute_of_its_week_ending(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHORUS_SECRET_KEY", SECRET)
+    clock = Clock(NOW)
+    runtime = Runtime(load_settings(None), db, clock=clock)
+    version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
+
+    def hold(session: Any) -> None:
+        contact = get_or_create_contact(session, channel="telegram", address="705", now=NOW, role="staff")
+        state = step(STAFF, step(STAFF, start(STAFF)[0], Reply("4"))[0], Reply("Fine"))[0]
+        hold_anonymous(session, contact_id=contact.id, version_id=version_id, channel="telegram", state=state, now=NOW)
+
+    await db.write(hold)
+    scheduler = start_jobs(runtime, lambda: None)
+    try:
+        job = scheduler.get_job("anonymous-release")
+        assert job is not None and job.trigger.interval == timedelta(minutes=1)
+        assert await job.func(*job.args) == 0, "the week of 28 November has not ended"
+        clock.now = datetime(2026, 11, 30, 0, 0, 30, tzinfo=UTC)
+        assert await job.func(*job.args) == 1
+    finally:
+        scheduler.shutdown(wait=False)
+    assert len(await keyless(db)) == 1

@@ -13,10 +13,10 @@ from storage.keys import participant_key
 from storage.migrate import upgrade
 from storage.models import Answer, AnswerTally, Response
 from storage.privacy import forget
-from storage.responses import apply_state, release_anonymous, start_response
+from storage.responses import apply_state, start_response
 from surveys.engine import start, step
 from surveys.inputs import Pick, Reply
-from tests.conftest import NOW, RAW_SURVEY_VERSION, SECRET, survey_of
+from tests.conftest import NOW, RAW_SURVEY_VERSION, SECRET, released_anonymously, survey_of
 
 SURVEY = survey_of(
     """
@@ -98,7 +98,9 @@ async def test_tallies_follow_completion_and_erasure(db: Database) -> None:
             now=NOW,
         )
         staff_state, _ = step(STAFF, start(STAFF)[0], Reply("9"))
-        release_anonymous(session, contact_id=people[0].id, version_id=staff, channel="web", state=staff_state, now=NOW)
+        released_anonymously(
+            session, contact_id=people[0].id, version_id=staff, channel="web", state=staff_state, now=NOW
+        )
         return {"people": [p.id for p in people], "unfinished": unfinished, "version": version}
 
     made = await db.write(work)

@@ -78,6 +78,7 @@ async def test_each_built_in_survey_to_the_end(
         assert run.last_text(CHAT).endswith(
             survey.thank_you.get("en", "en") if survey.thank_you else "Thank you for taking part."
         )
+        await run.week_ends()
         async with run.db.read() as session:
             [response] = (await session.scalars(select(Response))).all()
         assert response.status == "completed"

@@ -25,7 +25,10 @@ from storage.database import Database
 from storage.models import Action, AuditEntry, Outbox, SurveyVersion
 from storage.models import Survey as SurveyRow
 from storage.outbox import enqueue, outbox_row
+from storage.responses import hold_anonymous
 from storage.subscriptions import move_chat, subscribe, subscriptions, unsubscribe
+from surveys.engine import start, step
+from surveys.inputs import Reply
 from tests.conftest import NOW, SECRET, survey_of
 from tests.test_outreach import Clock
 from tests.test_summary import populate_tsm
@@ -324,3 +327,27 @@ async def test_a_chat_lost_to_the_bot_ends_its_subscriptions_and_what_waits_for_
         )
         status = await session.scalar(select(Outbox.status).where(Outbox.dedupe_key == "waiting"))
     assert (removals, status) == (2, "cancelled")
+
+
+async def test_anonymous_answers_held_through_last_week_are_in_its_summary(setup: Setup) -> None:
+    """A staff pulse's answers are held until their week ends; the summary releases them before it reads the
+    week, in case it runs before the minute's release does (after a restart on Monday morning, say)."""
+    pulse = survey_of(
+        "id: pulse\ntitle: Pulse\naudience: staff\nquestions:\n  - {id: mood, type: rating, label: Mood}\n"
+    )
+    staff = range(setup.runtime.settings.min_group_size)
+
+    def work(session: Any) -> None:
+        version_id = import_survey(session, pulse, NOW).version_id
+        subscribe(session, "telegram", "556", "pulse", SUBSCRIBED)
+        for n in staff:
+            contact = get_or_create_contact(session, channel="telegram", address=f"8{n:02d}", now=NOW, role="staff")
+            state, _ = step(pulse, start(pulse)[0], Reply("7"))
+            hold_anonymous(
+                session, contact_id=contact.id, version_id=version_id, channel="telegram", state=state, now=NOW
+            )
+
+    await setup.runtime.db.write(work)
+    assert await send_weekly_summaries(setup.runtime) == 4
+    [to_dee] = [row for row in await summaries(setup.runtime.db) if row.address == "556"]
+    assert f"Pulse: {len(staff)} responses" in to_dee.payload["caption"]

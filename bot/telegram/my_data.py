@@ -43,9 +43,13 @@ def readable(exported: dict[str, Any], language: str) -> str:
         lines.append(html(m.say(language, m.MYDATA_STOPPED, date=_date(contact["opted_out_at"], language))))
     for response in exported["responses"]:
         lines += ["", _heading(response, language), *_answers(response["answers"], language)]
-    if not exported["responses"]:
+    held = exported["surveys_in_progress_anonymously"] or exported["anonymous_surveys_finished_this_week"]
+    if not exported["responses"] and not held:
         lines += ["", html(m.say(language, m.MYDATA_NONE))]
-    lines += ["", html(m.say(language, m.MYDATA_ANONYMOUS)), html(m.say(language, m.MYDATA_FILE))]
+    lines.append("")
+    if held:
+        lines.append(html(m.say(language, m.MYDATA_ANONYMOUS_HELD)))
+    lines += [html(m.say(language, m.MYDATA_ANONYMOUS)), html(m.say(language, m.MYDATA_FILE))]
     return "\n".join(lines)
 
 
