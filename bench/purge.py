@@ -23,8 +23,10 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,7 +36,9 @@ from bench.turn import prepared  # noqa: E402
 from bot import admin  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from storage.models import InboundReceipt  # noqa: E402
-from storage.retention import RECEIPT_DAYS, Purged  # noqa: E402
+from storage.retention import RECEIPT_DAYS  # noqa: E402
+
+T = TypeVar("T")
 
 
 def fill(runtime: Runtime, residents: int, responses: int, messages: int, overdue: int, per_day: int) -> None:
@@ -51,13 +55,14 @@ def fill(runtime: Runtime, residents: int, responses: int, messages: int, overdu
     write_history(runtime, past)
 
 
-async def measure(runtime: Runtime) -> tuple[float, float, int, Purged]:
-    """The purge's seconds, the longest wait of a small write made every 10 ms meanwhile, and how many were made."""
+async def beside_answers(runtime: Runtime, job: Coroutine[Any, Any, T]) -> tuple[float, float, int, T]:
+    """The job's seconds, the longest wait of a small write (an update's receipt, the first thing an answer
+    writes) made every 10 ms meanwhile, how many were made, and the job's result."""
     waits: list[float] = []
     started = time.perf_counter()
-    purge = asyncio.create_task(admin.purge(runtime, actor="bench"))
+    running = asyncio.create_task(job)
     number = 0
-    while not purge.done():
+    while not running.done():
         await asyncio.sleep(0.01)
         number += 1
         key = f"telegram:during:{number}"
@@ -66,7 +71,7 @@ async def measure(runtime: Runtime) -> tuple[float, float, int, Purged]:
             lambda session, key=key: session.add(InboundReceipt(key=key, received_at=NOW)), quick=True
         )
         waits.append(time.perf_counter() - asked)
-    result = await purge
+    result = await running
     return time.perf_counter() - started, max(waits, default=0.0), len(waits), result
 
 
@@ -86,7 +91,7 @@ async def main() -> None:
         print(
             f"filled in {time.perf_counter() - filling:.0f} s; database {os.path.getsize(Path(folder) / 'turn.db') / 1e6:.0f} MB"
         )
-        seconds, longest, writes, result = await measure(runtime)
+        seconds, longest, writes, result = await beside_answers(runtime, admin.purge(runtime, actor="bench"))
         await runtime.db.close()
     print(f"purge: {seconds * 1000:.0f} ms; {result}")
     print(f"longest wait of {writes} small writes during it: {longest * 1000:.0f} ms")
