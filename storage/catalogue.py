@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.audit import audit
 from storage.errors import ImmutableVersion, UnknownVersion
-from storage.models import Organisation, Response, SurveyVersion
+from storage.models import AnonymousHeld, Organisation, Response, SurveyVersion
 from storage.models import Survey as SurveyRow
 from surveys.document import to_document
 from surveys.loader import survey_from_document
@@ -65,6 +65,7 @@ class VersionListing:
     created_at: datetime
     responses: int
     completed: int
+    held: int  # anonymous surveys finished this week, released with the week's once it ends
 
 
 @dataclass(frozen=True)
@@ -129,17 +130,25 @@ def list_surveys(session: Session) -> list[SurveyListing]:
         .group_by(Response.survey_version_id)
         .subquery()
     )
+    held = (
+        select(AnonymousHeld.survey_version_id, func.count().label("held"))
+        .group_by(AnonymousHeld.survey_version_id)
+        .subquery()
+    )
     rows = session.execute(
-        select(SurveyRow.slug, SurveyRow.title, SurveyVersion, counts.c.responses, counts.c.completed)
+        select(SurveyRow.slug, SurveyRow.title, SurveyVersion, counts.c.responses, counts.c.completed, held.c.held)
         .join(SurveyVersion, SurveyVersion.survey_id == SurveyRow.id)
         .outerjoin(counts, counts.c.survey_version_id == SurveyVersion.id)
+        .outerjoin(held, held.c.survey_version_id == SurveyVersion.id)
         .order_by(SurveyRow.slug, SurveyVersion.number)
     )
     listings: dict[str, tuple[str, list[VersionListing]]] = {}
-    for slug, title, version, responses, completed in rows:
+    for slug, title, version, responses, completed, waiting in rows:
         entry = listings.setdefault(slug, (title, []))
         entry[1].append(
-            VersionListing(version.number, version.version, version.created_at, responses or 0, completed or 0)
+            VersionListing(
+                version.number, version.version, version.created_at, responses or 0, completed or 0, waiting or 0
+            )
         )
     return [SurveyListing(slug, title, tuple(versions)) for slug, (title, versions) in listings.items()]
 
