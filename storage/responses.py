@@ -327,9 +327,11 @@ def release_held(session: Session, now: datetime) -> list[str]:
 
     One transaction for all of them, writing nothing else about anyone: on
     PostgreSQL they share its id, and their order within a week is chance, so
-    no more can be told of them than of their week.
+    no more can be told of them than of their week. The minute's release and
+    the weekly summary's can run at once; the rows are locked as they are read.
     """
-    held = list(session.execute(select(*HELD_COLUMNS).where(AnonymousHeld.period < week_of(now))))
+    ended = select(*HELD_COLUMNS).where(AnonymousHeld.period < week_of(now))
+    held = list(session.execute(ended.with_for_update()))  # a release running at once waits, then finds them gone
     _SHUFFLE.shuffle(held)
     released = [
         _store_response(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -297,3 +298,27 @@ async def test_the_leader_releases_a_held_survey_within_a_minute_of_its_week_end
     finally:
         scheduler.shutdown(wait=False)
     assert len(await keyless(db)) == 1
+
+
+async def test_two_releases_at_once_store_each_held_survey_once(db: Database) -> None:
+    """The minute's release and the weekly summary's can run together, and on PostgreSQL, in two transactions
+    at once, each read the same held surveys: both stored them."""
+    version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
+    state = step(STAFF, step(STAFF, start(STAFF)[0], Reply("4"))[0], Reply("Fine"))[0]
+
+    def hold(session: Any) -> None:
+        for n in range(20):
+            contact = get_or_create_contact(session, channel="telegram", address=f"71{n:02d}", now=NOW, role="staff")
+            hold_anonymous(
+                session, contact_id=contact.id, version_id=version_id, channel="telegram", state=state, now=NOW
+            )
+
+    await db.write(hold)
+    other = Database.open(db.url, schema=db.schema)
+    try:
+        later = NOW + timedelta(weeks=1)
+        released = await asyncio.gather(*(d.write(lambda s: release_held(s, later)) for d in (db, other)))
+    finally:
+        await other.close()
+    assert sorted(len(ids) for ids in released) == [0, 20]
+    assert len(await keyless(db)) == 20
