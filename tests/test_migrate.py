@@ -98,3 +98,41 @@ async def test_an_outbox_from_before_its_partial_indexes_is_sent_on_as_it_was(em
         "in flight when it crashed",
         "an invite",
     ]
+
+
+async def test_anonymous_answers_released_before_0010_no_longer_share_a_transaction_with_their_person(
+    empty_db: Database,
+) -> None:
+    """On PostgreSQL each row carries the id of the transaction that wrote it (xmin); before 0010 a staff
+    member's anonymous answers were written with their invitation's completion. 0010 writes them again."""
+    if not empty_db.url.startswith("postgresql"):
+        pytest.skip("SQLite keeps no record of which transaction wrote a row")
+    await upgrade(empty_db, "0009")
+    when = "'2026-01-01 00:00:00'"
+    async with empty_db.writer.begin() as connection:
+        for statement in (
+            *RAW_SURVEY_VERSION,
+            f"INSERT INTO contact (id, channel, address, role, created_at, last_seen_at) VALUES (1, 'telegram', '42', 'staff', {when}, {when})",
+            f"INSERT INTO wave (id, survey_version_id, name, audience, opened_at) VALUES (1, 1, 'Q4', '{{}}', {when})",
+            "INSERT INTO invitation (id, wave_id, contact_id, token, reminders_sent) VALUES (1, 1, 1, 'token', 0)",
+        ):
+            await connection.execute(text(statement))
+    async with empty_db.writer.begin() as connection:  # as a staff member finished before 0010
+        for statement in (
+            f"UPDATE invitation SET completed_at = {when}",
+            "INSERT INTO response (id, survey_version_id, channel, language, status, period) "
+            "VALUES ('r', 1, 'telegram', 'en', 'completed', '2026-W01')",
+            "INSERT INTO answer (response_id, question_id, value) VALUES ('r', 'mood', '7')",
+            "INSERT INTO answer_tally (survey_version_id, period, question_id, value, count) VALUES (1, '2026-W01', 'mood', '7', 1)",
+        ):
+            await connection.execute(text(statement))
+    joined = text(
+        "SELECT count(*) FROM invitation i WHERE i.xmin::text IN "
+        "(SELECT xmin::text FROM response UNION SELECT xmin::text FROM answer UNION SELECT xmin::text FROM answer_tally)"
+    )
+    async with empty_db.read() as session:
+        assert await session.scalar(joined) == 1
+    await upgrade(empty_db)
+    async with empty_db.read() as session:
+        assert await session.scalar(joined) == 0
+        assert await session.scalar(text("SELECT value FROM answer")) == 7

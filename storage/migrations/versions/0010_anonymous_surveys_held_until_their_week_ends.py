@@ -19,6 +19,15 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Rows already released carry the transaction of the person who gave them; written again, they carry this one.
+RESTAMPED = (
+    "UPDATE response SET period = period WHERE participant_key IS NULL",
+    "UPDATE answer SET text = text WHERE response_id IN (SELECT id FROM response WHERE participant_key IS NULL)",
+    "UPDATE text_analysis SET sentiment = sentiment "
+    "WHERE response_id IN (SELECT id FROM response WHERE participant_key IS NULL)",
+    "UPDATE answer_tally SET count = count",
+)
+
 
 def upgrade() -> None:
     op.create_table(
@@ -59,6 +68,9 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_anonymous_held_contact_id"), "anonymous_held", ["contact_id"])
     op.create_index(op.f("ix_anonymous_held_period"), "anonymous_held", ["period"])
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in RESTAMPED:
+            op.execute(statement)
 
 
 def downgrade() -> None:
