@@ -49,7 +49,7 @@ HELP = (
     "/forget erases everything we hold about you"
 )
 RUN_BY = "This survey is run by {organisation}."
-ANONYMOUS = "Your answers to this survey are anonymous: they are stored with no link to you."
+ANONYMOUS = "Your answers to this survey are anonymous: at the end of the week they are stored with everyone else's, with no link to you. Until then, /mydata shows them and /forget erases them."
 HOW_TO_STOP = "You can stop at any time with /stop, and see or erase your data with /mydata and /forget."
 WELCOME_BACK = "Welcome back! Here is where you left off."
 STOPPED = "You won't get any more messages from me. Send /start to take part again."

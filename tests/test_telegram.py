@@ -590,7 +590,7 @@ async def test_staff_join_with_a_code_and_answer_anonymously(tmp_path: Path, mon
         sent = await run.say(OTHER, f"/start join-{code}")
         assert "already been used" in sent[-1]["text"], "a code works once"
         sent = await run.say(CHAT, "/start staff-pulse", replies=3)
-        assert "anonymous" in sent[-3]["text"]
+        assert "anonymous: at the end of the week they are stored with everyone else's" in sent[-3]["text"]
         for reply in ("agree", "strongly agree", "7", "mostly", "agree", "disagree", "9", "Fewer meetings"):
             await run.say(CHAT, reply)
         assert "Thank you. The results" in run.last_text(CHAT)
