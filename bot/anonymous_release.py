@@ -1,4 +1,4 @@
-"""The leader's minute for anonymous surveys: release those held through a week that has now ended.
+"""The leader's minute for anonymous surveys: release those held once a survey has enough, or their week has ended.
 
 Held, not released as each finishes: see storage.models.AnonymousHeld. The
 weekly summary releases them too before it reads a week, in case it runs first.
@@ -15,9 +15,10 @@ logger = logging.getLogger(__name__)
 
 
 async def release(runtime: Runtime) -> int:
-    """Release every held anonymous survey of an ended week; returns how many."""
+    """Release held anonymous surveys that are due (storage.responses.release_held); returns how many."""
     now = runtime.clock()
-    released = len(await runtime.db.write(lambda session: release_held(session, now)))
+    enough = runtime.settings.min_group_size
+    released = len(await runtime.db.write(lambda session: release_held(session, now, enough=enough)))
     if released:
-        logger.info("%s anonymous responses released, their week having ended", released)
+        logger.info("%s anonymous responses released together", released)
     return released

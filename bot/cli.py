@@ -161,7 +161,7 @@ def list_command() -> None:
         for listing in listings:
             click.echo(f"{listing.slug}  {listing.title}")
             for version in listing.versions:
-                held = f", {version.held} anonymous held until their week ends" if version.held else ""
+                held = f", {version.held} anonymous held for release" if version.held else ""
                 click.echo(
                     f"  version {version.number}  {version.version}  {version.created_at:%Y-%m-%d}  "
                     f"{version.responses} responses, {version.completed} completed{held}"

@@ -65,7 +65,7 @@ class VersionListing:
     created_at: datetime
     responses: int
     completed: int
-    held: int  # anonymous surveys finished this week, released with the week's once it ends
+    held: int  # finished anonymous surveys, released once enough are held or their week ends
 
 
 @dataclass(frozen=True)

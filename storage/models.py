@@ -241,9 +241,9 @@ class AnonymousDraft(Base):
 
 
 class AnonymousHeld(Base):
-    """A finished anonymous survey, held on the personal side until its ISO week ends.
+    """A finished anonymous survey, held on the personal side until enough are or its ISO week ends.
 
-    Then the week's are released together, in random order, in a transaction
+    Then they are released together, in random order, in a transaction
     that writes nothing about anyone (storage.responses.release_held). Released
     as each finished, the keyless rows were written by the transaction that
     marked the person's invitation done, and PostgreSQL stamps every row with
@@ -259,6 +259,7 @@ class AnonymousHeld(Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16))
     state: Mapped[dict[str, Any]]
     period: Mapped[str] = mapped_column(String(8), index=True)
 

@@ -36,8 +36,8 @@ from surveys.model import Survey as SurveyDocument
 
 Scrub = Callable[[str], str | None]
 NOTE = (
-    "Answers to anonymous surveys are stored with no link to you, so they cannot be found or included, once the "
-    "week you gave them in has ended; until then they are held with you, and listed here. "
+    "Answers to anonymous surveys are stored with no link to you, so they cannot be found or included, once enough "
+    "others have answered or the week you gave them in has ended; until then they are held with you, and listed here. "
     "A message to you is kept with its words only until it has been sent; after that, only when it was sent is kept."
 )
 
@@ -147,7 +147,7 @@ def export(session: Session, contact_id: int, *, secret_key: str, now: datetime,
         "invitations": [_row(i, "wave_id sent_at reminders_sent started_at completed_at") for i in invitations],
         "responses": [_response(session, response, slug, number) for response, slug, number in responses],
         "surveys_in_progress_anonymously": [_row(d, "updated_at state") for d in drafts],
-        "anonymous_surveys_finished_this_week": [_row(h, "period state") for h in held],
+        "anonymous_surveys_not_yet_released": [_row(h, "period state") for h in held],
         "messages": [_message(m) for m in messages],
         "note": NOTE,
     }

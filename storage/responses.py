@@ -2,14 +2,16 @@
 
 A named response carries its participant key and its engine state; answers
 are written as they are given, so a half-finished survey is never lost. An
-anonymous survey's answers are held when it is finished and released with the
-rest of its week, with no key, no engine state and no times finer than the ISO week.
+anonymous survey's answers are held when it is finished and released with others
+(enough to show in a summary, or the rest of its week), with no key, no engine
+state and no times finer than the ISO week.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -305,6 +307,7 @@ def hold_anonymous(
             organisation_id=organisation_id,
             area_id=area_id,
             channel=channel,
+            language=state.language,
             state=state.to_json(),
             period=week_of(now),
         )
@@ -321,17 +324,27 @@ def hold_anonymous(
     session.flush()
 
 
-def release_held(session: Session, now: datetime) -> list[str]:
-    """Store every held anonymous survey of the weeks before this one with no key, in random order, and forget
-    whose each was; returns the keyless responses' ids.
+def release_held(session: Session, now: datetime, *, enough: int) -> list[str]:
+    """Store with no key, in random order, every held anonymous survey of the weeks before this one, and those
+    of this week alike in all a response keeps once `enough` of them are held; forget whose each was. Returns the
+    keyless responses' ids.
 
     One transaction for all of them, writing nothing else about anyone: on
-    PostgreSQL they share its id, and their order within a week is chance, so
-    no more can be told of them than of their week. The minute's release and
-    the weekly summary's can run at once; the rows are locked as they are read.
+    PostgreSQL they share its id, and their order is chance, so no more can be
+    told of one than that it is among those alike in its release: at least
+    `enough` people (the smallest group a summary shows), or everyone alike who
+    finished in its week. Released early once there are enough, answers stay
+    linked to their person for less time. The minute's release and the weekly
+    summary's can run at once; the rows are locked as they are taken.
     """
-    ended = select(*HELD_COLUMNS).where(AnonymousHeld.period < week_of(now))
-    held = list(session.execute(ended.with_for_update()))  # a release running at once waits, then finds them gone
+    week = week_of(now)
+    waiting = session.execute(select(AnonymousHeld.id, AnonymousHeld.period, *ALIKE)).all()
+    alike = Counter(tuple(row[2:]) for row in waiting if row.period >= week)
+    due = [row.id for row in waiting if row.period < week or alike[tuple(row[2:])] >= enough]
+    if not due:
+        return []
+    taken = select(*HELD_COLUMNS).where(AnonymousHeld.id.in_(due)).with_for_update()  # one at once waits
+    held = list(session.execute(taken))
     _SHUFFLE.shuffle(held)
     released = [
         _store_response(
@@ -350,13 +363,13 @@ def release_held(session: Session, now: datetime) -> list[str]:
     return released
 
 
-HELD_COLUMNS = (
-    AnonymousHeld.id,
+# What a released response keeps besides its week: among held surveys alike in all of it, no one can be told apart.
+ALIKE = (
     AnonymousHeld.survey_version_id,
-    AnonymousHeld.state,
-    AnonymousHeld.period,
-    AnonymousHeld.channel,
     AnonymousHeld.wave_id,
     AnonymousHeld.organisation_id,
     AnonymousHeld.area_id,
+    AnonymousHeld.channel,
+    AnonymousHeld.language,
 )
+HELD_COLUMNS = (AnonymousHeld.id, AnonymousHeld.state, AnonymousHeld.period, *ALIKE)

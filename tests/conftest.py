@@ -70,7 +70,7 @@ def released_anonymously(session: Session, **held: Any) -> str:
     """A finished anonymous survey held (`hold_anonymous`'s arguments), then released a week on, as `chorus run`
     releases it once its week has ended; the keyless response's id."""
     hold_anonymous(session, **held)
-    [response_id] = release_held(session, held["now"] + timedelta(weeks=1))
+    [response_id] = release_held(session, held["now"] + timedelta(weeks=1), enough=10)
     return response_id
 
 

@@ -78,7 +78,8 @@ class Running:
 
     async def week_ends(self) -> list[str]:
         """Release the anonymous surveys held this week, as `chorus run` does once it has ended; their ids."""
-        return await self.db.write(lambda session: release_held(session, datetime.now(UTC) + timedelta(weeks=1)))
+        later = datetime.now(UTC) + timedelta(weeks=1)
+        return await self.db.write(lambda session: release_held(session, later, enough=self.settings.min_group_size))
 
     def last_text(self, chat_id: int) -> str:
         return str(self.fake.to(chat_id)[-1]["text"])

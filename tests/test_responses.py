@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -243,8 +244,8 @@ async def test_finished_anonymous_surveys_are_released_together_once_their_week_
     for address, mood in staff.items():
         await db.write(lambda s, address=address, mood=mood: finish_pulse(s, address, version_id, mood))
     assert await keyless(db) == [], "nothing is released while its week lasts"
-    assert await db.write(lambda s: release_held(s, NOW + timedelta(days=1))) == []
-    released = await db.write(lambda s: release_held(s, NOW + timedelta(weeks=1)))
+    assert await db.write(lambda s: release_held(s, NOW + timedelta(days=1), enough=4)) == []
+    released = await db.write(lambda s: release_held(s, NOW + timedelta(weeks=1), enough=4))
     assert sorted(released) == sorted(await keyless(db)) and len(released) == 3
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(AnonymousHeld)) == 0
@@ -318,8 +319,37 @@ async def test_two_releases_at_once_store_each_held_survey_once(db: Database) ->
     other = Database.open(db.url, schema=db.schema)
     try:
         later = NOW + timedelta(weeks=1)
-        released = await asyncio.gather(*(d.write(lambda s: release_held(s, later)) for d in (db, other)))
+        released = await asyncio.gather(*(d.write(lambda s: release_held(s, later, enough=100)) for d in (db, other)))
     finally:
         await other.close()
     assert sorted(len(ids) for ids in released) == [0, 20]
     assert len(await keyless(db)) == 20
+
+
+async def test_a_survey_with_enough_held_is_released_before_its_week_ends(db: Database) -> None:
+    """Enough is the smallest group a summary shows: among that many, no one can be told apart, and the
+    answers stay linked to their person for less time than a week."""
+    version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
+    state = step(STAFF, step(STAFF, start(STAFF)[0], Reply("4"))[0], Reply("Fine"))[0]
+
+    def hold(addresses: range, channel: str = "telegram") -> Callable[[Any], None]:
+        def work(session: Any) -> None:
+            for n in addresses:
+                contact = get_or_create_contact(session, channel=channel, address=str(n), now=NOW, role="staff")
+                hold_anonymous(
+                    session, contact_id=contact.id, version_id=version_id, channel=channel, state=state, now=NOW
+                )
+
+        return work
+
+    await db.write(hold(range(720, 722)))
+    assert await db.write(lambda s: release_held(s, NOW, enough=3)) == [], "two are not enough"
+    await db.write(hold(range(722, 723)))
+    assert len(await db.write(lambda s: release_held(s, NOW, enough=3))) == 3
+    await db.write(hold(range(723, 725)))
+    await db.write(hold(range(725, 726), channel="web"))
+    assert await db.write(lambda s: release_held(s, NOW, enough=3)) == [], (
+        "three more, but the one who answered on the web would be told apart by it"
+    )
+    assert len(await keyless(db)) == 3
+    assert len(await db.write(lambda s: release_held(s, NOW + timedelta(weeks=1), enough=3))) == 3, "the week ends"

@@ -590,13 +590,13 @@ async def test_staff_join_with_a_code_and_answer_anonymously(tmp_path: Path, mon
         sent = await run.say(OTHER, f"/start join-{code}")
         assert "already been used" in sent[-1]["text"], "a code works once"
         sent = await run.say(CHAT, "/start staff-pulse", replies=3)
-        assert "anonymous: at the end of the week they are stored with everyone else's" in sent[-3]["text"]
+        assert "anonymous: once enough others have answered, or at the end of the week" in sent[-3]["text"]
         for reply in ("agree", "strongly agree", "7", "mostly", "agree", "disagree", "9", "Fewer meetings"):
             await run.say(CHAT, reply)
         assert "Thank you. The results" in run.last_text(CHAT)
         assert await responses(run) == [], "held with the rest of the week's"
         exported = await run.say(CHAT, "/mydata", replies=2)
-        assert "anonymous surveys this week are linked to you until the week ends" in exported[-2]["text"]
+        assert "anonymous surveys are linked to you until enough others have answered" in exported[-2]["text"]
         assert "Fewer meetings" in exported[-1]["document"]["content"].decode(), "theirs to see while it is linked"
         await run.week_ends()
         [response] = await responses(run)

@@ -330,7 +330,7 @@ async def test_a_chat_lost_to_the_bot_ends_its_subscriptions_and_what_waits_for_
 
 
 async def test_anonymous_answers_held_through_last_week_are_in_its_summary(setup: Setup) -> None:
-    """A staff pulse's answers are held until their week ends; the summary releases them before it reads the
+    """A staff pulse's answers are held until enough are or their week ends; the summary releases them before it reads the
     week, in case it runs before the minute's release does (after a restart on Monday morning, say)."""
     pulse = survey_of(
         "id: pulse\ntitle: Pulse\naudience: staff\nquestions:\n  - {id: mood, type: rating, label: Mood}\n"

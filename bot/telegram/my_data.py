@@ -43,7 +43,7 @@ def readable(exported: dict[str, Any], language: str) -> str:
         lines.append(html(m.say(language, m.MYDATA_STOPPED, date=_date(contact["opted_out_at"], language))))
     for response in exported["responses"]:
         lines += ["", _heading(response, language), *_answers(response["answers"], language)]
-    held = exported["surveys_in_progress_anonymously"] or exported["anonymous_surveys_finished_this_week"]
+    held = exported["surveys_in_progress_anonymously"] or exported["anonymous_surveys_not_yet_released"]
     if not exported["responses"] and not held:
         lines += ["", html(m.say(language, m.MYDATA_NONE))]
     lines.append("")

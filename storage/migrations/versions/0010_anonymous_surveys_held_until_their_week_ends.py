@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("organisation_id", sa.Integer(), nullable=True),
         sa.Column("area_id", sa.Integer(), nullable=True),
         sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("language", sa.String(length=16), nullable=False),
         sa.Column(
             "state", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
