@@ -294,7 +294,7 @@ def hold_anonymous(
     area_id: int | None = None,
     invitation_id: int | None = None,
 ) -> None:
-    """Hold a finished anonymous survey until its week ends (see AnonymousHeld), delete the draft, and mark the
+    """Hold a finished anonymous survey until it is released (see AnonymousHeld), delete the draft, and mark the
     invitation done, to the day. Nothing keyless is written here: this transaction is the person's."""
     version, _ = load_version(session, version_id)
     if not version.anonymous:
@@ -340,11 +340,12 @@ def release_held(session: Session, now: datetime, *, enough: int) -> list[str]:
     week = week_of(now)
     waiting = session.execute(select(AnonymousHeld.id, AnonymousHeld.period, *ALIKE)).all()
     alike = Counter(tuple(row[2:]) for row in waiting if row.period >= week)
-    due = [row.id for row in waiting if row.period < week or alike[tuple(row[2:])] >= enough]
+    due = {row.id for row in waiting if row.period < week or alike[tuple(row[2:])] >= enough}
     if not due:
         return []
-    taken = select(*HELD_COLUMNS).where(AnonymousHeld.id.in_(due)).with_for_update()  # one at once waits
-    held = list(session.execute(taken))
+    # Locked as they are taken, so a release running at once waits, then finds them gone. All are read rather than
+    # named: a list of ids as long as a week held after an outage would pass asyncpg's limit of 32,767 arguments.
+    held = [row for row in session.execute(select(*HELD_COLUMNS).with_for_update()) if row.id in due]
     _SHUFFLE.shuffle(held)
     released = [
         _store_response(
@@ -359,7 +360,9 @@ def release_held(session: Session, now: datetime, *, enough: int) -> list[str]:
         )
         for row in held
     ]
-    session.execute(delete(AnonymousHeld).where(AnonymousHeld.id.in_([row.id for row in held])))
+    ids = [row.id for row in held]
+    for start in range(0, len(ids), DELETED_AT_ONCE):
+        session.execute(delete(AnonymousHeld).where(AnonymousHeld.id.in_(ids[start : start + DELETED_AT_ONCE])))
     return released
 
 
@@ -373,3 +376,4 @@ ALIKE = (
     AnonymousHeld.language,
 )
 HELD_COLUMNS = (AnonymousHeld.id, AnonymousHeld.state, AnonymousHeld.period, *ALIKE)
+DELETED_AT_ONCE = 1000
