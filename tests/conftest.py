@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 from bot.config import load_settings
 from bot.event_loop import loop_factory
 from bot.runtime import Runtime
+from storage.contacts import get_or_create_contact
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.responses import hold_anonymous, release_held
 from surveys.loader import survey_from_yaml
 from surveys.model import Survey
+from surveys.state import State
 
 
 def survey_of(text: str) -> Survey:
@@ -64,6 +66,14 @@ def write_xlsform(tmp_path: Path) -> Callable[..., Path]:
 POSTGRES_URL = os.environ.get("CHORUS_TEST_POSTGRES_URL")
 SECRET = "test-secret-key-" + "x" * 32
 NOW = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+
+
+def held_for(session: Session, address: str, version_id: int, state: State, channel: str = "telegram") -> int:
+    """A member of staff at `address` who finished an anonymous survey at NOW, held until it is released; their
+    contact's id."""
+    contact = get_or_create_contact(session, channel=channel, address=address, now=NOW, role="staff")
+    hold_anonymous(session, contact_id=contact.id, version_id=version_id, channel=channel, state=state, now=NOW)
+    return contact.id
 
 
 def released_anonymously(session: Session, **held: Any) -> str:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from storage.catalogue import import_survey, list_surveys, load_version
-from storage.contacts import get_or_create_contact
 from storage.database import Database
 from storage.errors import ImmutableVersion, UnknownVersion
 from storage.models import SurveyVersion
-from storage.responses import hold_anonymous, start_response
+from storage.responses import start_response
 from surveys.engine import start, step
 from surveys.inputs import Reply
-from tests.conftest import NOW, survey_of
+from tests.conftest import NOW, held_for, survey_of
 
 FIRST = survey_of("id: pulse\ntitle: Pulse\norganisation: ancoats\nquestions:\n  - {id: q, type: text, label: Q}\n")
 SECOND = survey_of("id: pulse\ntitle: Pulse\norganisation: ancoats\nquestions:\n  - {id: q, type: text, label: Q2}\n")
@@ -66,11 +63,7 @@ async def test_listing_counts_anonymous_surveys_held_until_their_week_ends(db: D
     version_id = (await db.write(lambda s: import_survey(s, pulse, NOW))).version_id
     state, _ = step(pulse, start(pulse)[0], Reply("7"))
 
-    def hold(session: Any) -> None:
-        contact = get_or_create_contact(session, channel="telegram", address="701", now=NOW, role="staff")
-        hold_anonymous(session, contact_id=contact.id, version_id=version_id, channel="telegram", state=state, now=NOW)
-
-    await db.write(hold)
+    await db.write(lambda s: held_for(s, "701", version_id, state))
     async with db.read() as session:
         [listing] = await session.run_sync(list_surveys)
     assert [(v.responses, v.completed, v.held) for v in listing.versions] == [(0, 0, 1)]

@@ -17,10 +17,10 @@ from storage.keys import participant_key
 from storage.models import Answer, AuditEntry, Base, Invitation, Response, Wave
 from storage.outbox import Settlement, claim, enqueue, outbox_row, settle
 from storage.privacy import export, forget
-from storage.responses import hold_anonymous, release_held, start_response
+from storage.responses import release_held, start_response
 from surveys.engine import start, step
 from surveys.inputs import Reply
-from tests.conftest import NOW, SECRET, released_anonymously, survey_of
+from tests.conftest import NOW, SECRET, held_for, released_anonymously, survey_of
 
 RESIDENTS = survey_of(
     "id: residents\ntitle: Residents\nquestions:\n  - {id: sat, type: likert, label: Sat}\n  - {id: why, type: text, label: Why}\n"
@@ -150,17 +150,11 @@ async def test_forget_leaves_nothing_that_identifies_the_contact(db: Database) -
 async def test_a_staff_survey_not_yet_released_is_theirs_to_see_and_to_erase(
     db: Database,
 ) -> None:
-    """Until its week ends a finished anonymous survey is held with the person (storage.models.AnonymousHeld):
+    """Until it is released a finished anonymous survey is held with the person (storage.models.AnonymousHeld):
     /mydata shows it, and /forget takes it with them, so nothing of it is released."""
-
-    def hold(session: Any) -> int:
-        version_id = import_survey(session, STAFF, NOW).version_id
-        contact = get_or_create_contact(session, channel="telegram", address=ADDRESS, now=NOW, role="staff")
-        state = answered(STAFF, "3")
-        hold_anonymous(session, contact_id=contact.id, version_id=version_id, channel="telegram", state=state, now=NOW)
-        return contact.id
-
-    contact_id = await db.write(hold)
+    contact_id = await db.write(
+        lambda s: held_for(s, ADDRESS, import_survey(s, STAFF, NOW).version_id, answered(STAFF, "3"))
+    )
     data = await db.write(lambda s: export(s, contact_id, secret_key=SECRET, now=NOW, actor="test"))
     [held] = data["anonymous_surveys_not_yet_released"]
     assert (held["period"], held["state"]["answers"]) == ("2026-W48", {"mood": 3})

@@ -22,7 +22,6 @@ from storage.models import AnonymousDraft, AnonymousHeld, Answer, Invitation, Re
 from storage.responses import (
     apply_state,
     find_response,
-    hold_anonymous,
     load_draft,
     record_answer,
     release_held,
@@ -33,7 +32,7 @@ from storage.responses import (
 from surveys.engine import start, step
 from surveys.inputs import Back, Pick, Reply
 from surveys.state import Status
-from tests.conftest import NOW, SECRET, released_anonymously, survey_of
+from tests.conftest import NOW, SECRET, held_for, released_anonymously, survey_of
 from tests.test_outreach import Clock
 
 NAMED = survey_of(
@@ -50,6 +49,7 @@ NAMED = survey_of(
 STAFF = survey_of(
     "id: staff\ntitle: Staff\naudience: staff\nquestions:\n  - {id: mood, type: rating, label: Mood}\n  - {id: say, type: text, label: Say}\n"
 )
+PULSE_DONE = step(STAFF, step(STAFF, start(STAFF)[0], Reply("4"))[0], Reply("Fine"))[0]
 
 
 async def named_response(db: Database) -> tuple[int, str]:
@@ -284,12 +284,7 @@ async def test_the_leader_releases_a_held_survey_within_a_minute_of_its_week_end
     runtime = Runtime(load_settings(None), db, clock=clock)
     version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
 
-    def hold(session: Any) -> None:
-        contact = get_or_create_contact(session, channel="telegram", address="705", now=NOW, role="staff")
-        state = step(STAFF, step(STAFF, start(STAFF)[0], Reply("4"))[0], Reply("Fine"))[0]
-        hold_anonymous(session, contact_id=contact.id, version_id=version_id, channel="telegram", state=state, now=NOW)
-
-    await db.write(hold)
+    await db.write(lambda s: held_for(s, "705", version_id, PULSE_DONE))
     scheduler = start_jobs(runtime, lambda: None)
     try:
         job = scheduler.get_job("anonymous-release")
@@ -306,16 +301,7 @@ async def test_two_releases_at_once_store_each_held_survey_once(db: Database) ->
     """The minute's release and the weekly summary's can run together, and on PostgreSQL, in two transactions
     at once, each read the same held surveys: both stored them."""
     version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
-    state = step(STAFF, step(STAFF, start(STAFF)[0], Reply("4"))[0], Reply("Fine"))[0]
-
-    def hold(session: Any) -> None:
-        for n in range(20):
-            contact = get_or_create_contact(session, channel="telegram", address=f"71{n:02d}", now=NOW, role="staff")
-            hold_anonymous(
-                session, contact_id=contact.id, version_id=version_id, channel="telegram", state=state, now=NOW
-            )
-
-    await db.write(hold)
+    await db.write(lambda s: [held_for(s, f"71{n:02d}", version_id, PULSE_DONE) for n in range(20)])
     other = Database.open(db.url, schema=db.schema)
     try:
         later = NOW + timedelta(weeks=1)
@@ -330,17 +316,9 @@ async def test_a_survey_with_enough_held_is_released_before_its_week_ends(db: Da
     """Enough is the smallest group a summary shows: among that many, no one can be told apart, and the
     answers stay linked to their person for less time than a week."""
     version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
-    state = step(STAFF, step(STAFF, start(STAFF)[0], Reply("4"))[0], Reply("Fine"))[0]
 
-    def hold(addresses: range, channel: str = "telegram") -> Callable[[Any], None]:
-        def work(session: Any) -> None:
-            for n in addresses:
-                contact = get_or_create_contact(session, channel=channel, address=str(n), now=NOW, role="staff")
-                hold_anonymous(
-                    session, contact_id=contact.id, version_id=version_id, channel=channel, state=state, now=NOW
-                )
-
-        return work
+    def hold(addresses: range, channel: str = "telegram") -> Callable[[Any], list[int]]:
+        return lambda s: [held_for(s, str(n), version_id, PULSE_DONE, channel) for n in addresses]
 
     await db.write(hold(range(720, 722)))
     assert await db.write(lambda s: release_held(s, NOW, enough=3)) == [], "two are not enough"

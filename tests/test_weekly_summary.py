@@ -25,11 +25,10 @@ from storage.database import Database
 from storage.models import Action, AuditEntry, Outbox, SurveyVersion
 from storage.models import Survey as SurveyRow
 from storage.outbox import enqueue, outbox_row
-from storage.responses import hold_anonymous
 from storage.subscriptions import move_chat, subscribe, subscriptions, unsubscribe
 from surveys.engine import start, step
 from surveys.inputs import Reply
-from tests.conftest import NOW, SECRET, survey_of
+from tests.conftest import NOW, SECRET, held_for, survey_of
 from tests.test_outreach import Clock
 from tests.test_summary import populate_tsm
 
@@ -337,15 +336,13 @@ async def test_anonymous_answers_held_through_last_week_are_in_its_summary(setup
     )
     staff = range(setup.runtime.settings.min_group_size)
 
+    state, _ = step(pulse, start(pulse)[0], Reply("7"))
+
     def work(session: Any) -> None:
         version_id = import_survey(session, pulse, NOW).version_id
         subscribe(session, "telegram", "556", "pulse", SUBSCRIBED)
         for n in staff:
-            contact = get_or_create_contact(session, channel="telegram", address=f"8{n:02d}", now=NOW, role="staff")
-            state, _ = step(pulse, start(pulse)[0], Reply("7"))
-            hold_anonymous(
-                session, contact_id=contact.id, version_id=version_id, channel="telegram", state=state, now=NOW
-            )
+            held_for(session, f"8{n:02d}", version_id, state)
 
     await setup.runtime.db.write(work)
     assert await send_weekly_summaries(setup.runtime) == 4
