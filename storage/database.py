@@ -29,9 +29,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -58,19 +59,23 @@ JSON_CODEC: dict[str, Any] = {"json_serializer": json_codec.dumps, "json_deseria
 
 
 def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
-    """WAL, so reads go on beside the writer; synchronous=FULL, so a commit survives a power cut or an OS crash.
+    """WAL, so reads go on beside the writer; synchronous=FULL, so a commit survives a power cut or an OS crash;
+    secure_delete, so a deleted row is overwritten, not left readable in the file's free space.
 
     With NORMAL, WAL's commits since the last checkpoint can be lost that way; a
     reply goes out only after its answer is committed, so a resident would have
     been asked the next question about an answer that was gone. FULL cost no
     measurable throughput in bench/ingest.py (group commit shares each fsync).
+    An erased person, or a staff member's held survey once released, must not be
+    recoverable from a copy of the file; see Database.empty_wal for the log.
     """
 
     @event.listens_for(engine, "connect")
     def configure(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy, not the driver, decides when to BEGIN
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", f"busy_timeout={busy_timeout_ms}"):
+        pragmas = ("journal_mode=WAL", "synchronous=FULL", "secure_delete=ON", "foreign_keys=ON")
+        for pragma in (*pragmas, f"busy_timeout={busy_timeout_ms}"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -137,6 +142,18 @@ def _run(transaction: RootTransaction, work: Work[T]) -> T:
     except BaseException:
         transaction.close()
         raise
+
+
+def _truncate_wal(path: str) -> bool:
+    """One TRUNCATE checkpoint on a connection of its own, outside any transaction (SQLite refuses one inside).
+
+    It waits only briefly: while it waits for readers, no one can write, and a
+    resident's answer must not wait seconds behind a long report.
+    """
+    timeout = WRITER_BUSY_TIMEOUT_MS / 1000
+    with closing(sqlite3.connect(path, timeout=timeout, isolation_level=None)) as connection:
+        busy: int = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    return busy == 0
 
 
 def _commit(transaction: RootTransaction) -> None:
@@ -317,6 +334,29 @@ class Database:
         """Run `work` on a reading session (its own connection on SQLite, beside the writer)."""
         async with self.read() as session:
             return await session.run_sync(work)
+
+    async def empty_wal(self) -> bool:
+        """Copy SQLite's write-ahead log into the database file and truncate it; False if it could not be done now.
+
+        The log keeps every page as it was before each change, so rows deleted
+        an hour ago, an erased person's among them, could be read back from it
+        until it is next emptied, which on a busy service may be never (only
+        the last connection to close empties it). With secure_delete the file
+        then holds nothing of them either. Emptying it needs a moment with no
+        write and no read of an older snapshot, so it is tried a few times.
+        PostgreSQL's dead rows and its own log are out of Chorus's reach: they
+        go with VACUUM and the server's checkpoints.
+        """
+        path = make_url(self.url).database
+        if not self.is_sqlite or not path or path == ":memory:":
+            return True
+        for number in range(1, WRITE_ATTEMPTS + 1):
+            if await asyncio.to_thread(_truncate_wal, path):
+                return True
+            logger.info("the write-ahead log is in use; emptying it again shortly (attempt %s)", number)
+            await asyncio.sleep(min(0.05 * 2**number, 2.0))
+        logger.warning("the write-ahead log of %s could not be emptied; deleted rows stay in it for now", path)
+        return False
 
     async def close(self) -> None:
         self._writer_thread.shutdown(wait=True)
