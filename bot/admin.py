@@ -94,9 +94,11 @@ async def forget_contact(settings: Settings, contact_id: int, actor: str = "cli"
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
         now, key = runtime.clock(), runtime.secret_key
-        return await runtime.db.write(
+        forgotten = await runtime.db.write(
             lambda session: privacy.forget(session, contact_id, secret_key=key, now=now, actor=actor)
         )
+        await runtime.db.empty_wal()
+        return forgotten
 
 
 async def export_contact(settings: Settings, contact_id: int, actor: str = "cli") -> dict[str, Any]:

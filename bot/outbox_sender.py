@@ -62,7 +62,7 @@ from bot.rate_limit import SendLimits
 from bot.runtime import Runtime
 from bot.schedule import QuietClock
 from storage.chats import follow, lost
-from storage.outbox import CONVERSATION, QUIET_KINDS, Message, Settlement, claim, recover, settle
+from storage.outbox import CONVERSATION, ERASURE, QUIET_KINDS, Message, Settlement, claim, recover, settle
 from storage.waves import no_longer_wanted
 
 logger = logging.getLogger(__name__)
@@ -263,7 +263,11 @@ class OutboxSender:
         self._replies = False
         quiet = self._quiet.is_quiet(now)
         claimed = await self.runtime.db.write(lambda session: claim(session, now, room, quiet=quiet), quick=True)
-        self._hand_out(claimed)
+        erasures = [message for message in claimed if message.kind == ERASURE]
+        self._hand_out([message for message in claimed if message.kind != ERASURE])
+        if erasures:
+            await self.runtime.db.empty_wal()  # before "everything has been erased" goes, it is so on disk too
+            self._hand_out(erasures)
         return claimed
 
     def _hand_out(self, messages: list[Message]) -> None:

@@ -209,6 +209,8 @@ async def purge(db: Database, retention: Retention) -> Purged:
         raise
     purged = Purged(**removed)
     await _audited(db, retention, purged)
+    if any(removed.values()):
+        await db.empty_wal()
     return purged
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import Session
@@ -74,6 +74,12 @@ def held_for(session: Session, address: str, version_id: int, state: State, chan
     contact = get_or_create_contact(session, channel=channel, address=address, now=NOW, role="staff")
     hold_anonymous(session, contact_id=contact.id, version_id=version_id, channel=channel, state=state, now=NOW)
     return contact.id
+
+
+def on_disk(url: str) -> bytes:
+    """What a copy of a SQLite database's files would hold, deleted rows and all: the file and its write-ahead log."""
+    path = Path(make_url(url).database or "")
+    return b"".join(part.read_bytes() for part in (path, path.with_name(f"{path.name}-wal")) if part.exists())
 
 
 def released_anonymously(session: Session, **held: Any) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import make_url
 
 from bot.cli import cli
 from bot.leader import in_use, service_stopped
@@ -25,7 +26,7 @@ from storage.database import Database
 from storage.migrate import head_revisions
 from storage.models import AuditEntry
 from surveys.templates import template_paths
-from tests.conftest import NOW, SECRET
+from tests.conftest import NOW, SECRET, on_disk
 
 
 @pytest.fixture
@@ -46,7 +47,9 @@ def add_contact(url: str) -> int:
         db = Database.open(url)
         try:
             contact = await db.write(
-                lambda s: get_or_create_contact(s, channel="telegram", address="42", now=NOW, display_name="Sam")
+                lambda s: get_or_create_contact(
+                    s, channel="telegram", address="42", now=NOW, display_name="Sam Quartermaine"
+                )
             )
             return contact.id
         finally:
@@ -96,6 +99,18 @@ def test_db_upgrade_reports_the_revision(env: str) -> None:
     assert result.output == f"The database schema is at revision {', '.join(sorted(head_revisions()))}.\n"
 
 
+def test_forget_leaves_nothing_of_the_person_in_the_database_files_while_the_service_runs(env: str) -> None:
+    """A running service keeps the database open, so SQLite never empties its write-ahead log on its own: the
+    erased row would stay readable there."""
+    run("db", "upgrade")
+    contact_id = add_contact(env)
+    with closing(sqlite3.connect(make_url(env).database or "")) as service:
+        service.execute("SELECT count(*) FROM contact").fetchall()
+        assert b"Quartermaine" in on_disk(env)
+        assert run("contact", "forget", str(contact_id), "--yes").exit_code == 0
+        assert b"Quartermaine" not in on_disk(env)
+
+
 def test_forget_asks_first_then_erases_and_audits(env: str) -> None:
     run("db", "upgrade")
     contact_id = add_contact(env)
@@ -115,7 +130,7 @@ def test_export_writes_json_to_a_private_file(env: str, tmp_path: Path) -> None:
     result = run("contact", "export", str(contact_id), "--output", "sam.json")
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "sam.json").read_text())
-    assert data["contact"]["display_name"] == "Sam"
+    assert data["contact"]["display_name"] == "Sam Quartermaine"
     assert (tmp_path / "sam.json").stat().st_mode & 0o777 == 0o600
     assert audit_actions(env) == ["contact.export"]
 

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from bot import participation
+from bot import anonymous_release, participation
 from bot.config import load_settings
 from bot.runtime import Runtime
 from bot.service import start_jobs
+from storage import json_codec
 from storage.catalogue import import_survey
 from storage.contacts import get_or_create_contact
 from storage.database import Database
@@ -32,7 +33,7 @@ from storage.responses import (
 from surveys.engine import start, step
 from surveys.inputs import Back, Pick, Reply
 from surveys.state import Status
-from tests.conftest import NOW, SECRET, held_for, released_anonymously, survey_of
+from tests.conftest import NOW, SECRET, held_for, on_disk, released_anonymously, survey_of
 from tests.test_outreach import Clock
 
 NAMED = survey_of(
@@ -295,6 +296,27 @@ async def test_the_leader_releases_a_held_survey_within_a_minute_of_its_week_end
     finally:
         scheduler.shutdown(wait=False)
     assert len(await keyless(db)) == 1
+
+
+async def test_a_release_leaves_nothing_of_whose_answers_they_were_in_the_database_files(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A held survey names its person; once released, its deleted row must not stay readable in SQLite's
+    write-ahead log, or a copy of the files would join staff to their answers after all."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL's dead rows are VACUUM's to remove")
+    monkeypatch.setenv("CHORUS_SECRET_KEY", SECRET)
+    runtime = Runtime(load_settings(None), db, clock=Clock(NOW + timedelta(weeks=1)))
+    version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
+    said = "Zebedee keeps the lights on"
+    finished = step(STAFF, step(STAFF, start(STAFF)[0], Reply("4"))[0], Reply(said))[0]
+    await db.write(lambda s: held_for(s, "706", version_id, finished))
+    held = json_codec.dumps({"say": said})[1:-1].encode()  # as the held survey's state has it, beside whose it is
+    assert held in on_disk(db.url)
+
+    assert await anonymous_release.release(runtime) == 1
+    left = on_disk(db.url)
+    assert held not in left and said.encode() in left, "released with no key, and the held row gone from disk"
 
 
 async def test_two_releases_at_once_store_each_held_survey_once(db: Database) -> None:

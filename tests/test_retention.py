@@ -18,8 +18,8 @@ from storage.database import Database
 from storage.models import AuditEntry, Contact, InboundReceipt, Invitation, Outbox, Response, Wave
 from storage.outbox import enqueue, outbox_row
 from storage.retention import Retention, forget_stale, stale_contacts
-from tests.conftest import NOW, SECRET
-from tests.test_privacy import ADDRESS, RESIDENTS, dump, populate
+from tests.conftest import NOW, SECRET, on_disk
+from tests.test_privacy import ADDRESS, NAME, RESIDENTS, dump, populate
 
 LATER = NOW + timedelta(days=731)
 
@@ -36,6 +36,17 @@ async def test_purge_removes_identifiable_data_past_retention(db: Database) -> N
     assert ADDRESS not in after and made["key"] not in after
     async with db.read() as session:
         assert await session.get(Response, made["anonymous"]) is not None
+
+
+async def test_purge_leaves_nothing_of_those_it_forgot_in_the_database_files(db: Database) -> None:
+    """Deleted rows stay readable in SQLite's write-ahead log until it is emptied, which a running service,
+    never closing its last connection, would otherwise not do."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL's dead rows are VACUUM's to remove")
+    await populate(db)
+    assert NAME.encode() in on_disk(db.url)
+    await retention.purge(db, policy())
+    assert NAME.encode() not in on_disk(db.url)
 
 
 async def test_purge_keeps_recent_data(db: Database) -> None:

@@ -24,7 +24,7 @@ from storage.models import AnonymousDraft, Answer, Area, Consent, Contact, Organ
 from storage.staff import create_codes
 from surveys.loader import survey_from_yaml
 from surveys.templates import TEMPLATES
-from tests.conftest import NOW, survey_of
+from tests.conftest import NOW, on_disk, survey_of
 from tests.fake_telegram import OTHER_POLLER, FakeTelegram
 from tests.telegram_harness import Running, running_chorus
 from tests.test_privacy import dump
@@ -533,6 +533,35 @@ async def test_forget_leaves_nothing_that_identifies_the_person(
             assert await session.scalar(select(func.count()).select_from(Response)) == 0
             assert await session.scalar(select(func.count()).select_from(Consent)) == 0
         assert str(CHAT) not in await dump(run.db)
+
+
+STORY = survey_of(
+    """
+    id: story
+    title: Your street
+    questions:
+      - {id: told, type: text, label: "What should we know about your street?"}
+    """
+)
+
+
+async def test_forget_leaves_nothing_of_the_person_in_the_database_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted rows linger in SQLite's pages and its write-ahead log until overwritten; /forget must not leave them
+    there for anyone who copies the files, even while the service keeps running."""
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.db.write(lambda session: import_survey(session, STORY, NOW))
+        told = "Zebedee Quartermaine at number 9 keeps the stairwell lit"
+        for chat, said in ((CHAT, told), (OTHER, "The bins go out on Tuesdays")):
+            await run.say(chat, "/start story", replies=2)
+            assert (await run.say(chat, said))[-1]["text"] == "Thank you for taking part."
+        assert told.encode() in on_disk(run.settings.database_url), "the answer was stored"
+        await run.say(CHAT, "/forget")
+        sent = await run.press(CHAT, "Yes, erase everything")
+        assert sent[-1]["text"] == "Done. Everything we held about you has been erased."
+        left = on_disk(run.settings.database_url)
+        assert b"Quartermaine" not in left and b"Tuesdays" in left, "their answer gone, and only theirs"
 
 
 HOMES = survey_of(
