@@ -55,7 +55,13 @@ WRITER_BUSY_TIMEOUT_MS = 20
 WRITE_ATTEMPTS = 12  # about 15 s of backing off in all: another process's long write is waited out
 GROUP_COMMIT = 64
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
-JSON_CODEC: dict[str, Any] = {"json_serializer": json_codec.dumps, "json_deserializer": json_codec.loads}
+# Every engine's: JSON through orjson; and a statement's values kept out of its errors' messages, which go to the
+# logs, beyond the reach of erasure and retention: they are residents' answers, chat ids and addresses.
+ENGINE_OPTIONS: dict[str, Any] = {
+    "json_serializer": json_codec.dumps,
+    "json_deserializer": json_codec.loads,
+    "hide_parameters": True,
+}
 
 
 def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
@@ -203,14 +209,14 @@ class Database:
                 pool_size=1,
                 max_overflow=0,
                 connect_args={"check_same_thread": False},  # the loop's thread and the writer's, never both at once
-                **JSON_CODEC,
+                **ENGINE_OPTIONS,
             )
             _sqlite_pragmas(sqlite_writer, WRITER_BUSY_TIMEOUT_MS)
             _sqlite_begin(sqlite_writer, "BEGIN IMMEDIATE")
-            writer = create_async_engine(url, pool_size=1, max_overflow=0, **JSON_CODEC)
+            writer = create_async_engine(url, pool_size=1, max_overflow=0, **ENGINE_OPTIONS)
             _sqlite_pragmas(writer.sync_engine, BUSY_TIMEOUT_MS)
             _sqlite_begin(writer.sync_engine, "BEGIN IMMEDIATE")
-            reader = create_async_engine(url, pool_size=pool_size, max_overflow=0, **JSON_CODEC)
+            reader = create_async_engine(url, pool_size=pool_size, max_overflow=0, **ENGINE_OPTIONS)
             _sqlite_pragmas(reader.sync_engine, BUSY_TIMEOUT_MS)
             _sqlite_begin(reader.sync_engine, "BEGIN")
             return cls(url, writer, reader, sqlite_writer=sqlite_writer)
@@ -221,7 +227,7 @@ class Database:
             max_overflow=pool_size,
             pool_pre_ping=True,
             connect_args=connect_args,
-            **JSON_CODEC,
+            **ENGINE_OPTIONS,
         )
         return cls(url, engine, engine, schema)
 

@@ -145,5 +145,12 @@ def _run(connection: Connection, sql: str, parameters: Any, *, many: bool = Fals
         else:
             cursor.execute(sql, parameters)
     except dbapi.Error as error:
-        raise DBAPIError.instance(sql, parameters, error, dbapi.Error, dialect=connection.dialect) from error
+        raise DBAPIError.instance(
+            sql,
+            parameters,
+            error,
+            dbapi.Error,
+            hide_parameters=connection.engine.hide_parameters,
+            dialect=connection.dialect,
+        ) from error
     return cursor

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, event, func, select, text
+from sqlalchemy import Connection, Engine, event, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from storage.connection import core_connection
 from storage.database import Database, is_transient
 from storage.migrate import upgrade
 from storage.models import Answer, InboundReceipt
+from storage.prepared import Prepared
 from storage.responses import record_answer, start_response
 from surveys.engine import start
 from tests.conftest import NOW, survey_of
@@ -147,6 +148,27 @@ async def test_the_log_is_emptied_once_a_report_reading_an_older_snapshot_ends(t
     assert await asyncio.wait_for(emptying, 15)
     assert (tmp_path / "log.db-wal").stat().st_size == 0
     await db.close()
+
+
+RECEIPT_INSERT = Prepared(insert(InboundReceipt))
+
+
+@pytest.mark.parametrize("through", ["session", "prepared"])
+async def test_a_statement_that_fails_keeps_its_values_out_of_the_error(db: Database, through: str) -> None:
+    """A database error's message goes to the logs, which erasure and retention do not reach; the values of its
+    statement are what residents said and where they can be reached."""
+    await db.write(lambda s: _receipt(s, "telegram:900100200"))
+
+    def again(session: Session) -> None:
+        values = {"key": "telegram:900100200", "received_at": NOW}
+        if through == "session":
+            session.execute(insert(InboundReceipt).values(**values))
+        else:
+            RECEIPT_INSERT.execute(session, values)
+
+    with pytest.raises(IntegrityError) as refused:
+        await db.write(again)
+    assert "INSERT INTO inbound_receipt" in str(refused.value) and "900100200" not in str(refused.value)
 
 
 def _receipt(session: Session, key: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -562,6 +562,23 @@ async def test_forget_leaves_nothing_of_the_person_in_the_database_files(
         assert sent[-1]["text"] == "Done. Everything we held about you has been erased."
         left = on_disk(run.settings.database_url)
         assert b"Quartermaine" not in left and b"Tuesdays" in left, "their answer gone, and only theirs"
+
+
+async def test_a_database_error_logs_nothing_a_person_said_or_who_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Logs are kept outside erasure and retention, so they must not hold answers or chat ids; a database error's
+    message carries the statement's values unless told not to."""
+    caplog.set_level(logging.INFO)
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.db.write(lambda session: import_survey(session, STORY, NOW))
+        await run.say(CHAT, "/start story", replies=2)
+        refuse = "CREATE TRIGGER refuse BEFORE UPDATE ON response BEGIN SELECT RAISE(ABORT, 'the disk is unwell'); END"
+        await run.db.write(lambda session: session.execute(text(refuse)))
+        sent = await run.say(CHAT, "Zebedee Quartermaine at number 9 keeps the stairwell lit")
+        assert "Sorry" in sent[-1]["text"], "the person hears that something went wrong"
+    assert "the disk is unwell" in caplog.text, "the error is logged"
+    assert "stairwell" not in caplog.text
 
 
 HOMES = survey_of(
