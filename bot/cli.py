@@ -64,6 +64,8 @@ def run() -> None:
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         for chatty in ("httpx", "apscheduler"):  # a line per request or per minute tick says nothing
             logging.getLogger(chatty).setLevel(logging.WARNING)
+        for quoting in ("telegram", "aiosqlite"):  # at DEBUG they quote every call and statement, people's words too
+            logging.getLogger(quoting).setLevel(max(logging.INFO, logging.getLogger().level))
         _freeze_imports()
         sys.setswitchinterval(THREAD_SWITCH_SECONDS)
         with asyncio.Runner(loop_factory=loop_factory()) as runner:

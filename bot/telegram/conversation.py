@@ -172,6 +172,8 @@ async def handle_update(
         logger.info("update %s was already applied; nothing changes", inbound.update_id)
         return Handled()
     metrics.UPDATES.labels(CHANNEL).inc()
+    replies = handled.queued + len(handled.taken) + (handled.in_response is not None)
+    logger.debug("update %s applied: %s Bot API calls to make", inbound.update_id, replies)
     return handled
 
 
