@@ -8,8 +8,10 @@ cleanly: jobs stop, the server finishes what it has, the database closes.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -195,4 +197,6 @@ async def _listen(runner: web.AppRunner, settings: Settings) -> None:
     try:
         await web.TCPSite(runner, settings.host, settings.port).start()
     except OSError as error:
-        raise StartupError(f"CHORUS_PORT: cannot listen on {settings.host}:{settings.port}: {error.strerror}") from None
+        unknown_host = isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL
+        setting = "CHORUS_HOST" if unknown_host else "CHORUS_PORT"
+        raise StartupError(f"{setting}: cannot listen on {settings.host}:{settings.port}: {error.strerror}") from None

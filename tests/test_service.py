@@ -95,6 +95,15 @@ def test_a_taken_port_is_one_line_naming_it(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[-1].startswith(f"CHORUS_PORT: cannot listen on 127.0.0.1:{port}")
 
 
+@pytest.mark.parametrize("host", ["999.1.1.1", "192.0.2.1"], ids=["no such name", "an address not on this machine"])
+def test_a_host_it_cannot_listen_on_is_one_line_naming_it(tmp_path: Path, host: str) -> None:
+    env = environment(free_port(), CHORUS_HOST=host)
+    result = subprocess.run([str(CHORUS), "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"CHORUS_HOST: cannot listen on {host}:")
+
+
 def test_run_started_while_a_restore_runs_stops_at_once_and_writes_nothing(tmp_path: Path) -> None:
     """It says so in one line and stops, and its supervisor starts it again later; a follower serving webhooks
     meanwhile would write answers into the file the restore is replacing."""
