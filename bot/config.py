@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -20,6 +21,7 @@ from bot.schedule import QuietHours, trigger
 
 TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{20,}")
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
+WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram's own Bot API delivers webhooks to
 MIN_SECRET_KEY_LENGTH = 32
 ADDRESS = r"[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+"
 EMAIL = re.compile(ADDRESS)
@@ -75,8 +77,12 @@ class Settings(BaseSettings):
     @field_validator("telegram_api_base_url", "public_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        if value is None:
+            return None
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
             raise ValueError(f"must be an http:// or https:// address, not '{value}'")
+        if _port_of(value) is None:
+            raise ValueError(f"'{value}' has a port that is not a number from 0 to 65535")
         return value
 
     @field_validator("webhook_secret")
@@ -144,6 +150,11 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
         telegram_own = settings.telegram_api_base_url.startswith("https://api.telegram.org")
         if telegram_own and not settings.public_url.startswith("https://"):
             raise ConfigError("CHORUS_PUBLIC_URL: Telegram sends webhooks only to https:// addresses")
+        port = _port_of(settings.public_url)
+        if telegram_own and port not in WEBHOOK_PORTS:
+            raise ConfigError(
+                f"CHORUS_PUBLIC_URL: Telegram sends webhooks only to ports 443, 80, 88 and 8443, not {port}"
+            )
         if settings.webhook_secret is None:
             raise ConfigError(
                 "CHORUS_WEBHOOK_SECRET: required when CHORUS_PUBLIC_URL is set, so forged updates are refused"
@@ -158,6 +169,15 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
     if settings.smtp_host and not settings.mail_from:
         raise ConfigError("CHORUS_MAIL_FROM: required when CHORUS_SMTP_HOST is set: the address summaries come from")
     return settings
+
+
+def _port_of(url: str) -> int | None:
+    """The port an http(s) address names, or its scheme's; None when what it names is not a port."""
+    parts = urlsplit(url)
+    try:
+        return parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
 
 
 def _describe(error: Any) -> str:

@@ -86,6 +86,22 @@ def test_every_setting_is_documented_in_env_example() -> None:
             },
             "CHORUS_PUBLIC_URL: Telegram sends webhooks only to https:// addresses",
         ),
+        (
+            {
+                "TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35,
+                "CHORUS_PUBLIC_URL": "https://chorus.example.org:8080",
+                "CHORUS_WEBHOOK_SECRET": "s" * 20,
+            },
+            "CHORUS_PUBLIC_URL: Telegram sends webhooks only to ports 443, 80, 88 and 8443, not 8080",
+        ),
+        (
+            {"CHORUS_PUBLIC_URL": "https://chorus.example.org:84430"},
+            "CHORUS_PUBLIC_URL: 'https://chorus.example.org:84430' has a port that is not a number from 0 to 65535",
+        ),
+        (
+            {"TELEGRAM_API_BASE_URL": "http://localhost:bot/bot"},
+            "TELEGRAM_API_BASE_URL: 'http://localhost:bot/bot' has a port that is not a number from 0 to 65535",
+        ),
     ],
 )
 def test_a_wrong_setting_is_one_line_naming_it(
