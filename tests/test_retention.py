@@ -16,7 +16,7 @@ from storage.catalogue import import_survey
 from storage.contacts import get_or_create_contact
 from storage.database import Database
 from storage.models import AuditEntry, Contact, InboundReceipt, Invitation, Outbox, Response, Wave
-from storage.outbox import enqueue, outbox_row
+from storage.outbox import Message, Settlement, claim, enqueue, outbox_row, settle
 from storage.retention import Retention, forget_stale, stale_contacts
 from tests.conftest import NOW, SECRET, on_disk
 from tests.test_privacy import ADDRESS, NAME, RESIDENTS, dump, populate
@@ -47,6 +47,27 @@ async def test_purge_leaves_nothing_of_those_it_forgot_in_the_database_files(db:
     assert NAME.encode() in on_disk(db.url)
     await retention.purge(db, policy())
     assert NAME.encode() not in on_disk(db.url)
+
+
+async def test_the_words_of_a_message_sent_today_are_gone_from_the_database_files_after_the_nights_purge(
+    db: Database,
+) -> None:
+    """A message's words are kept only until it has been sent; in SQLite's write-ahead log they stayed as long as
+    the service ran, though the purge that night had nothing to remove."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL's dead rows are VACUUM's to remove")
+    words = {"method": "sendMessage", "text": "Your repair at 9 Pollard Street is booked"}
+
+    def send(session: Any) -> list[Message]:
+        enqueue(session, outbox_row(channel="telegram", address="5", payload=words, dedupe_key="booked", now=NOW))
+        return claim(session, NOW, 10)
+
+    [message] = await db.write(send)
+    await db.write(lambda s: settle(s, NOW, Settlement(sent=[message.id])))
+    assert b"Pollard Street" in on_disk(db.url)
+    result = await retention.purge(db, policy(NOW))
+    assert result == retention.Purged(), "nothing was old enough to remove"
+    assert b"Pollard Street" not in on_disk(db.url)
 
 
 async def test_purge_keeps_recent_data(db: Database) -> None:
