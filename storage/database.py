@@ -150,6 +150,11 @@ def _run(transaction: RootTransaction, work: Work[T]) -> T:
         raise
 
 
+async def _back_off(attempt: int) -> None:
+    """Wait before trying again: 0.1 s after the first attempt, doubling up to 2 s (WRITE_ATTEMPTS in about 15 s)."""
+    await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
+
+
 def _truncate_wal(path: str) -> bool:
     """One TRUNCATE checkpoint on a connection of its own, outside any transaction (SQLite refuses one inside).
 
@@ -328,7 +333,7 @@ class Database:
                 if not _retryable(error) or number == WRITE_ATTEMPTS:
                     raise
                 logger.info("database busy, retrying write (attempt %s)", number)
-                await asyncio.sleep(min(0.05 * 2**number, 2.0))
+                await _back_off(number)
         raise AssertionError("unreachable")
 
     @asynccontextmanager
@@ -360,7 +365,7 @@ class Database:
             if await asyncio.to_thread(_truncate_wal, path):
                 return True
             logger.info("the write-ahead log is in use; emptying it again shortly (attempt %s)", number)
-            await asyncio.sleep(min(0.05 * 2**number, 2.0))
+            await _back_off(number)
         logger.warning("the write-ahead log of %s could not be emptied; deleted rows stay in it for now", path)
         return False
 
