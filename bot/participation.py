@@ -22,7 +22,15 @@ from storage.contacts import ContactRow, change_contact, record_consent
 from storage.keys import participant_key
 from storage.models import AnonymousDraft, Response, SurveyVersion, Wave
 from storage.models import Survey as SurveyRow
-from storage.responses import apply_state, find_response, hold_anonymous, load_draft, save_draft, start_response
+from storage.responses import (
+    apply_state,
+    discard_draft,
+    find_draft,
+    find_response,
+    hold_anonymous,
+    save_draft,
+    start_response,
+)
 from storage.waves import mark_completed, mark_started, open_invitation
 from surveys.engine import prompt, start, step
 from surveys.inputs import Input
@@ -102,8 +110,11 @@ def current_place(session: Session, secret_key: str, contact: ContactRow) -> Pla
 def _place(session: Session, secret_key: str, contact: ContactRow, version_id: int) -> Place | None:
     version, survey = load_version(session, version_id)
     if version.anonymous:
-        state = load_draft(session, contact.id, version_id)
-        return None if state is None else Place(contact, version, survey, state, None)
+        draft = find_draft(session, contact.id, version_id)
+        if draft is None:
+            return None
+        closed = draft.wave_closed_at is not None
+        return Place(contact, version, survey, State.from_json(draft.state), None, closed, draft.wave_id)
     response = find_response(session, participant_key(secret_key, contact.id), version_id)
     if response is None or response.status != Status.ANSWERING.value or response.state is None:
         return None
@@ -139,12 +150,19 @@ def finished(session: Session, secret_key: str, contact: ContactRow, version_id:
 def begin(
     session: Session, secret_key: str, contact: ContactRow, version_id: int, channel: str, now: datetime
 ) -> tuple[Place, tuple[Output, ...]]:
-    """Resume the contact's unfinished answers to this version, or start afresh (in their open wave, if invited)."""
+    """Resume the contact's unfinished answers to this version, or start afresh (in their open wave, if invited).
+
+    Answers begun in a wave since closed are not resumed, only to be refused
+    at the next answer; the survey starts again. A named survey's stay as
+    given; an anonymous one's go, since unfinished they are never released.
+    """
     place = _place(session, secret_key, contact, version_id)
     change_contact(session, contact, current_version_id=version_id)
-    if place is not None:
+    if place is not None and not place.closed:
         place.resumed = True
         return place, prompt(place.survey, place.state)
+    if place is not None and place.version.anonymous:
+        discard_draft(session, contact.id, version_id)
     version, survey = load_version(session, version_id)
     state, outputs = start(survey, contact.language)
     invitation = open_invitation(session, contact.id, version_id)
@@ -240,8 +258,4 @@ def _persist_anonymous(session: Session, place: Place, state: State, channel: st
             organisation_id=contact.organisation_id,
         )
     else:
-        session.execute(
-            delete(AnonymousDraft).where(
-                AnonymousDraft.contact_id == contact.id, AnonymousDraft.survey_version_id == version.id
-            )
-        )
+        discard_draft(session, contact.id, version.id)

@@ -272,13 +272,23 @@ def save_draft(
     session.flush()
 
 
-def load_draft(session: Session, contact_id: int, version_id: int) -> State | None:
-    state = session.scalar(
-        select(AnonymousDraft.state).where(
+def find_draft(session: Session, contact_id: int, version_id: int) -> Any | None:
+    """An anonymous survey in progress, to resume it: its state, wave_id and the wave's closed_at as wave_closed_at
+    (None outside a wave), as find_response gives a named one's."""
+    return session.execute(
+        select(AnonymousDraft.state, AnonymousDraft.wave_id, Wave.closed_at.label("wave_closed_at"))
+        .outerjoin(Wave, Wave.id == AnonymousDraft.wave_id)
+        .where(AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id)
+    ).first()
+
+
+def discard_draft(session: Session, contact_id: int, version_id: int) -> None:
+    """An anonymous survey left part way goes: finished, or no longer to be finished (its wave closed)."""
+    session.execute(
+        delete(AnonymousDraft).where(
             AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
         )
     )
-    return None if state is None else State.from_json(state)
 
 
 def hold_anonymous(
@@ -312,11 +322,7 @@ def hold_anonymous(
             period=week_of(now),
         )
     )
-    session.execute(
-        delete(AnonymousDraft).where(
-            AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
-        )
-    )
+    discard_draft(session, contact_id, version_id)
     if invitation_id is not None:
         invitation = session.get(Invitation, invitation_id)
         if invitation is not None:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from storage.audit import audit
 from storage.database import Database, Work
-from storage.models import AnonymousDraft, Contact, InboundReceipt, Invitation, Outbox, Response
+from storage.models import AnonymousDraft, Contact, InboundReceipt, Invitation, Outbox, Response, Wave
 from storage.outbox import CANCELLED, FAILED, SENT
 from storage.privacy import deidentify, drop_text, forget, rows_changed
 
@@ -147,13 +147,20 @@ def _stale_invitation(cutoff: datetime) -> list[ColumnElement[bool]]:
     ]
 
 
+def _draft_done_with(retention: Retention) -> ColumnElement[bool]:
+    """An anonymous survey left part way past the retention period, or in a wave since closed: unfinished, it is
+    never released, and once it cannot be finished it only joins a member of staff to their answers."""
+    closed = select(Wave.id).where(Wave.closed_at.is_not(None))
+    return or_(AnonymousDraft.updated_at < retention.cutoff, AnonymousDraft.wave_id.in_(closed))
+
+
 def old_drafts(session: Session, retention: Retention, after: int, limit: int) -> list[int]:
-    query = select(AnonymousDraft.id).where(AnonymousDraft.id > after, AnonymousDraft.updated_at < retention.cutoff)
+    query = select(AnonymousDraft.id).where(AnonymousDraft.id > after, _draft_done_with(retention))
     return list(session.scalars(query.order_by(AnonymousDraft.id).limit(limit)))
 
 
 def delete_drafts(session: Session, retention: Retention, draft_ids: list[int]) -> int:
-    gone = delete(AnonymousDraft).where(AnonymousDraft.id.in_(draft_ids), AnonymousDraft.updated_at < retention.cutoff)
+    gone = delete(AnonymousDraft).where(AnonymousDraft.id.in_(draft_ids), _draft_done_with(retention))
     return rows_changed(session.execute(gone))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, insert, select
 from bot import outreach
 from bot.runtime import Runtime, utc_now
 from bot.weekly_summary import send_weekly_summaries
+from storage import retention
 from storage.database import Database
 from storage.models import (
     AnonymousDraft,
@@ -30,8 +31,9 @@ from storage.models import (
     SurveyVersion,
 )
 from storage.outbox import enqueue, outbox_row
+from storage.retention import Retention
 from storage.waves import Audience, close_wave
-from tests.conftest import NOW
+from tests.conftest import NOW, SECRET
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_harness import Running, running_chorus
 from tests.test_telegram import finish_coproduction
@@ -150,6 +152,65 @@ async def test_invited_to_a_new_wave_someone_who_answered_before_starts_again_fr
         await run.fake.wait_for_text(7200, "would like to hear from you", after=answered)
         sent = await run.say(7200, "/start coproduction-ideas", replies=3)
         assert sent[-1]["text"].endswith("<b>Are you happy to take part?</b>"), "this wave still waits for them"
+
+
+async def test_a_pulse_left_part_way_says_so_once_its_wave_has_closed_and_is_gone_by_the_next_night(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a resident's survey does: a closed wave takes no more answers. Part of an anonymous survey is never
+    released, so once it can no longer be finished it only joins a member of staff to their answers."""
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        await join_as_staff(run)
+        opened = await outreach.open_wave(Runtime(run.settings, run.db), "staff-pulse", Audience(role="staff"))
+        assert opened is not None
+        await run.fake.wait_for_text(STAFF, "would like to hear from you", after=1)
+        await run.press(STAFF, "Start the survey", replies=3)
+        await run.say(STAFF, "1")
+        await run.db.write(lambda s: close_wave(s, opened.wave_id, utc_now()))
+        sent = await run.say(STAFF, "2")
+        assert sent[-1]["text"] == "This survey has closed. Thank you for your interest."
+        async with run.db.read() as session:
+            assert (await session.scalars(select(AnonymousDraft))).first() is not None, "kept until the night"
+        purged = await retention.purge(run.db, Retention(SECRET, utc_now(), 730, "retention"))
+        assert purged.drafts_deleted == 1
+        async with run.db.read() as session:
+            assert (await session.scalars(select(AnonymousDraft))).first() is None
+
+
+async def test_a_pulse_whose_wave_closed_part_way_starts_afresh_from_its_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        await join_as_staff(run)
+        opened = await outreach.open_wave(Runtime(run.settings, run.db), "staff-pulse", Audience(role="staff"))
+        assert opened is not None
+        await run.fake.wait_for_text(STAFF, "would like to hear from you", after=1)
+        await run.press(STAFF, "Start the survey", replies=3)
+        await run.say(STAFF, "1")
+        await run.db.write(lambda s: close_wave(s, opened.wave_id, utc_now()))
+        sent = await run.say(STAFF, "/start staff-pulse", replies=3)
+        assert "Welcome back" not in "".join(m["text"] for m in sent), "not resumed, only to be refused"
+        assert sent[-1]["text"].endswith("<b>I have a real say in decisions that affect my work.</b>"), "the first"
+        await run.say(STAFF, "1")
+        async with run.db.read() as session:
+            [draft] = (await session.scalars(select(AnonymousDraft))).all()
+        assert draft.wave_id is None, "the closed wave's part-answered survey is gone; this one is in no wave"
+
+
+async def test_a_pulse_answered_in_its_wave_is_released_with_its_wave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        await join_as_staff(run)
+        opened = await outreach.open_wave(Runtime(run.settings, run.db), "staff-pulse", Audience(role="staff"))
+        assert opened is not None
+        await run.fake.wait_for_text(STAFF, "would like to hear from you", after=1)
+        sent = await run.press(STAFF, "Start the survey", replies=3)
+        while "Thank you" not in sent[-1]["text"]:
+            sent = await run.say(STAFF, "1")
+        assert len(await run.week_ends()) == 1
+        async with run.db.read() as session:
+            assert await session.scalar(select(Response.wave_id)) == opened.wave_id
 
 
 async def test_a_pulse_answered_in_its_wave_is_not_answered_again_from_a_link(

@@ -22,8 +22,8 @@ from storage.errors import DuplicateAnswer, NotFound, StorageError, UnknownQuest
 from storage.models import AnonymousDraft, AnonymousHeld, Answer, Invitation, Response, Wave
 from storage.responses import (
     apply_state,
+    find_draft,
     find_response,
-    load_draft,
     record_answer,
     release_held,
     save_draft,
@@ -32,7 +32,7 @@ from storage.responses import (
 )
 from surveys.engine import start, step
 from surveys.inputs import Back, Pick, Reply
-from surveys.state import Status
+from surveys.state import State, Status
 from tests.conftest import NOW, SECRET, held_for, on_disk, released_anonymously, survey_of
 from tests.test_outreach import Clock
 
@@ -195,7 +195,8 @@ async def test_an_anonymous_survey_keeps_no_key_no_state_and_no_times(db: Databa
         lambda s: save_draft(s, contact_id=contact_id, version_id=version_id, channel="telegram", state=state, now=NOW)
     )
     async with db.read() as session:
-        assert await session.run_sync(load_draft, contact_id, version_id) == state
+        draft = await session.run_sync(find_draft, contact_id, version_id)
+        assert State.from_json(draft.state) == state
     state, _ = step(STAFF, state, Reply("More breaks please"))
     response_id = await db.write(
         lambda s: released_anonymously(

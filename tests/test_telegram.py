@@ -952,3 +952,8 @@ async def test_a_survey_closed_meanwhile_says_so(tmp_path: Path, monkeypatch: py
         sent = await run.say(CHAT, "very satisfied")
         assert sent[-1]["text"] == "This survey has closed. Thank you for your interest."
         assert await answers(run, response.id) == {"consent": "agree"}
+        sent = await run.say(CHAT, "/start tsm", replies=3)
+        assert sent[-1]["text"].endswith("<b>Are you happy to take part?</b>"), "its link starts it afresh"
+        sent = await run.press(CHAT, "I agree")
+        assert "how satisfied or dissatisfied are you" in sent[-1]["text"], "and takes answers, not refused as closed"
+        assert await answers(run, response.id) == {"consent": "agree"}, "the closed wave's answers stay as they were"
