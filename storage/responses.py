@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -250,11 +250,7 @@ def save_draft(
     wave_id: int | None = None,
 ) -> None:
     """Keep an anonymous survey's progress on the personal side until it is released."""
-    draft = session.scalar(
-        select(AnonymousDraft).where(
-            AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
-        )
-    )
+    draft = session.scalar(select(AnonymousDraft).where(_draft_of(contact_id, version_id)))
     if draft is None:
         session.add(
             AnonymousDraft(
@@ -278,17 +274,18 @@ def find_draft(session: Session, contact_id: int, version_id: int) -> Any | None
     return session.execute(
         select(AnonymousDraft.state, AnonymousDraft.wave_id, Wave.closed_at.label("wave_closed_at"))
         .outerjoin(Wave, Wave.id == AnonymousDraft.wave_id)
-        .where(AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id)
+        .where(_draft_of(contact_id, version_id))
     ).first()
 
 
 def discard_draft(session: Session, contact_id: int, version_id: int) -> None:
     """An anonymous survey left part way goes: finished, or no longer to be finished (its wave closed)."""
-    session.execute(
-        delete(AnonymousDraft).where(
-            AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id
-        )
-    )
+    session.execute(delete(AnonymousDraft).where(_draft_of(contact_id, version_id)))
+
+
+def _draft_of(contact_id: int, version_id: int) -> ColumnElement[bool]:
+    """A person's anonymous survey in progress: at most one for each version (a unique constraint)."""
+    return and_(AnonymousDraft.contact_id == contact_id, AnonymousDraft.survey_version_id == version_id)
 
 
 def hold_anonymous(

@@ -154,19 +154,25 @@ async def test_invited_to_a_new_wave_someone_who_answered_before_starts_again_fr
         assert sent[-1]["text"].endswith("<b>Are you happy to take part?</b>"), "this wave still waits for them"
 
 
+async def pulse_begun(run: Running) -> tuple[int, list[dict[str, Any]]]:
+    """A member of staff, the only one, invited to a wave of the staff pulse, has pressed its invite's button: the
+    wave's id, and what the press brought."""
+    await join_as_staff(run)
+    opened = await outreach.open_wave(Runtime(run.settings, run.db), "staff-pulse", Audience(role="staff"))
+    assert opened is not None and opened.invited == 1
+    await run.fake.wait_for_text(STAFF, "would like to hear from you", after=1)
+    return opened.wave_id, await run.press(STAFF, "Start the survey", replies=3)
+
+
 async def test_a_pulse_left_part_way_says_so_once_its_wave_has_closed_and_is_gone_by_the_next_night(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As a resident's survey does: a closed wave takes no more answers. Part of an anonymous survey is never
     released, so once it can no longer be finished it only joins a member of staff to their answers."""
     async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
-        await join_as_staff(run)
-        opened = await outreach.open_wave(Runtime(run.settings, run.db), "staff-pulse", Audience(role="staff"))
-        assert opened is not None
-        await run.fake.wait_for_text(STAFF, "would like to hear from you", after=1)
-        await run.press(STAFF, "Start the survey", replies=3)
+        wave_id, _ = await pulse_begun(run)
         await run.say(STAFF, "1")
-        await run.db.write(lambda s: close_wave(s, opened.wave_id, utc_now()))
+        await run.db.write(lambda s: close_wave(s, wave_id, utc_now()))
         sent = await run.say(STAFF, "2")
         assert sent[-1]["text"] == "This survey has closed. Thank you for your interest."
         async with run.db.read() as session:
@@ -181,13 +187,9 @@ async def test_a_pulse_whose_wave_closed_part_way_starts_afresh_from_its_link(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
-        await join_as_staff(run)
-        opened = await outreach.open_wave(Runtime(run.settings, run.db), "staff-pulse", Audience(role="staff"))
-        assert opened is not None
-        await run.fake.wait_for_text(STAFF, "would like to hear from you", after=1)
-        await run.press(STAFF, "Start the survey", replies=3)
+        wave_id, _ = await pulse_begun(run)
         await run.say(STAFF, "1")
-        await run.db.write(lambda s: close_wave(s, opened.wave_id, utc_now()))
+        await run.db.write(lambda s: close_wave(s, wave_id, utc_now()))
         sent = await run.say(STAFF, "/start staff-pulse", replies=3)
         assert "Welcome back" not in "".join(m["text"] for m in sent), "not resumed, only to be refused"
         assert sent[-1]["text"].endswith("<b>I have a real say in decisions that affect my work.</b>"), "the first"
@@ -201,27 +203,19 @@ async def test_a_pulse_answered_in_its_wave_is_released_with_its_wave(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
-        await join_as_staff(run)
-        opened = await outreach.open_wave(Runtime(run.settings, run.db), "staff-pulse", Audience(role="staff"))
-        assert opened is not None
-        await run.fake.wait_for_text(STAFF, "would like to hear from you", after=1)
-        sent = await run.press(STAFF, "Start the survey", replies=3)
+        wave_id, sent = await pulse_begun(run)
         while "Thank you" not in sent[-1]["text"]:
             sent = await run.say(STAFF, "1")
         assert len(await run.week_ends()) == 1
         async with run.db.read() as session:
-            assert await session.scalar(select(Response.wave_id)) == opened.wave_id
+            assert await session.scalar(select(Response.wave_id)) == wave_id
 
 
 async def test_a_pulse_answered_in_its_wave_is_not_answered_again_from_a_link(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
-        await join_as_staff(run)
-        opened = await outreach.open_wave(Runtime(run.settings, run.db), "staff-pulse", Audience(role="staff"))
-        assert opened is not None and opened.invited == 1
-        await run.fake.wait_for_text(STAFF, "would like to hear from you", after=1)
-        sent = await run.press(STAFF, "Start the survey", replies=3)
+        _, sent = await pulse_begun(run)
         for _ in range(20):
             if "Thank you" in sent[-1]["text"]:
                 break
