@@ -141,6 +141,28 @@ async def test_the_invite_of_a_wave_closed_since_says_so_and_loses_its_button(
         assert await run.buttons_gone(7100, invite["message_id"])
 
 
+async def test_this_years_invite_starts_afresh_someone_who_left_last_years_wave_part_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The annual TSM survey, one version for years: this year's invite welcomed them back to last year's answers,
+    and their next answer was refused because last year's wave had closed."""
+    async with running_chorus(tmp_path, monkeypatch, CHORUS_INVITE_COOL_OFF_DAYS="0", **ANY_TIME) as run:
+        await invited(run, 7300)
+        await run.press(7300, "Start the survey")
+        await run.fake.wait_for_text(7300, "Are you happy to take part?", after=1)
+        await run.press(7300, "I agree")
+        async with run.db.read() as session:
+            last_year = await session.scalar(select(Invitation.wave_id))
+        await run.db.write(lambda s: close_wave(s, last_year, utc_now()))
+        answered = len(run.fake.to(7300))
+        assert await open_tsm_wave(run) == 1
+        await run.fake.wait_for_text(7300, "would like to hear from you", after=answered)
+        sent = await run.press(7300, "Start the survey", replies=3)
+        assert sent[-1]["text"].endswith("<b>Are you happy to take part?</b>")
+        sent = await run.press(7300, "I agree")
+        assert "how satisfied or dissatisfied are you" in sent[-1]["text"]
+
+
 async def test_invited_to_a_new_wave_someone_who_answered_before_starts_again_from_a_leaflet(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
