@@ -200,6 +200,8 @@ def _toggle(survey: Survey, state: State, question: Question, value: str) -> Res
         return _refuse(state, Reason.NOT_APPLICABLE, question)
     if question.choice(value) is None:
         return _refuse(state, Reason.NOT_A_CHOICE, question, text=value)
+    if value not in state.draft and question.maximum is not None and len(state.draft) >= question.maximum:
+        return _refuse(state, Reason.TOO_MANY_CHOICES, question, maximum=int(question.maximum))
     chosen = set(state.draft) ^ {value}
     toggled = replace(state, draft=tuple(c.value for c in question.choices if c.value in chosen))
     return toggled, (_ask(survey, toggled, question),)

@@ -67,6 +67,15 @@ class Running:
         await self.fake.user_sends(chat_id, text)
         return await self.fake.wait_for(chat_id, before + replies)
 
+    async def answer_to_press(self, chat_id: int, message_id: int, data: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Press a button and wait for the bot to answer the press: its "text", if any, shows over the chat."""
+        answered = len(self.fake.callback_answers)
+        await self.fake.press(chat_id, message_id, data)
+        async with asyncio.timeout(timeout):
+            while len(self.fake.callback_answers) <= answered:
+                await asyncio.sleep(0.02)
+        return self.fake.callback_answers[answered]
+
     async def buttons_gone(self, chat_id: int, message_id: int, timeout: float = 5.0) -> bool:
         """Wait until the message has no inline keyboard; whether it has none by then."""
         deadline = time.monotonic() + timeout

@@ -326,6 +326,24 @@ FIRST = survey_of(
 )
 
 
+def test_a_tick_beyond_the_most_allowed_is_refused_at_once_and_one_can_still_be_unticked() -> None:
+    capped = survey_of(
+        "id: capped\ntitle: Capped\nchoice_lists:\n  issues: [{value: roof, label: Roof}, {value: damp, label: Damp},"
+        " {value: bins, label: Bins}]\nquestions:\n"
+        "  - {id: issues, type: select_multiple, label: Which, choices: issues, max: 2}\n"
+    )
+    state, _ = start(capped)
+    state, _ = step(capped, state, Toggle("roof"))
+    two, _ = step(capped, state, Toggle("damp"))
+    refused, outputs = step(capped, two, Toggle("bins"))
+    assert refused == two and [summary(o) for o in outputs] == ["rejected:too_many_choices"]
+    assert outputs[0].params == {"maximum": 2}
+    state, outputs = step(capped, two, Toggle("roof"))
+    assert [summary(o) for o in outputs] == ["ask:issues[damp]"]
+    state, outputs = step(capped, state, Toggle("bins"))
+    assert [summary(o) for o in outputs] == ["ask:issues[damp,bins]"]
+
+
 def test_choices_from_offers_only_what_was_picked_in_the_earlier_question() -> None:
     state, _ = start(FIRST)
     state, outputs = step(FIRST, state, Reply("bins, roof, other"))

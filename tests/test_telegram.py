@@ -70,16 +70,11 @@ async def test_a_resident_completes_the_tsm_survey_with_buttons(
         await run.press(CHAT, "No")  # no communal areas: TP10 skipped
         await run.press(CHAT, "Don't know")  # TP11
         await run.press(CHAT, "Very dissatisfied")  # TP12
-        presses = len(run.fake.callback_answers)
         await run.say(CHAT, "Repairs are quick but nobody tells us anything.")
         assert "Thank you. Your answers help your landlord" in run.last_text(CHAT)
         before = len(run.fake.to(CHAT))
-        await run.fake.press(CHAT, consent_message, consent_button)  # the first question's button, after the end
-        for _ in range(100):
-            if len(run.fake.callback_answers) > presses and run.fake.callback_answers[-1].get("text"):
-                break
-            await asyncio.sleep(0.02)
-        assert run.fake.callback_answers[-1]["text"] == "This survey is finished. Thank you for taking part."
+        answer = await run.answer_to_press(CHAT, consent_message, consent_button)  # the first question's, after the end
+        assert answer["text"] == "This survey is finished. Thank you for taking part."
         assert len(run.fake.to(CHAT)) == before, "and nothing else is sent"
         [response] = await responses(run)
         assert response.status == "completed" and response.participant_key is not None
@@ -116,6 +111,35 @@ async def test_a_resident_completes_the_coproduction_survey_by_typing(
             "priority": "green_spaces",
             "idea": "More benches by the canal",
             "get_involved": "no",
+        }
+
+
+async def test_a_tick_beyond_the_most_allowed_is_answered_on_the_button_and_the_hint_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await agree_to_coproduction(run, CHAT)
+        question, before = run.keyboard_message(CHAT), len(run.fake.to(CHAT))
+        for choice in range(3):
+            answer = await run.answer_to_press(CHAT, question, run.keyboard(CHAT)[choice]["callback_data"])
+            assert "text" not in answer
+        shown = run.fake.messages[(CHAT, question)]
+        assert shown["text"].endswith("</b>\n<i>Choose up to three.</i>"), "ticking keeps the hint"
+        fourth = run.keyboard(CHAT)[3]["callback_data"]
+        answer = await run.answer_to_press(CHAT, question, fourth)
+        assert answer["text"] == "Please choose no more than 3."
+        await asyncio.sleep(0.2)
+        assert len(run.fake.to(CHAT)) == before, "said on the button, not in a message below the question"
+        ticked = [b["text"] for b in run.keyboard(CHAT) if b["text"].startswith("\u2705")]
+        assert len(ticked) == 3 and "Clean streets" not in str(ticked)
+        await run.answer_to_press(CHAT, question, run.keyboard(CHAT)[0]["callback_data"])
+        await run.answer_to_press(CHAT, question, fourth)
+        sent = await run.press(CHAT, "Done")
+        assert "if we could only work on one" in sent[-1]["text"]
+        [response] = await responses(run)
+        assert await answers(run, response.id) == {
+            "consent": "agree",
+            "matters_most": ["safety", "green_spaces", "clean_streets"],
         }
 
 
@@ -247,14 +271,9 @@ async def test_a_press_on_a_stale_button_is_answered_and_its_buttons_taken_away(
         await run.say(CHAT, "yes")
         assert run.fake.messages[(CHAT, consent)].get("reply_markup"), "a typed answer leaves the buttons"
         for press in range(2):  # the second finds the buttons gone already: Telegram says "not modified"
-            answered = len(run.fake.callback_answers)
-            await run.fake.press(CHAT, consent, agree)
+            answer = await run.answer_to_press(CHAT, consent, agree)
             assert await run.buttons_gone(CHAT, consent), press
-            for _ in range(250):
-                if len(run.fake.callback_answers) > answered:
-                    break
-                await asyncio.sleep(0.02)
-            assert "earlier question" in run.fake.callback_answers[-1]["text"], press
+            assert "earlier question" in answer["text"], press
         taken = [s for s in run.fake.sent if s["method"] == "editMessageReplyMarkup"]
         assert [s["message_id"] for s in taken] == [consent], "taken away once"
         [response] = await responses(run)
@@ -421,12 +440,8 @@ async def test_bad_input_gets_a_helpful_reply_and_never_breaks_the_survey(
         assert "Are you happy to take part?" in sent[-1]["text"], "a plain /start resumes the current question"
         consent_message, old_button = run.keyboard_message(CHAT), run.keyboard(CHAT)[1]["callback_data"]
         await run.press(CHAT, "I agree")
-        await run.fake.press(CHAT, consent_message, old_button)  # "I do not agree", on the old message
-        for _ in range(100):
-            if run.fake.callback_answers and run.fake.callback_answers[-1].get("text"):
-                break
-            await asyncio.sleep(0.02)
-        assert "earlier question" in run.fake.callback_answers[-1]["text"]
+        answer = await run.answer_to_press(CHAT, consent_message, old_button)  # "I do not agree", on the old message
+        assert "earlier question" in answer["text"]
         [response] = await responses(run)
         assert await answers(run, response.id) == {"consent": "agree"}
         assert not any("parse" in str(s.get("text")) for s in run.fake.sent)
@@ -501,11 +516,8 @@ async def test_help_stop_and_my_data(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert contact.opted_out_at is not None and contact.current_version_id is not None, "opted out, place kept"
         sent = await run.say(CHAT, "Very satisfied")
         assert "Send /start to carry on where you left off" in sent[-1]["text"]
-        await run.fake.press(CHAT, question, run.keyboard(CHAT)[0]["callback_data"])
-        async with asyncio.timeout(5):
-            while not (run.fake.callback_answers and run.fake.callback_answers[-1].get("text")):
-                await asyncio.sleep(0.02)
-        assert "Send /start to carry on" in run.fake.callback_answers[-1]["text"]
+        answer = await run.answer_to_press(CHAT, question, run.keyboard(CHAT)[0]["callback_data"])
+        assert "Send /start to carry on" in answer["text"]
         [response] = await responses(run)
         assert await answers(run, response.id) == {"consent": "agree"}, "nothing answered while stopped"
         sent = await run.say(CHAT, "/start", replies=2)

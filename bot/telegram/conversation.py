@@ -58,6 +58,7 @@ from bot.telegram.render import (
     inline_keyboard,
     keyboard,
     messages,
+    question_text,
     render,
 )
 from bot.telegram.updates import Inbound
@@ -599,13 +600,15 @@ class _Turn:
         given = inputs[pressed.action]
         before = place.state
         state, outputs = advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
-        if state == before or any(isinstance(o, Rejected) for o in outputs):
+        refused = next((o for o in outputs if isinstance(o, Rejected)), None)
+        if refused is not None and pressed.action == "t":
+            self.effects.callback_text = m.refusal(refused, self.language)
+            return
+        if state == before or refused is not None:
             self.show(place, outputs)
             return
         if pressed.action == "t":
-            ask = next(o for o in outputs if isinstance(o, AskQuestion))
-            markup = keyboard(place.survey, ask, self.language)
-            self.effects.edit = (self.inbound.message_id or 0, _question_html(place, question.id, state), markup)
+            self.effects.edit = _ticked(place, outputs, self.inbound.message_id or 0, self.language)
             return
         answered = _answered_html(place, question.id, state, self.language)
         self.effects.edit = (self.inbound.message_id or 0, answered, None)
@@ -637,6 +640,18 @@ def _read_back(place: Place, before: State, after: State, rendered: list[Outgoin
     if rendered and len(read) + 2 + len(rendered[0].text) <= LIMIT:
         return [Outgoing(f"{read}\n\n{rendered[0].text}", rendered[0].keyboard), *rendered[1:]]
     return [Outgoing(read), *rendered]
+
+
+def _ticked(
+    place: Place, outputs: tuple[Output, ...], message_id: int, language: str
+) -> tuple[int, str, Keyboard | None]:
+    """The multiple choice's message as it was sent, with the ticks as they now are.
+
+    Edited to the question's words alone, it lost its hint ("Choose up to
+    three.") at the first tick, just when the limit mattered.
+    """
+    ask = next(o for o in outputs if isinstance(o, AskQuestion))
+    return message_id, messages(question_text(ask, language))[-1].text, keyboard(place.survey, ask, language)
 
 
 def _question_html(place: Place, question_id: str, state: State) -> str:
