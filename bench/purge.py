@@ -23,7 +23,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +35,7 @@ from bench.history import NOW, RETENTION, History, write_history  # noqa: E402
 from bench.turn import prepared  # noqa: E402
 from bot import admin  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
+from storage.database import Work  # noqa: E402
 from storage.models import InboundReceipt  # noqa: E402
 from storage.retention import RECEIPT_DAYS  # noqa: E402
 
@@ -55,9 +56,17 @@ def fill(runtime: Runtime, residents: int, responses: int, messages: int, overdu
     write_history(runtime, past)
 
 
-async def beside_answers(runtime: Runtime, job: Coroutine[Any, Any, T]) -> tuple[float, float, int, T]:
-    """The job's seconds, the longest wait of a small write (an update's receipt, the first thing an answer
-    writes) made every 10 ms meanwhile, how many were made, and the job's result."""
+def receipt(number: int) -> Work[None]:
+    """An update's receipt, the first thing an answer writes."""
+    key = f"telegram:during:{number}"
+    return lambda session: session.add(InboundReceipt(key=key, received_at=NOW))
+
+
+async def beside_answers(
+    runtime: Runtime, job: Coroutine[Any, Any, T], write: Callable[[int], Work[None]] = receipt
+) -> tuple[float, float, int, T]:
+    """The job's seconds, the longest wait of a small write (`write` of its number) made every 10 ms meanwhile, how
+    many were made, and the job's result."""
     waits: list[float] = []
     started = time.perf_counter()
     running = asyncio.create_task(job)
@@ -65,11 +74,8 @@ async def beside_answers(runtime: Runtime, job: Coroutine[Any, Any, T]) -> tuple
     while not running.done():
         await asyncio.sleep(0.01)
         number += 1
-        key = f"telegram:during:{number}"
         asked = time.perf_counter()
-        await runtime.db.write(
-            lambda session, key=key: session.add(InboundReceipt(key=key, received_at=NOW)), quick=True
-        )
+        await runtime.db.write(write(number), quick=True)
         waits.append(time.perf_counter() - asked)
     result = await running
     return time.perf_counter() - started, max(waits, default=0.0), len(waits), result

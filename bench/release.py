@@ -1,16 +1,18 @@
-"""How long the weekly release of anonymous surveys holds SQLite's one writer.
+"""How long the weekly release of anonymous surveys holds up a member of staff finishing their pulse.
 
-Finished anonymous surveys are held until their ISO week ends, then released
-together in one transaction (storage.responses.release_held), so that on
-PostgreSQL no transaction joins a person to their answers. A large mutual's
-pulse can leave thousands held at midnight on Monday, and every answer that
-comes while the release runs waits for the writer. This holds `--held`
-finished staff pulses (the built-in template: eight questions, one a free
-comment), releases them as `chorus run` does once their week has ended, and
-makes a small write every 10 ms meanwhile, as bench/purge.py does.
+Finished anonymous surveys are held until enough are alike or their ISO week
+ends, then released together in one transaction (storage.responses.release_held),
+so that on PostgreSQL no transaction joins a person to their answers. A large
+mutual's pulse can leave thousands held at midnight on Monday. This holds
+`--held` finished staff pulses (the built-in template: eight questions, one a
+free comment), releases them as `chorus run` does once their week has ended,
+and every 10 ms meanwhile holds one more finished pulse, as a member of staff
+finishing then does: on SQLite it waits for the one writer; on PostgreSQL
+(`--database-url`, a server where a database of its own is made and dropped)
+for the held table, which the release ends by rewriting (Database.rewrite).
 
 Usage:
-    .venv/bin/python bench/release.py [--held 2000]
+    .venv/bin/python bench/release.py [--held 2000] [--database-url postgresql+asyncpg://postgres@127.0.0.1/test]
 """
 
 from __future__ import annotations
@@ -35,11 +37,15 @@ from bot import anonymous_release  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from storage.catalogue import import_survey  # noqa: E402
 from storage.contacts import get_or_create_contact  # noqa: E402
+from storage.database import Work  # noqa: E402
 from storage.responses import hold_anonymous  # noqa: E402
 from surveys.engine import start, step  # noqa: E402
 from surveys.inputs import Reply  # noqa: E402
 from surveys.loader import load_survey  # noqa: E402
+from surveys.model import Survey  # noqa: E402
+from surveys.state import State  # noqa: E402
 from surveys.templates import TEMPLATES  # noqa: E402
+from tests.test_outreach_processes import database_of_its_own  # noqa: E402
 
 REPLIES = (
     "agree",
@@ -53,32 +59,53 @@ REPLIES = (
 )
 
 
-def hold(session: Session, held: int) -> None:
-    """`held` members of staff, each with a finished pulse held until the week ends."""
+def finished_pulse() -> tuple[Survey, State]:
     survey = load_survey(TEMPLATES / "staff-pulse.yaml")
-    version_id = import_survey(session, survey, NOW).version_id
     state, _ = start(survey)
     for reply in REPLIES:
         state, _ = step(survey, state, Reply(reply))
-    for n in range(held):
+    return survey, state
+
+
+def hold(session: Session, version_id: int, state: State, first: int, count: int) -> None:
+    """`count` members of staff, each with a finished pulse held until the week ends."""
+    for n in range(first, first + count):
         contact = get_or_create_contact(session, channel="telegram", address=str(10_000 + n), now=NOW, role="staff")
         hold_anonymous(session, contact_id=contact.id, version_id=version_id, channel="telegram", state=state, now=NOW)
+
+
+async def measured(url: str | None, folder: Path, held: int) -> tuple[float, float, int, int]:
+    """The release's seconds, the longest a pulse finished meanwhile waited, how many did, and how many it released."""
+    runtime = await prepared(folder, url)
+    survey, state = finished_pulse()
+    version_id = (await runtime.db.write(lambda session: import_survey(session, survey, NOW))).version_id
+    await runtime.db.write(lambda session: hold(session, version_id, state, 0, held))
+
+    def one_more(number: int) -> Work[None]:
+        return lambda session: hold(session, version_id, state, 1_000_000 + number, 1)
+
+    week_later = Runtime(runtime.settings, runtime.db, clock=lambda: NOW + timedelta(weeks=1))
+    try:
+        return await beside_answers(runtime, anonymous_release.release(week_later), one_more)
+    finally:
+        await runtime.db.close()
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--held", type=int, default=2000, help="finished anonymous surveys held through the week")
+    parser.add_argument("--database-url", help="a PostgreSQL server (SQLite in a temporary folder if not given)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        runtime = await prepared(Path(folder))
-        await runtime.db.write(lambda session: hold(session, args.held))
-        week_later = Runtime(runtime.settings, runtime.db, clock=lambda: NOW + timedelta(weeks=1))
-        seconds, longest, writes, released = await beside_answers(runtime, anonymous_release.release(week_later))
-        await runtime.db.close()
+        if args.database_url:
+            async with database_of_its_own(args.database_url) as url:
+                seconds, longest, writes, released = await measured(url, Path(folder), args.held)
+        else:
+            seconds, longest, writes, released = await measured(None, Path(folder), args.held)
     print(
         f"release of {released} held surveys: {seconds * 1000:.0f} ms ({seconds * 1e6 / max(released, 1):.0f} us each)"
     )
-    print(f"longest wait of {writes} small writes during it: {longest * 1000:.0f} ms")
+    print(f"longest wait of {writes} pulses finished during it: {longest * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -51,9 +51,10 @@ from surveys.loader import load_survey  # noqa: E402
 ANSWERS = 20  # every question, as in bench/ingest.py (/start asks the first); the last finishes the survey
 
 
-async def prepared(folder: Path) -> Runtime:
+async def prepared(folder: Path, url: str | None = None) -> Runtime:
+    """A migrated database with bench/survey.yaml imported: SQLite in `folder`, or the database at `url`."""
     os.environ.setdefault("CHORUS_SECRET_KEY", "bench-secret-key-" + "x" * 32)
-    db = Database.open(f"sqlite+aiosqlite:///{folder / 'turn.db'}")
+    db = Database.open(url or f"sqlite+aiosqlite:///{folder / 'turn.db'}")
     await upgrade(db)
     await db.write(lambda session: import_survey(session, load_survey(ROOT / "bench" / "survey.yaml"), NOW))
     return Runtime(load_settings(None), db, clock=lambda: NOW)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from bot.runtime import Runtime
+from storage.models import AnonymousHeld
 from storage.responses import release_held
 
 logger = logging.getLogger(__name__)
@@ -22,4 +23,5 @@ async def release(runtime: Runtime) -> int:
     if released:
         logger.info("%s anonymous responses released together", released)
         await runtime.db.empty_wal()  # the held rows, each naming its person, are gone from the log too
+        await runtime.db.rewrite(AnonymousHeld.__tablename__)  # and, on PostgreSQL, from the table's pages
     return released

@@ -53,6 +53,9 @@ BUSY_TIMEOUT_MS = 5000
 # event loop, so it waits briefly and write() backs off with asyncio.sleep.
 WRITER_BUSY_TIMEOUT_MS = 20
 WRITE_ATTEMPTS = 12  # about 15 s of backing off in all: another process's long write is waited out
+# How long VACUUM FULL waits for its table's lock each time: writes to the table queue behind it as it waits.
+REWRITE_LOCK_TIMEOUT_MS = 50
+LOCK_NOT_AVAILABLE = "55P03"
 GROUP_COMMIT = 64
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 # Every engine's: JSON through orjson; and a statement's values kept out of its errors' messages, which go to the
@@ -355,8 +358,7 @@ class Database:
         the last connection to close empties it). With secure_delete the file
         then holds nothing of them either. Emptying it needs a moment with no
         write and no read of an older snapshot, so it is tried a few times.
-        PostgreSQL's dead rows and its own log are out of Chorus's reach: they
-        go with VACUUM and the server's checkpoints.
+        On PostgreSQL see `rewrite`; its own log is out of Chorus's reach.
         """
         path = make_url(self.url).database
         if not self.is_sqlite or not path or path == ":memory:":
@@ -367,6 +369,39 @@ class Database:
             logger.info("the write-ahead log is in use; emptying it again shortly (attempt %s)", number)
             await _back_off(number)
         logger.warning("the write-ahead log of %s could not be emptied; deleted rows stay in it for now", path)
+        return False
+
+    async def rewrite(self, table: str) -> bool:
+        """Rewrite a PostgreSQL table into new files (VACUUM FULL); False if its lock could not be had for long.
+
+        PostgreSQL's VACUUM marks a deleted row's space free but leaves its
+        bytes in the page, where a superuser's page-reading tools can find them
+        for as long as nothing overwrites them: a released staff survey's held
+        row, naming its person, would join them to their answers. VACUUM FULL
+        locks the table while it copies the live rows, so it is for small
+        tables only, and it waits briefly for the lock each time it tries: a
+        write to the table queues behind it meanwhile. On SQLite there is
+        nothing to do: secure_delete zeroes deleted rows, and empty_wal takes
+        them out of the log.
+        """
+        if self.is_sqlite:
+            return True
+        quoted = self.writer.dialect.identifier_preparer.quote(table)
+        for number in range(1, WRITE_ATTEMPTS + 1):
+            async with self.writer.connect() as connection:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.exec_driver_sql(f"SET lock_timeout = {REWRITE_LOCK_TIMEOUT_MS}")
+                try:
+                    await autocommit.exec_driver_sql(f"VACUUM (FULL) {quoted}")
+                    return True
+                except DBAPIError as error:
+                    if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                        raise
+                finally:
+                    await autocommit.exec_driver_sql("RESET lock_timeout")
+            logger.info("%s is in use; rewriting it again shortly (attempt %s)", table, number)
+            await _back_off(number)
+        logger.warning("%s could not be rewritten; its deleted rows stay in its files for now", table)
         return False
 
     async def close(self) -> None:

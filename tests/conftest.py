@@ -82,6 +82,24 @@ def on_disk(url: str) -> bytes:
     return b"".join(part.read_bytes() for part in (path, path.with_name(f"{path.name}-wal")) if part.exists())
 
 
+async def in_pages(db: Database, table: str) -> bytes:
+    """What a PostgreSQL superuser reads in a table's pages and its TOAST table's, dead rows and all (pageinspect)."""
+    every_page = text(
+        "SELECT public.get_raw_page(CAST(:relation AS text), n) FROM generate_series(0,"
+        " pg_relation_size(CAST(:relation AS regclass)) / current_setting('block_size')::int - 1) AS n"
+    )
+    async with db.writer.begin() as connection:
+        await connection.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect SCHEMA public"))
+        toast = await connection.scalar(
+            text("SELECT CAST(reltoastrelid AS regclass)::text FROM pg_class WHERE oid = CAST(:table AS regclass)"),
+            {"table": table},
+        )
+        pages = [
+            page for relation in (table, toast) for page in await connection.scalars(every_page, {"relation": relation})
+        ]
+    return b"".join(pages)
+
+
 def released_anonymously(session: Session, **held: Any) -> str:
     """A finished anonymous survey held (`hold_anonymous`'s arguments), then released a week on, as `chorus run`
     releases it once its week has ended; the keyless response's id."""
