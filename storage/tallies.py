@@ -43,13 +43,20 @@ def tallied(survey: Survey, question_id: str) -> bool:
 
 def count_completed(session: Session, version_id: int, period: str, answers: Mapping[str, AnswerValue]) -> None:
     """Add a just-completed response's choice answers to the tallies."""
+    add_counts(session, completed_counts(session, version_id, period, answers))
+
+
+def completed_counts(
+    session: Session, version_id: int, period: str, answers: Mapping[str, AnswerValue]
+) -> Counter[Key]:
+    """What a just-completed response adds to the tallies, for add_counts; many responses' are added together."""
     _, survey = load_version(session, version_id)
     counts: Counter[Key] = Counter()
     for question_id, value in answers.items():
         if tallied(survey, question_id):
             for item in _items(value):
                 counts[(version_id, period, question_id, item)] += 1
-    _apply(session, counts)
+    return counts
 
 
 def uncount(session: Session, response_ids: Iterable[str]) -> None:
@@ -67,7 +74,7 @@ def uncount(session: Session, response_ids: Iterable[str]) -> None:
         if tallied(load_version(session, version_id)[1], question_id):
             for item in _items(value):
                 counts[(version_id, period, question_id, item)] -= 1
-    _apply(session, counts)
+    add_counts(session, counts)
     session.execute(delete(AnswerTally).where(AnswerTally.count <= 0))
 
 
@@ -81,7 +88,8 @@ def _add_to_tally(dialect_name: str) -> Prepared:
     )
 
 
-def _apply(session: Session, counts: Counter[Key]) -> None:
+def add_counts(session: Session, counts: Counter[Key]) -> None:
+    """Change the tallies by `counts`, one statement for them all."""
     if not counts:
         return
     rows = [

@@ -19,8 +19,9 @@ from storage.catalogue import import_survey
 from storage.contacts import get_or_create_contact
 from storage.database import Database
 from storage.errors import DuplicateAnswer, NotFound, StorageError, UnknownQuestion
-from storage.models import AnonymousDraft, AnonymousHeld, Answer, Invitation, Response, Wave
+from storage.models import AnonymousDraft, AnonymousHeld, Answer, AnswerTally, Invitation, Response, Wave
 from storage.responses import (
+    STORED_AT_ONCE,
     apply_state,
     find_draft,
     find_response,
@@ -263,6 +264,29 @@ async def test_finished_anonymous_surveys_are_released_together_once_their_week_
             assert (len(released), released & personal) == (1, set()), "one transaction, and it touched no one"
     assert periods == {week_of(NOW)}
     assert moods == [3, 5, 9]
+
+
+async def test_a_release_of_hundreds_stores_each_with_its_answers_and_tallies_in_one_transaction(
+    db: Database,
+) -> None:
+    """Stored a few hundred at a time (STORED_AT_ONCE), after an outage or a week of many small groups."""
+    version_id = (await db.write(lambda s: import_survey(s, STAFF, NOW))).version_id
+    count = 2 * STORED_AT_ONCE + 50
+    moods = [n % 10 + 1 for n in range(count)]
+    finished = [
+        step(STAFF, step(STAFF, start(STAFF)[0], Reply(str(m)))[0], Reply(f"Said {n}"))[0] for n, m in enumerate(moods)
+    ]
+    await db.write(lambda s: [held_for(s, str(9000 + n), version_id, state) for n, state in enumerate(finished)])
+    released = await db.write(lambda s: release_held(s, NOW + timedelta(weeks=1), enough=10))
+    assert len(set(released)) == count and sorted(released) == sorted(await keyless(db))
+    async with db.read() as session:
+        rows = (await session.execute(select(Answer.question_id, Answer.value, Answer.text))).all()
+        tallies = dict((await session.execute(select(AnswerTally.value, AnswerTally.count))).all())
+        if not db.is_sqlite:
+            assert len(set(await session.scalars(text("SELECT xmin::text FROM response")))) == 1
+    assert sorted(value for question, value, _ in rows if question == "mood") == sorted(moods)
+    assert sorted(text for question, _, text in rows if question == "say") == sorted(f"Said {n}" for n in range(count))
+    assert tallies == {str(mood): moods.count(mood) for mood in set(moods)}
 
 
 def finish_pulse(session: Any, address: str, version_id: int, mood: str) -> None:
