@@ -24,6 +24,7 @@ _COLUMN = re.compile(r"^(?P<base>[a-z_]+)(?:::(?P<language>.+))?$")
 _LANGUAGE = re.compile(r"^(?P<name>.*?)\s*\((?P<code>[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)\)\s*$")
 _SELECT = re.compile(r"^(select_one|select_multiple)\s+(\S+)(\s+or_other)?$")
 _PICKED_IN = re.compile(r"^\s*selected\(\s*\$\{(\w+)\}\s*,\s*name\s*\)\s*$")  # selected(${matters_most}, name)
+_AT_MOST = re.compile(r"^\s*count-selected\(\s*\.\s*\)\s*(<=|<)\s*(\d+)\s*$")  # count-selected(.) <= 3
 
 SIMPLE_TYPES = {
     "text": "text",
@@ -361,6 +362,7 @@ class _Reader:
         for key in ("constraint",):
             if row.get(key):
                 raw[key] = row[key]
+        self.most_selected(raw, where)
         if "required" in row:
             required = _yes(row["required"])
             if required is None:
@@ -368,6 +370,17 @@ class _Reader:
             else:
                 raw["required"] = required
         return raw
+
+    def most_selected(self, raw: Raw, where: Location) -> None:
+        """`count-selected(.) <= 3` on a select_multiple, XLSForm's only way to say "up to three", is also read as
+        its `max`: a resident's fourth tick is then refused as they press it, not only once they press Done.
+
+        The constraint is kept, so an answer is checked as the form says.
+        """
+        at_most = _AT_MOST.match(str(raw.get("constraint", ""))) if raw["type"] == "select_multiple" else None
+        if at_most is not None:
+            raw["max"] = int(at_most[2]) - (at_most[1] == "<")
+            raw.key_locations["max"] = where
 
     def choice_filter(self, raw: Raw, row: dict[str, Any], where: Location) -> None:
         """Only ODK's filter to the choices picked in an earlier question, which Chorus reads as choices_from."""

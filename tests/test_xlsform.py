@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 
 from surveys.document import to_yaml
+from surveys.engine import start, step
 from surveys.errors import SurveyInvalid
+from surveys.inputs import Toggle
 from surveys.loader import check_survey, load_survey, survey_from_yaml
 from surveys.model import Audience, Group, Kind
+from tests.test_engine import summary
 
 SURVEY = [
     [
@@ -220,6 +223,32 @@ def test_a_choice_filter_to_the_earlier_picks_offers_only_those(write_xlsform: C
     )
     first = survey.question("first")
     assert first is not None and first.choices_from == "matters"
+    assert survey_from_yaml(to_yaml(survey)).version == survey.version
+
+
+@pytest.mark.parametrize(
+    ("constraint", "most"),
+    [("count-selected(.) <= 2", 2), ("count-selected( . )<3", 2), ("count-selected(.) >= 2", None)],
+)
+def test_at_most_so_many_ticks_is_read_as_the_questions_max_and_still_checked(
+    write_xlsform: Callable[..., Path], constraint: str, most: int | None
+) -> None:
+    survey = load_survey(
+        write_xlsform(
+            survey=[
+                ["type", "name", "label", "constraint", "constraint_message"],
+                ["select_multiple issues", "matters", "What matters?", constraint, "Two at most, please"],
+            ],
+            choices=[["list_name", "name", "label"], *[["issues", v, v.title()] for v in ("roof", "damp", "bins")]],
+        )
+    )
+    matters = survey.question("matters")
+    assert matters is not None and matters.maximum == most and matters.constraint is not None
+    state, _ = start(survey)
+    for value in ("roof", "damp", "bins"):
+        state, outputs = step(survey, state, Toggle(value))
+    third_tick = "rejected:too_many_choices" if most else "ask:matters[roof,damp,bins]"
+    assert summary(outputs[-1]) == third_tick
     assert survey_from_yaml(to_yaml(survey)).version == survey.version
 
 
