@@ -13,7 +13,7 @@ from datetime import datetime
 
 from surveys.model import Choice, Kind, Question
 from surveys.outputs import Reason
-from surveys.scales import CONSENT, YES_NO
+from surveys.scales import CONSENT, SAID_AGREE, SAID_NO, SAID_YES, YES_NO
 from surveys.state import AnswerValue
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%d/%m/%y")
@@ -25,6 +25,10 @@ CURRENCY_WORDS = ("z\u0142", "pln", "gbp", "eur")  # written after or before an 
 # Chorus's own yes, no and consent words, understood in every language it speaks: a survey written only in
 # English keeps only its English labels, and a resident who reads the bot in Polish types "tak".
 _IN_EVERY_LANGUAGE = {Kind.YES_NO: (YES_NO,), Kind.CONSENT: (CONSENT, YES_NO)}
+_SAID = {
+    Kind.YES_NO: {"yes": SAID_YES, "no": SAID_NO},
+    Kind.CONSENT: {"agree": SAID_AGREE, "decline": SAID_NO},
+}
 MOST_DIGITS = 15  # before the decimal point: as many as a double holds exactly, and more than anyone answers with
 
 
@@ -117,6 +121,10 @@ def match_choice(question: Question, text: str, language: str) -> Choice | Refus
         for meaning, said in zip(choices, words, strict=False):
             if wanted in _labels(said, language):
                 return meaning
+    said_so = _SAID.get(question.kind, {})
+    for choice in choices:
+        if wanted in said_so.get(choice.value, ()):
+            return choice
     starting = [c for c in choices if any(label.startswith(wanted) for label in _labels(c, language))]
     if not starting and len(wanted) >= MIN_WORD_MATCH:
         starting = [c for c in choices if any(_has_word(label, wanted) for label in _labels(c, language))]

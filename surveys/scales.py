@@ -55,6 +55,29 @@ CONSENT = (
     Choice("agree", _text("I agree", "Zgadzam się", "میں متفق ہوں")),
     Choice("decline", _text("I do not agree", "Nie zgadzam się", "میں متفق نہیں ہوں")),
 )
+# What people type in a chat for yes and no besides the words above: English as it is spoken here, Polish, and Urdu
+# in its own script and in Latin letters, as many Urdu speakers type on a phone. Whole answers only, after
+# surveys.answers.normalise; a typed choice is read back above the next question, so a misreading can be undone
+# with /back.
+_THUMBS = ("", "\U0001f3fb", "\U0001f3fc", "\U0001f3fd", "\U0001f3fe", "\U0001f3ff")  # and their skin tones
+SAID_YES = frozenset(
+    {
+        *("yeah", "yea", "yeh", "yep", "yup", "ya", "yah", "aye", "yes please", "sure", "of course", "definitely"),
+        *("certainly", "absolutely", "correct"),
+        *("jasne", "oczywiście", "pewnie", "raczej tak"),
+        *("ہاں", "جی", "haan", "han", "haa", "ji", "jee", "ji haan", "jee haan"),
+        *(f"\U0001f44d{tone}" for tone in _THUMBS),
+    }
+)
+SAID_NO = frozenset(
+    {
+        *("nope", "nah", "naw", "no thanks", "no thank you", "not really", "not at all", "never"),
+        *("nie dziękuję", "raczej nie"),
+        *("جی نہیں", "nahi", "nahin", "nai", "ji nahi", "ji nahin", "jee nahi"),
+        *(f"\U0001f44e{tone}" for tone in _THUMBS),
+    }
+)
+SAID_AGREE = SAID_YES | {"ok", "okay", "fine", "happy to", "go ahead", "dobrze", "zgoda", "ٹھیک ہے", "theek hai"}
 OTHER = Choice("other", _text("Other", "Inne", "دیگر"))
 OTHER_PROMPT = _text("Please say", "Proszę podać", "براہ کرم بتائیں")
 

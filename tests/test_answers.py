@@ -105,6 +105,37 @@ ENGLISH_ONLY = survey_of(
 
 @pytest.mark.parametrize(
     ("question_id", "typed", "expected"),
+    [
+        ("yn", "Yeah!", "yes"),
+        ("yn", "yep", "yes"),
+        ("yn", "Of course", "yes"),
+        ("yn", "\U0001f44d\U0001f3fd", "yes"),
+        ("yn", "haan", "yes"),
+        ("yn", "jasne", "yes"),
+        ("yn", "Nope.", "no"),
+        ("yn", "nah", "no"),
+        ("yn", "no thanks", "no"),
+        ("yn", "nahi", "no"),
+        ("yn", "raczej nie", "no"),
+        ("ok", "ok", "agree"),
+        ("ok", "yeah", "agree"),
+        ("ok", "\U0001f44d", "agree"),
+        ("ok", "theek hai", "agree"),
+        ("ok", "no thank you", "decline"),
+    ],
+)
+def test_yes_and_no_are_read_as_people_type_them_in_a_chat(question_id: str, typed: str, expected: str) -> None:
+    assert read_text(question(question_id), typed, "en") == Accepted(expected)
+
+
+@pytest.mark.parametrize(("question_id", "typed"), [("yn", "maybe"), ("yn", "ok"), ("yn", "yes no"), ("ok", "fine?!x")])
+def test_what_is_not_plainly_yes_or_no_is_asked_again(question_id: str, typed: str) -> None:
+    """'ok' agrees to take part, but to 'Has your landlord carried out a repair?' it says nothing."""
+    assert isinstance(read_text(question(question_id), typed, "en"), Refused)
+
+
+@pytest.mark.parametrize(
+    ("question_id", "typed", "expected"),
     [("yn", "Tak", "yes"), ("yn", "nie", "no"), ("ok", "tak", "agree"), ("ok", "Zgadzam się", "agree")],
 )
 def test_yes_and_no_are_understood_in_the_residents_language_when_the_survey_is_in_english_only(

@@ -242,6 +242,24 @@ async def test_a_typed_choice_is_read_back_on_top_of_the_next_question(
         assert sent[-1]["text"].endswith("<i>Your answer before: Very dissatisfied</i>"), "and can go back to mend it"
 
 
+async def test_a_thumbs_up_agrees_and_nah_says_no_each_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        sent = await run.say(CHAT, "\U0001f44d")
+        assert sent[-1]["text"].startswith("<i>\u2713 I agree</i>\n\n<b>Taking everything into account")
+        await run.say(CHAT, "2")
+        sent = await run.say(CHAT, "nah")
+        assert sent[-1]["text"].startswith("<i>\u2713 No</i>\n\n<b>"), "no repair, so on past the repair questions"
+        [response] = await responses(run)
+        assert await answers(run, response.id) == {
+            "consent": "agree",
+            "tp01_overall": "fairly_satisfied",
+            "had_repair": "no",
+        }
+
+
 async def test_a_comment_typed_at_a_choice_is_thanked_for_and_kept_with_the_answer_pressed_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
