@@ -13,12 +13,13 @@ from datetime import datetime
 
 from surveys.model import Choice, Kind, Question
 from surveys.outputs import Reason
-from surveys.scales import CONSENT, SAID_AGREE, SAID_NO, SAID_YES, YES_NO
+from surveys.scales import CONSENT, DONT_KNOW, SAID_AGREE, SAID_DONT_KNOW, SAID_NO, SAID_YES, YES_NO
 from surveys.state import AnswerValue
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%d/%m/%y")
 _SEPARATORS = re.compile(r"\s*[,;]\s*|\s+(?:and|&)\s+")
 _PUNCTUATION = ".!?\"'()[]"
+_APOSTROPHES = str.maketrans("", "", "'\u2018\u2019\u02bc")
 _OUT_OF = re.compile(r"(?P<score>\d+)\s*(?:/|out of|na|z)\s*(?P<top>\d+)", re.IGNORECASE)
 MIN_WORD_MATCH = 3
 CURRENCY_WORDS = ("z\u0142", "pln", "gbp", "eur")  # written after or before an amount, as "95 zł"
@@ -47,8 +48,12 @@ Reading = Accepted | Refused
 
 
 def normalise(text: str) -> str:
-    """'  Very   Satisfied! ' -> 'very satisfied'."""
-    return " ".join(text.casefold().split()).strip(_PUNCTUATION + " ")
+    """'  Very   Satisfied! ' -> 'very satisfied'; "Don't know" -> 'dont know'.
+
+    Apostrophes go, straight or curly: a phone's keyboard types a curly one
+    (U+2019) in "don't" unasked, and people leave them out ("dont know").
+    """
+    return " ".join(text.casefold().translate(_APOSTROPHES).split()).strip(_PUNCTUATION + " ")
 
 
 def read_text(question: Question, text: str, language: str) -> Reading:
@@ -121,7 +126,7 @@ def match_choice(question: Question, text: str, language: str) -> Choice | Refus
         for meaning, said in zip(choices, words, strict=False):
             if wanted in _labels(said, language):
                 return meaning
-    said_so = _SAID.get(question.kind, {})
+    said_so = {**_SAID.get(question.kind, {}), DONT_KNOW.value: SAID_DONT_KNOW}
     for choice in choices:
         if wanted in said_so.get(choice.value, ()):
             return choice

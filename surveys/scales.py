@@ -77,6 +77,13 @@ SAID_NO = frozenset(
         *(f"\U0001f44e{tone}" for tone in _THUMBS),
     }
 )
+SAID_DONT_KNOW = frozenset(
+    {
+        *("dunno", "idk", "not sure", "no idea", "n/a", "not applicable", "doesnt apply"),
+        *("nie mam pojęcia", "nie jestem pewien", "nie jestem pewna", "nie dotyczy"),
+        *("پتا نہیں", "pata nahi", "pata nahin", "maloom nahi", "maloom nahin"),
+    }
+)
 SAID_AGREE = SAID_YES | {"ok", "okay", "fine", "happy to", "go ahead", "dobrze", "zgoda", "ٹھیک ہے", "theek hai"}
 OTHER = Choice("other", _text("Other", "Inne", "دیگر"))
 OTHER_PROMPT = _text("Please say", "Proszę podać", "براہ کرم بتائیں")

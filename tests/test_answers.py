@@ -122,13 +122,24 @@ ENGLISH_ONLY = survey_of(
         ("ok", "\U0001f44d", "agree"),
         ("ok", "theek hai", "agree"),
         ("ok", "no thank you", "decline"),
+        ("sat", "Don\u2019t know", "dont_know"),
+        ("sat", "dont know", "dont_know"),
+        ("sat", "dunno", "dont_know"),
+        ("sat", "Not sure", "dont_know"),
+        ("sat", "n/a", "dont_know"),
+        ("sat", "pata nahi", "dont_know"),
     ],
 )
-def test_yes_and_no_are_read_as_people_type_them_in_a_chat(question_id: str, typed: str, expected: str) -> None:
+def test_yes_no_and_dont_know_are_read_as_people_type_them_in_a_chat(
+    question_id: str, typed: str, expected: str
+) -> None:
     assert read_text(question(question_id), typed, "en") == Accepted(expected)
 
 
-@pytest.mark.parametrize(("question_id", "typed"), [("yn", "maybe"), ("yn", "ok"), ("yn", "yes no"), ("ok", "fine?!x")])
+@pytest.mark.parametrize(
+    ("question_id", "typed"),
+    [("yn", "maybe"), ("yn", "ok"), ("yn", "yes no"), ("ok", "fine?!x"), ("colour", "not sure")],
+)
 def test_what_is_not_plainly_yes_or_no_is_asked_again(question_id: str, typed: str) -> None:
     """'ok' agrees to take part, but to 'Has your landlord carried out a repair?' it says nothing."""
     assert isinstance(read_text(question(question_id), typed, "en"), Refused)
