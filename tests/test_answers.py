@@ -23,6 +23,7 @@ SURVEY = survey_of(
           - {value: red, label: {en: Red, pl: Czerwony}}
           - {value: green, label: Green}
           - {value: grey, label: Grey}
+          - {value: yellow, label: {en: Yellow, pl: Żółty}}
       - id: many
         type: select_multiple
         label: Many
@@ -128,6 +129,9 @@ ENGLISH_ONLY = survey_of(
         ("sat", "Not sure", "dont_know"),
         ("sat", "n/a", "dont_know"),
         ("sat", "pata nahi", "dont_know"),
+        ("ok", "zgadzam sie", "agree"),
+        ("colour", "zolty", "yellow"),
+        ("colour", "ŻÓŁTY", "yellow"),
     ],
 )
 def test_yes_no_and_dont_know_are_read_as_people_type_them_in_a_chat(
