@@ -21,7 +21,11 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d 
 _SEPARATORS = re.compile(r"\s*[,;]\s*|\s+(?:and|&)\s+")
 _PUNCTUATION = ".!?\"'()[]"
 _APOSTROPHES = str.maketrans("", "", "'\u2018\u2019\u02bc")
-_UNDECOMPOSED = str.maketrans({"\u0142": "l"})  # ł, the one Polish letter Unicode does not split into l and a mark
+# ł, the one Polish letter Unicode does not split into l and a mark; and the Arabic letters an Arabic keyboard types
+# for Urdu's yeh, kaf and heh, which look the same.
+_UNDECOMPOSED = str.maketrans(
+    {"\u0142": "l", "\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9", "\u0647": "\u06c1"}
+)
 _OUT_OF = re.compile(r"(?P<score>\d+)\s*(?:/|out of|na|z)\s*(?P<top>\d+)", re.IGNORECASE)
 MIN_WORD_MATCH = 3
 CURRENCY_WORDS = ("z\u0142", "pln", "gbp", "eur")  # written after or before an amount, as "95 zł"

@@ -132,6 +132,8 @@ ENGLISH_ONLY = survey_of(
         ("ok", "zgadzam sie", "agree"),
         ("colour", "zolty", "yellow"),
         ("colour", "ŻÓŁTY", "yellow"),
+        ("yn", "\u062c\u064a \u06c1\u0627\u06ba", "yes"),  # جی ہاں with an Arabic keyboard's yeh
+        ("yn", "\u0646\u0647\u064a\u06ba", "no"),  # نہیں with Arabic heh and yeh
     ],
 )
 def test_yes_no_and_dont_know_are_read_as_people_type_them_in_a_chat(
