@@ -36,7 +36,7 @@ from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine, RootTransaction, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -56,6 +56,10 @@ WRITE_ATTEMPTS = 12  # about 15 s of backing off in all: another process's long 
 # How long VACUUM FULL waits for its table's lock each time: writes to the table queue behind it as it waits.
 REWRITE_LOCK_TIMEOUT_MS = 50
 LOCK_NOT_AVAILABLE = "55P03"
+NOT_OWNER = (
+    "%s was not rewritten: only the database user that owns it can, the one that ran chorus db upgrade; "
+    "its deleted rows stay in its files"
+)
 GROUP_COMMIT = 64
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 # Every engine's: JSON through orjson; and a statement's values kept out of its errors' messages, which go to the
@@ -387,13 +391,18 @@ class Database:
         if self.is_sqlite:
             return True
         quoted = self.writer.dialect.identifier_preparer.quote(table)
+        files = text("SELECT pg_relation_filenode(CAST(:table AS regclass))").bindparams(table=table)
         for number in range(1, WRITE_ATTEMPTS + 1):
             async with self.writer.connect() as connection:
                 autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
                 await autocommit.exec_driver_sql(f"SET lock_timeout = {REWRITE_LOCK_TIMEOUT_MS}")
                 try:
+                    before = await autocommit.scalar(files)
                     await autocommit.exec_driver_sql(f"VACUUM (FULL) {quoted}")
-                    return True
+                    rewritten: bool = await autocommit.scalar(files) != before
+                    if not rewritten:  # VACUUM skips a table its user does not own, and only warns on the server
+                        logger.warning(NOT_OWNER, table)
+                    return rewritten
                 except DBAPIError as error:
                     if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
                         raise
