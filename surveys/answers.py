@@ -32,10 +32,6 @@ CURRENCY_WORDS = ("z\u0142", "pln", "gbp", "eur")  # written after or before an 
 # Chorus's own yes, no and consent words, understood in every language it speaks: a survey written only in
 # English keeps only its English labels, and a resident who reads the bot in Polish types "tak".
 _IN_EVERY_LANGUAGE = {Kind.YES_NO: (YES_NO,), Kind.CONSENT: (CONSENT, YES_NO)}
-_SAID = {
-    Kind.YES_NO: {"yes": SAID_YES, "no": SAID_NO},
-    Kind.CONSENT: {"agree": SAID_AGREE, "decline": SAID_NO},
-}
 LABELS = 8192  # choices' labels kept normalised, across every survey and language
 MOST_DIGITS = 15  # before the decimal point: as many as a double holds exactly, and more than anyone answers with
 
@@ -64,6 +60,18 @@ def normalise(text: str) -> str:
     folded = unicodedata.normalize("NFD", text.casefold().translate(_APOSTROPHES))
     plain = "".join(ch for ch in folded if not unicodedata.combining(ch)).translate(_UNDECOMPOSED)
     return " ".join(plain.split()).strip(_PUNCTUATION + " ")
+
+
+def _normalised(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(normalise(word) for word in words)
+
+
+# Words that mean a choice whatever a survey's labels say (surveys.scales), normalised as what is typed will be.
+_SAID = {
+    Kind.YES_NO: {"yes": _normalised(SAID_YES), "no": _normalised(SAID_NO)},
+    Kind.CONSENT: {"agree": _normalised(SAID_AGREE), "decline": _normalised(SAID_NO)},
+}
+_SAID_DONT_KNOW = {DONT_KNOW.value: _normalised(SAID_DONT_KNOW)}
 
 
 def read_text(question: Question, text: str, language: str) -> Reading:
@@ -136,7 +144,7 @@ def match_choice(question: Question, text: str, language: str) -> Choice | Refus
         for meaning, said in zip(choices, words, strict=False):
             if wanted in _labels(said, language):
                 return meaning
-    said_so = {**_SAID.get(question.kind, {}), DONT_KNOW.value: SAID_DONT_KNOW}
+    said_so = {**_SAID.get(question.kind, {}), **_SAID_DONT_KNOW}
     for choice in choices:
         if wanted in said_so.get(choice.value, ()):
             return choice
