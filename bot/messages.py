@@ -74,6 +74,15 @@ MYDATA_FILE = "The file below has all of it, with the notices you agreed to and 
 BACK = "\u25c0 Back"
 SKIP = "Skip"
 DONE = "Done \u2713"
+# Typed at a multiple choice besides the Done button's word (in the resident's language or English): what people
+# type when they have ticked what they want. "ok" here means done; at a yes/no question it says nothing.
+SAID_DONE = frozenset(
+    {
+        *("ok", "okay", "next", "finished", "thats it", "thats all", "all done", "done"),
+        *("gotowe", "dalej", "skończone", "koniec"),
+        *("بس", "ہو گیا", "آگے", "bas", "ho gaya", "agay", "aage"),
+    }
+)
 ANSWER_BEFORE = "Your answer before: {answer}"
 SKIPPED = "Skipped"
 CHOOSE_LANGUAGE = "Choose your language:"

@@ -325,7 +325,7 @@ async def test_a_leaflet_scanned_again_carries_on_with_a_welcome_back_not_the_in
         assert len(run.fake.to(CHAT)) == 8, "nothing more: no introduction buried above the question"
 
 
-async def test_done_typed_at_a_multiple_choice_answers_with_the_ticks(
+async def test_done_or_ok_typed_at_a_multiple_choice_answers_with_the_ticks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_chorus(tmp_path, monkeypatch) as run:
@@ -339,6 +339,9 @@ async def test_done_typed_at_a_multiple_choice_answers_with_the_ticks(
         sent = await run.say(CHAT, "Gotowe")
         assert sent[-1]["text"].startswith("<i>\u2713 Parks and green spaces, Cost of living</i>")
         assert "which should it be?" in sent[-1]["text"]
+        await run.say(CHAT, "/back")
+        sent = await run.say(CHAT, "OK")  # as people type once they have ticked what they want
+        assert sent[-1]["text"].startswith("<i>\u2713 Parks and green spaces, Cost of living</i>")
 
 
 async def test_which_first_offers_only_the_issues_ticked_and_records_the_one_pressed(

@@ -615,12 +615,17 @@ class _Turn:
         self.show(place, outputs)
 
 
+_DONE_WORDS = frozenset(normalise(word) for word in m.SAID_DONE)
+
+
 def _means_done(place: Place, text: str, language: str) -> bool:
     """Whether they typed the Done button's word at a multiple choice: the picks ticked so far are the answer."""
     question = place.survey.question(place.state.current) if place.state.current else None
     if question is None or question.kind is not Kind.SELECT_MULTIPLE:
         return False
-    return normalise(text) in {normalise(m.say(spoken, m.DONE).replace("\u2713", "")) for spoken in (language, "en")}
+    said = normalise(text)
+    labels = {normalise(m.say(spoken, m.DONE).replace("\u2713", "")) for spoken in (language, "en")}
+    return said in labels or said in _DONE_WORDS
 
 
 def _read_back(place: Place, before: State, after: State, rendered: list[Outgoing]) -> list[Outgoing]:
