@@ -181,6 +181,20 @@ BILINGUAL = survey_of(
 )
 
 
+async def test_a_language_pressed_in_the_picker_shows_there_and_its_buttons_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await agree_to_coproduction(run, CHAT)
+        await run.say(CHAT, "/language")
+        picker = run.keyboard_message(CHAT)
+        sent = await run.press(CHAT, "Polski", replies=2)
+        assert sent[-2]["text"].startswith("Zmieniono język na Polski.")
+        assert "Which of these matter most" in sent[-1]["text"], "and the question again, the survey in English"
+        assert await run.buttons_gone(CHAT, picker)
+        assert run.fake.messages[(CHAT, picker)]["text"].endswith("\n\u2713 Polski")
+
+
 async def test_a_survey_written_in_the_chosen_language_changes_to_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -525,6 +525,8 @@ class _Turn:
         pressed = decode(data)
         if isinstance(pressed, LanguageButton):
             self.set_language(pressed.language)
+            chosen = f"{m.say(self.language, m.CHOOSE_LANGUAGE)}\n\u2713 {m.language_name(pressed.language)}"
+            self.effects.edit = (self.inbound.message_id or 0, html(chosen), None)  # as an answered question shows
         elif isinstance(pressed, ForgetButton):
             self.forget(pressed.confirmed)
         elif isinstance(pressed, AnswerButton):
