@@ -94,8 +94,9 @@ async def in_pages(db: Database, table: str) -> bytes:
             text("SELECT CAST(reltoastrelid AS regclass)::text FROM pg_class WHERE oid = CAST(:table AS regclass)"),
             {"table": table},
         )
+        relations = [table] if toast == "-" else [table, toast]  # "-": the table has no TOAST table
         pages = [
-            page for relation in (table, toast) for page in await connection.scalars(every_page, {"relation": relation})
+            page for relation in relations for page in await connection.scalars(every_page, {"relation": relation})
         ]
     return b"".join(pages)
 
