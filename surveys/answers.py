@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from difflib import get_close_matches
 from functools import lru_cache
 
 from surveys.model import Choice, Kind, Question
@@ -28,6 +29,7 @@ _UNDECOMPOSED = str.maketrans(
 )
 _OUT_OF = re.compile(r"(?P<score>\d+)\s*(?:/|out of|na|z)\s*(?P<top>\d+)", re.IGNORECASE)
 MIN_WORD_MATCH = 3
+NEAR_MISS = 0.75  # how alike typed words and a label's must be to count as a slip for it: "housng", "dmap"
 CURRENCY_WORDS = ("z\u0142", "pln", "gbp", "eur")  # written after or before an amount, as "95 zł"
 # Chorus's own yes, no and consent words, understood in every language it speaks: a survey written only in
 # English keeps only its English labels, and a resident who reads the bot in Polish types "tak".
@@ -159,6 +161,26 @@ def match_choice(question: Question, text: str, language: str) -> Choice | Refus
     return Refused(Reason.NOT_A_CHOICE, {"text": text})
 
 
+def unlisted(question: Question, text: str, language: str) -> bool:
+    """Whether typed words name none of the question's choices, not even by a slip of the thumb.
+
+    At a question offering "other", "potholes" is the participant's own answer,
+    where "housng" is "Housing and repairs" mistyped and "housing, potholes"
+    names one of the choices: those two are asked about again.
+    """
+    parts = _parts(text) if question.kind is Kind.SELECT_MULTIPLE else [text]
+    return all(_names_nothing(question, part, language) for part in parts)
+
+
+def _names_nothing(question: Question, part: str, language: str) -> bool:
+    found = match_choice(question, part, language)
+    if not isinstance(found, Refused) or found.reason is not Reason.NOT_A_CHOICE:
+        return False
+    labels = [label for choice in question.choices for label in _labels(choice, language)]
+    words = {*labels, *(word for label in labels for word in label.split())}
+    return not get_close_matches(normalise(part), words, n=1, cutoff=NEAR_MISS)
+
+
 def _has_word(label: str, wanted: str) -> bool:
     """'green' finds 'parks and green spaces': a word of the label starts with what was typed."""
     return any(word.startswith(wanted) for word in label.split())
@@ -177,10 +199,16 @@ def _normalised_label(label: str) -> str:
     return normalise(label)
 
 
-def _many(question: Question, text: str, language: str) -> Reading:
+def _parts(text: str) -> list[str]:
+    """The choices typed at a multiple choice: "1, 3", "roof and damp", or numbers with spaces, "1 3"."""
     parts = [p for p in _SEPARATORS.split(text) if p]
     if len(parts) == 1 and all(word.isdecimal() for word in text.split()):
-        parts = text.split()
+        return text.split()
+    return parts
+
+
+def _many(question: Question, text: str, language: str) -> Reading:
+    parts = _parts(text)
     chosen: set[str] = set()
     for part in parts:
         found = match_choice(question, part, language)

@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from surveys.answers import Accepted, Refused, read_pick, read_text
+from surveys.answers import Accepted, Refused, read_pick, read_text, unlisted
 from surveys.errors import StateError
 from surveys.expressions import truthy
-from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Skip, Toggle
-from surveys.model import CHOICE_KINDS, NUMBER_KINDS, Kind, Question, Step, Survey
+from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
+from surveys.model import CHOICE_KINDS, NUMBER_KINDS, Kind, Question, Step, Survey, other_follow_up
 from surveys.outputs import AskQuestion, ChoiceView, Completed, Noted, Output, Reason, Rejected, ShowText
+from surveys.scales import OTHER
 from surveys.state import AnswerValue, State, Status
 
 Result = tuple[State, tuple[Output, ...]]
@@ -67,6 +68,8 @@ def step(survey: Survey, state: State, given: Input) -> Result:
     if isinstance(given, Pick):
         return _answer(survey, state, question, read_pick(question, given.values))
     reading = read_text(question, given.text, state.language)
+    if _is_other(question, given.text, reading, state.language):
+        return _answer_other(survey, state, question, given.text.strip())
     if _is_comment(survey, question, given.text, reading):
         noted = state.with_note(question.id, given.text.strip())
         if len(noted.notes[question.id]) <= COMMENT_LIMIT:  # only a flood of messages reaches it
@@ -108,6 +111,26 @@ def _no_longer_offered(asked: Question, question: Question, given: Input) -> boo
     """A press on a choice this question offered before its `choices_from` answer changed: a stale button."""
     pressed = given.values if isinstance(given, Pick) else (given.value,) if isinstance(given, Toggle) else ()
     return any(question.choice(v) is None and asked.choice(v) is not None for v in pressed)
+
+
+def _is_other(question: Question, text: str, reading: Accepted | Refused, language: str) -> bool:
+    """Whether typed text is the participant's own answer at a question offering "other": a word or two that
+    names none of its choices ("potholes"). Told it was not one of the options, they would have to press
+    "Other" and type it again; a sentence stays a comment, as at any choice question."""
+    if question.other is None or not isinstance(reading, Refused) or reading.reason is not Reason.NOT_A_CHOICE:
+        return False
+    longest = other_follow_up(question).max_length
+    fits = longest is None or len(text.strip()) <= longest
+    return len(text.split()) < COMMENT_WORDS and fits and unlisted(question, text, language)
+
+
+def _answer_other(survey: Survey, state: State, question: Question, text: str) -> Result:
+    """Answer "other" (with the ticks so far, at a multiple choice) and its follow-up with the typed words."""
+    ticked = state.draft if question.kind is Kind.SELECT_MULTIPLE else ()
+    answered, outputs = _answer(survey, state, question, read_pick(question, (*ticked, OTHER.value)))
+    if answered.current != other_follow_up(question).id:
+        return answered, outputs
+    return step(survey, answered, Reply(text))
 
 
 def _is_comment(survey: Survey, question: Question, text: str, reading: Accepted | Refused) -> bool:

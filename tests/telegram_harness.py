@@ -62,6 +62,16 @@ class Running:
         await self.fake.press(chat_id, self.keyboard_message(chat_id), matching[0]["callback_data"])
         return await self.fake.wait_for(chat_id, before + replies)
 
+    async def tick(self, chat_id: int, *places: int, timeout: float = 5.0) -> None:
+        """Tick a multiple choice's boxes by their places on its keyboard, and wait until the message shows them."""
+        for place in places:
+            await self.fake.press(
+                chat_id, self.keyboard_message(chat_id), self.keyboard(chat_id)[place]["callback_data"]
+            )
+        async with asyncio.timeout(timeout):
+            while not all(self.keyboard(chat_id)[place]["text"].startswith("\u2705") for place in places):
+                await asyncio.sleep(0.02)
+
     async def say(self, chat_id: int, text: str, replies: int = 1) -> list[dict[str, Any]]:
         before = len(self.fake.to(chat_id))
         await self.fake.user_sends(chat_id, text)

@@ -113,6 +113,21 @@ CASES: list[tuple[str, list[Input], list[str]]] = [
     ("toggle is only for multiple choice", [Reply("agree"), Toggle("yes")], ["rejected:not_applicable"]),
     ("other asks to say what", [Reply("agree"), Reply("yes"), Skip(), Reply("damp, other")], ["ask:repairs_other"]),
     (
+        "a word or two naming no choice, where other is offered, is the other answer",
+        [Reply("agree"), Reply("yes"), Skip(), Reply("Mould")],
+        ["ask:idea"],
+    ),
+    (
+        "a slip of the thumb for a choice is asked about again, not taken as other",
+        [Reply("agree"), Reply("yes"), Skip(), Reply("dmap")],
+        ["rejected:not_a_choice"],
+    ),
+    (
+        "words naming a choice and something else are asked about again",
+        [Reply("agree"), Reply("yes"), Skip(), Reply("roof, mould")],
+        ["rejected:not_a_choice"],
+    ),
+    (
         "the other text is required",
         [Reply("agree"), Reply("yes"), Skip(), Reply("other"), Skip()],
         ["rejected:required"],
@@ -225,6 +240,36 @@ def test_nothing_typed_before_the_consent_question_is_kept() -> None:
     state, outputs = step(survey, state, Reply("about seven I suppose"))
     assert [summary(o) for o in outputs] == ["noted:score"]
     assert dict(state.notes) == {"score": "about seven I suppose"}
+
+
+def test_typed_words_naming_no_choice_join_the_ticks_as_other_and_back_shows_them() -> None:
+    state, _ = converse([Reply("agree"), Reply("yes"), Skip(), Toggle("damp"), Reply("  black mould ")])
+    assert state.current == "idea"
+    assert state.answers["repairs"] == ("damp", "other") and state.answers["repairs_other"] == "black mould"
+    state, outputs = step(FLOW, state, Back())
+    asked = outputs[0]
+    assert isinstance(asked, AskQuestion) and asked.question_id == "repairs_other" and asked.previous == "black mould"
+
+
+def test_other_typed_at_a_multiple_choice_already_at_its_most_is_refused() -> None:
+    capped = survey_of(
+        """
+        id: capped
+        title: Capped
+        questions:
+          - id: issues
+            type: select_multiple
+            label: "Which?"
+            max: 1
+            other: true
+            choices: [{value: roof, label: Roof}, {value: damp, label: Damp}]
+        """
+    )
+    state, _ = start(capped)
+    state, _ = step(capped, state, Toggle("roof"))
+    state, outputs = step(capped, state, Reply("mould"))
+    assert [summary(o) for o in outputs] == ["rejected:too_many_choices"]
+    assert state.current == "issues" and state.draft == ("roof",) and not state.answers
 
 
 def test_back_shows_the_previous_answer_and_forgets_it() -> None:

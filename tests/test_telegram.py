@@ -265,6 +265,24 @@ async def test_a_typed_choice_is_read_back_on_top_of_the_next_question(
         }
 
 
+async def test_words_typed_at_a_choice_offering_other_are_the_residents_own_answer_read_back_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await agree_to_coproduction(run, CHAT)
+        await run.tick(CHAT, 1, 2)
+        sent = await run.say(CHAT, "Dog fouling")
+        assert sent[-1]["text"].startswith(
+            "<i>\u2713 Safety and anti-social behaviour, Parks and green spaces, Other: Dog fouling</i>\n\n"
+            "<b>And if we could only work on one"
+        )
+        [response] = await responses(run)
+        kept = await answers(run, response.id)
+        assert (
+            kept["matters_most"] == ["safety", "green_spaces", "other"] and kept["matters_most_other"] == "Dog fouling"
+        )
+
+
 async def test_a_comment_typed_at_a_choice_is_thanked_for_and_kept_with_the_answer_pressed_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -345,11 +363,7 @@ async def test_done_or_ok_typed_at_a_multiple_choice_answers_with_the_ticks(
     async with running_chorus(tmp_path, monkeypatch) as run:
         await agree_to_coproduction(run, CHAT)
         await run.say(CHAT, "/language pl", replies=2)
-        for index in (2, 5):
-            await run.fake.press(CHAT, run.keyboard_message(CHAT), run.keyboard(CHAT)[index]["callback_data"])
-        async with asyncio.timeout(5):
-            while sum(b["text"].startswith("\u2705") for b in run.keyboard(CHAT)) < 2:
-                await asyncio.sleep(0.02)
+        await run.tick(CHAT, 2, 5)
         sent = await run.say(CHAT, "Gotowe")
         assert sent[-1]["text"].startswith("<i>\u2713 Parks and green spaces, Cost of living</i>")
         assert "which should it be?" in sent[-1]["text"]

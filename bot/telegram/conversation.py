@@ -74,7 +74,7 @@ from storage.staff import redeem
 from surveys.answers import as_shown, normalise
 from surveys.engine import prompt
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
-from surveys.model import Audience, Kind, Survey
+from surveys.model import Audience, Kind, Survey, other_follow_up
 from surveys.outputs import AskQuestion, Output, Reason, Rejected
 from surveys.state import State
 
@@ -643,6 +643,9 @@ def _read_back(place: Place, before: State, after: State, rendered: list[Outgoin
     if question is None or not question.is_choice or value is None or question.id not in after.history:
         return rendered
     shown = as_shown(question, value, after.language, place.survey.default_language)
+    own = after.answers.get(other_follow_up(question).id) if question.other else None
+    if own is not None:  # typed words that named no choice: "✓ Other: Dog fouling"
+        shown = f"{shown}: {own}"
     read = f"<i>\u2713 {html(shown)}</i>"
     if rendered and len(read) + 2 + len(rendered[0].text) <= LIMIT:
         return [Outgoing(f"{read}\n\n{rendered[0].text}", rendered[0].keyboard), *rendered[1:]]
