@@ -20,8 +20,7 @@ from storage.audit import audit
 from storage.errors import ImmutableVersion, UnknownVersion
 from storage.models import AnonymousHeld, Organisation, Response, SurveyVersion
 from storage.models import Survey as SurveyRow
-from surveys.document import to_document
-from surveys.loader import survey_from_document
+from surveys.definition import from_definition, to_definition
 from surveys.model import Erasure, Survey
 
 _LOADED: WeakKeyDictionary[Engine, dict[int, tuple[VersionInfo, Survey]]] = WeakKeyDictionary()
@@ -97,7 +96,7 @@ def import_survey(session: Session, survey: Survey, now: datetime, actor: str = 
         survey_id=row.id,
         version=survey.version,
         number=number + 1,
-        document=to_document(survey),
+        document=to_definition(survey),
         anonymous=survey.metadata.anonymous,
         keep_anonymised=survey.metadata.on_erasure is Erasure.ANONYMISE,
         created_at=now,
@@ -161,5 +160,5 @@ def load_version(session: Session, version_id: int) -> tuple[VersionInfo, Survey
         if row is None:
             raise UnknownVersion(f"survey version {version_id} does not exist")
         info = VersionInfo(row.id, row.survey_id, row.number, row.version, row.anonymous, row.keep_anonymised)
-        loaded[version_id] = (info, survey_from_document(row.document))
+        loaded[version_id] = (info, from_definition(row.document))
     return loaded[version_id]

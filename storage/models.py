@@ -115,7 +115,7 @@ class Survey(Base):
 
 
 class SurveyVersion(Base):
-    """A survey definition stored whole; once answered it never changes (a change is a new version)."""
+    """A survey stored whole (surveys.definition); once answered it never changes (a change is a new version)."""
 
     __tablename__ = "survey_version"
     __table_args__ = (UniqueConstraint("survey_id", "version"), UniqueConstraint("survey_id", "number"))

@@ -1,7 +1,9 @@
-"""Writes a Survey back out as a YAML document: for `chorus survey convert` and for storing a version whole.
+"""Writes a Survey back out as a YAML document, as an officer would write it: for `chorus survey convert`.
 
-Loading the document again gives a survey with the same version hash, so what
-is stored is exactly what residents were asked.
+Loading the document again gives a survey with the same version hash, as long
+as Chorus's built-in words (scales, Yes and No, "Other") are the same: the
+document names them rather than writing them out. A version is stored as a
+definition instead (surveys.definition), which writes them out.
 """
 
 from __future__ import annotations

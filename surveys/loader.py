@@ -58,5 +58,5 @@ def survey_from_yaml(text: str, name: str = "survey.yaml") -> Survey:
 
 
 def survey_from_document(document: dict[str, Any]) -> Survey:
-    """Rebuild a survey from a stored document (surveys.document.to_document), e.g. a version in the database."""
+    """Rebuild a survey from a document (surveys.document.to_document): a version stored before migration 0011."""
     return survey_from_yaml(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), "stored survey")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from storage.catalogue import import_survey, list_surveys, load_version
@@ -9,8 +11,12 @@ from storage.database import Database
 from storage.errors import ImmutableVersion, UnknownVersion
 from storage.models import SurveyVersion
 from storage.responses import start_response
+from surveys import builder
+from surveys.document import to_yaml
 from surveys.engine import start, step
 from surveys.inputs import Reply
+from surveys.scales import SCALES
+from surveys.text import Text
 from tests.conftest import NOW, held_for, survey_of
 
 FIRST = survey_of("id: pulse\ntitle: Pulse\norganisation: ancoats\nquestions:\n  - {id: q, type: text, label: Q}\n")
@@ -38,6 +44,38 @@ async def test_a_stored_version_loads_back_as_the_same_survey(db: Database) -> N
     async with db.read() as session:
         info, survey = await session.run_sync(load_version, imported.version_id)
     assert survey == FIRST and info.number == 1 and not info.anonymous
+
+
+WORDED = survey_of(
+    """
+    id: worded
+    title: Worded
+    questions:
+      - {id: consent, type: consent, label: "OK?", notice: We keep answers safe.}
+      - {id: overall, type: likert, label: "Satisfied?", dont_know: true}
+      - {id: tenant, type: yes_no, label: "Tenant?"}
+      - {id: issue, type: select_one, label: "Issue?", other: true, choices: [{value: damp, label: Damp}]}
+    """
+)
+
+
+async def test_a_stored_version_asks_its_own_words_after_chorus_mends_its_built_in_ones(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release whose Polish reviewer mends "Other" or a scale's words must not change a version already
+    being answered: its residents' states name its hash, and a different one would stop them mid-survey."""
+    imported = await db.write(lambda s: import_survey(s, WORDED, NOW))
+    mended = Text({"en": "Something else"})
+    monkeypatch.setattr(builder, "OTHER", replace(builder.OTHER, label=mended))
+    monkeypatch.setattr(builder, "OTHER_PROMPT", mended)
+    monkeypatch.setattr(builder, "YES_NO", tuple(replace(c, label=mended) for c in builder.YES_NO))
+    monkeypatch.setattr(builder, "CONSENT", tuple(replace(c, label=mended) for c in builder.CONSENT))
+    monkeypatch.setattr(builder, "DONT_KNOW", replace(builder.DONT_KNOW, label=mended))
+    monkeypatch.setitem(builder.SCALES, "satisfaction", tuple(replace(c, label=mended) for c in SCALES["satisfaction"]))
+    assert survey_of(to_yaml(WORDED)).version != WORDED.version, "the words named, not written, did change"
+    async with db.read() as session:
+        _, survey = await session.run_sync(load_version, imported.version_id)
+    assert survey == WORDED and survey.version == imported.version
 
 
 async def test_listing_counts_responses_per_version(db: Database) -> None:
@@ -87,7 +125,7 @@ async def test_an_answered_version_cannot_be_changed(db: Database) -> None:
         await db.write(tamper)
     async with db.read() as session:
         row = await session.get(SurveyVersion, imported.version_id)
-        assert row is not None and row.document["questions"][0]["label"] == "Q"
+        assert row is not None and row.document["items"][0]["label"] == {"en": "Q"}
 
 
 async def test_an_unknown_version_is_refused(db: Database) -> None:

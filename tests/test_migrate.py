@@ -5,15 +5,18 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from storage.database import Database
 from storage.errors import SchemaTooNew
 from storage.migrate import current_revisions, downgrade, head_revisions, is_current, upgrade
-from storage.models import Base
+from storage.models import Base, SurveyVersion
 from storage.outbox import claim, recover
+from surveys.definition import from_definition
+from surveys.document import to_document
 from tests.conftest import NOW, RAW_SURVEY_VERSION
+from tests.test_catalogue import WORDED
 
 
 def table_names(connection: Connection) -> set[str]:
@@ -136,3 +139,33 @@ async def test_anonymous_answers_released_before_0010_no_longer_share_a_transact
     async with empty_db.read() as session:
         assert await session.scalar(joined) == 0
         assert await session.scalar(text("SELECT value FROM answer")) == 7
+
+
+async def test_survey_versions_stored_as_documents_before_0011_keep_their_words_and_hash(empty_db: Database) -> None:
+    """0011 stores each version with every word it asks; a document that cannot be read is left as it was."""
+    await upgrade(empty_db, "0010")
+    async with empty_db.writer.begin() as connection:
+        await connection.execute(text(RAW_SURVEY_VERSION[0]))
+        await connection.execute(text(RAW_SURVEY_VERSION[1]))
+        await connection.execute(
+            insert(SurveyVersion.__table__).values(
+                id=2,
+                survey_id=1,
+                version=WORDED.version,
+                number=2,
+                document=to_document(WORDED),
+                anonymous=False,
+                keep_anonymised=False,
+                created_at=NOW,
+            )
+        )
+    await upgrade(empty_db)
+    async with empty_db.read() as session:
+        stored = {
+            row.id: row.document for row in await session.execute(select(SurveyVersion.id, SurveyVersion.document))
+        }
+    assert stored[1] == {}
+    assert from_definition(stored[2]) == WORDED and from_definition(stored[2]).version == WORDED.version
+    await downgrade(empty_db, "0010")
+    async with empty_db.read() as session:
+        assert await session.scalar(select(SurveyVersion.document).where(SurveyVersion.id == 2)) == to_document(WORDED)
