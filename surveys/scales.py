@@ -86,7 +86,7 @@ SAID_DONT_KNOW = frozenset(
 )
 SAID_AGREE = SAID_YES | {"ok", "okay", "fine", "happy to", "go ahead", "dobrze", "zgoda", "ٹھیک ہے", "theek hai"}
 OTHER = Choice("other", _text("Other", "Inne", "دیگر"))
-OTHER_PROMPT = _text("Please say", "Proszę podać", "براہ کرم بتائیں")
+OTHER_PROMPT = _text("Please type your answer", "Proszę wpisać swoją odpowiedź", "براہ کرم اپنا جواب لکھیں")
 
 
 def only(text: Text, languages: tuple[str, ...]) -> Text:

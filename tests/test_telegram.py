@@ -283,6 +283,16 @@ async def test_words_typed_at_a_choice_offering_other_are_the_residents_own_answ
         )
 
 
+async def test_other_pressed_asks_for_the_residents_own_words_in_plain_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await agree_to_coproduction(run, CHAT)
+        await run.tick(CHAT, 10)
+        sent = await run.press(CHAT, "Done")
+        assert sent[-1]["text"] == "<b>Please type your answer</b>"
+
+
 async def test_a_comment_typed_at_a_choice_is_thanked_for_and_kept_with_the_answer_pressed_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
