@@ -27,7 +27,7 @@ from bot.outreach import OpenedWave
 from bot.private_file import private_file
 from bot.runtime import Runtime, open_runtime
 from bot.telegram.conversation import JOIN_PREFIX
-from storage import backup, catalogue, migrate, outbox, privacy, retention, staff, subscriptions, waves
+from storage import backup, catalogue, migrate, organisations, outbox, privacy, retention, staff, subscriptions, waves
 from storage.errors import BackupRefused, DatabaseUnavailable, StorageError
 from surveys.loader import load_survey
 
@@ -225,6 +225,26 @@ async def invite_staff(settings: Settings, organisation: str, count: int) -> lis
     username = await _bot_username(settings)
     start = [f"{JOIN_PREFIX}{code}" for code in codes]
     return [f"https://t.me/{username}?start={payload}" for payload in start] if username else start
+
+
+async def name_organisation(settings: Settings, slug: str, name: str) -> bool:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        now = runtime.clock()
+        return await runtime.db.write(lambda session: organisations.name_organisation(session, slug, name, now))
+
+
+async def add_area(settings: Settings, organisation: str, slug: str, name: str) -> bool:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        now = runtime.clock()
+        return await runtime.db.write(lambda session: organisations.add_area(session, organisation, slug, name, now))
+
+
+async def list_organisations(settings: Settings) -> list[organisations.OrganisationListing]:
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        return await runtime.db.fetch(organisations.list_organisations)
 
 
 async def open_wave(settings: Settings, slug: str, audience: waves.Audience, name: str | None) -> OpenedWave:

@@ -274,6 +274,48 @@ def invite(organisation: str, count: int) -> None:
             click.echo(line)
 
 
+@cli.group(name="org")
+def org_group() -> None:
+    """Organisations that run surveys, by the names residents read, and the areas their links name."""
+
+
+@org_group.command(name="add")
+@click.argument("slug")
+@click.option("--name", required=True, help='What residents read: "This survey is run by NAME."')
+def org_add(slug: str, name: str) -> None:
+    """Add an organisation, or rename one (such as one a survey's `organisation:` created under its slug)."""
+    with _reported():
+        created = asyncio.run(admin.name_organisation(load_settings(), slug, name))
+        click.echo(f"Organisation {slug} {'added' if created else 'renamed'}: {name.strip()}.")
+
+
+@org_group.command(name="area")
+@click.argument("organisation")
+@click.argument("slug")
+@click.option("--name", required=True, help="The area's name, as officers and commissioners read it.")
+def org_area(organisation: str, slug: str, name: str) -> None:
+    """Add an area to an organisation, or rename it: a leaflet's link `?start=SURVEY-SLUG` then records it."""
+    with _reported():
+        created = asyncio.run(admin.add_area(load_settings(), organisation, slug, name))
+        click.echo(
+            f"Area {slug} of {organisation} {'added' if created else 'renamed'}: {name.strip()}. "
+            f"Links such as ?start=SURVEY-{slug} record it."
+        )
+
+
+@org_group.command(name="list")
+def org_list() -> None:
+    """Show every organisation, its areas, and how many contacts each area has."""
+    with _reported():
+        found = asyncio.run(admin.list_organisations(load_settings()))
+        if not found:
+            click.echo('No organisations yet: add one with `chorus org add SLUG --name "NAME"`.')
+        for organisation in found:
+            click.echo(f"{organisation.slug}  {organisation.name}")
+            for area in organisation.areas:
+                click.echo(f"  {area.slug}  {area.name}  ({area.contacts} contacts)")
+
+
 @cli.group()
 def wave() -> None:
     """Waves of a survey: who is invited, reminded, and how far the sending has got."""

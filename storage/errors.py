@@ -37,3 +37,7 @@ class DatabaseUnavailable(StorageError):
 
 class BackupRefused(StorageError):
     """A backup was not made: the database is not the embedded SQLite file, or the copy failed its check."""
+
+
+class InvalidName(StorageError):
+    """A slug or name an officer gave that Chorus cannot use: a link could not carry it, or it is empty."""

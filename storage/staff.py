@@ -21,7 +21,9 @@ def _hash(code: str) -> str:
 def create_codes(session: Session, organisation_slug: str, count: int, now: datetime) -> list[str]:
     organisation = session.scalar(select(Organisation).where(Organisation.slug == organisation_slug))
     if organisation is None:
-        raise NotFound(f"no organisation '{organisation_slug}': import a survey that names it first")
+        raise NotFound(
+            f"no organisation '{organisation_slug}': add it with `chorus org add {organisation_slug} --name NAME`"
+        )
     codes = [secrets.token_urlsafe(12) for _ in range(count)]
     session.add_all(StaffCode(code_hash=_hash(code), organisation_id=organisation.id, created_at=now) for code in codes)
     return codes

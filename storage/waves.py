@@ -74,11 +74,18 @@ class Invitee:
     language: str | None
 
 
+# How an officer adds what a wave's audience names; services come with the contacts a later import brings.
+_ADD = {
+    "area": " (add it with `chorus org area ORGANISATION SLUG --name NAME`)",
+    "organisation": " (add it with `chorus org add SLUG --name NAME`)",
+}
+
+
 def _ids(session: Session, model: Any, slugs: tuple[str, ...], what: str) -> list[int]:
     found: dict[str, int] = dict((session.execute(select(model.slug, model.id).where(model.slug.in_(slugs)))).all())
     missing = [slug for slug in slugs if slug not in found]
     if missing:
-        raise NotFound(f"no {what} called {', '.join(missing)}")
+        raise NotFound(f"no {what} called {', '.join(missing)}{_ADD.get(what, '')}")
     return list(found.values())
 
 

@@ -73,7 +73,11 @@ def test_outbox_status_counts_what_is_waiting(town: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["wave", "open", "pulse", "--area", "moss-side"], "cannot open a wave of 'pulse': no area called moss-side\n"),
+        (
+            ["wave", "open", "pulse", "--area", "moss-side"],
+            "cannot open a wave of 'pulse': no area called moss-side "
+            "(add it with `chorus org area ORGANISATION SLUG --name NAME`)\n",
+        ),
         (["wave", "open", "nope"], "no survey called 'nope': import it with `chorus survey import FILE`\n"),
         (["wave", "close", "99"], "no wave 99; `chorus wave list` shows them\n"),
     ],

@@ -21,6 +21,7 @@ from bot.telegram.conversation import Handled
 from bot.telegram.updates import Inbound
 from storage.catalogue import import_survey
 from storage.models import AnonymousDraft, Answer, Area, Consent, Contact, Organisation, Outbox, Response, Wave
+from storage.organisations import add_area, name_organisation
 from storage.staff import create_codes
 from surveys.loader import survey_from_yaml
 from surveys.templates import TEMPLATES
@@ -667,17 +668,16 @@ async def test_a_deep_link_records_the_area_within_the_surveys_organisation(
     async with running_chorus(tmp_path, monkeypatch) as run:
 
         def places(session: Session) -> None:
-            gorton = Organisation(slug="gorton-mutual", name="Gorton Mutual", created_at=NOW)
-            ancoats = Organisation(slug="ancoats-housing", name="Ancoats Housing Co-op", created_at=NOW)
-            session.add_all([gorton, ancoats])
-            session.flush()
-            session.add(Area(organisation_id=gorton.id, slug="central", name="Gorton Central"))
-            session.add(Area(organisation_id=ancoats.id, slug="central", name="Ancoats Central"))
-            session.flush()
+            """As an officer does it: `chorus survey import`, then `chorus org add` and `chorus org area`."""
             import_survey(session, HOMES, NOW)
+            name_organisation(session, "gorton-mutual", "Gorton Mutual", NOW)
+            name_organisation(session, "ancoats-housing", "Ancoats Housing Co-op", NOW)
+            add_area(session, "gorton-mutual", "central", "Gorton Central", NOW)
+            add_area(session, "ancoats-housing", "central", "Ancoats Central", NOW)
 
         await run.db.write(places)
-        await run.say(CHAT, "/start homes-central")
+        sent = await run.say(CHAT, "/start homes-central", replies=2)
+        assert sent[-2]["text"].startswith("This survey is run by Ancoats Housing Co-op."), "by name, not its slug"
         assert await area_of(run, CHAT) == "Ancoats Central", "the area of the survey's own organisation"
         await run.say(CHAT, "/start homes-centrl")
         assert await area_of(run, CHAT) == "Ancoats Central", "a mistyped area leaves the recorded one alone"

@@ -448,7 +448,11 @@ class _Turn:
             )
         area_id = self.session.scalar(query.order_by(Area.id).limit(1))
         if area_id is None:
-            logger.info("update %s: the link names area %r, which is not known", self.inbound.update_id, area)
+            logger.info(
+                "update %s: the link names area %r, which is not known (`chorus org area` adds it)",
+                self.inbound.update_id,
+                area,
+            )
         else:
             change_contact(self.session, self.contact, area_id=area_id)
 
