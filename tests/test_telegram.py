@@ -683,6 +683,8 @@ async def test_a_deep_link_records_the_area_within_the_surveys_organisation(
         assert await area_of(run, CHAT) == "Ancoats Central", "a mistyped area leaves the recorded one alone"
         await run.say(CHAT + 1, "/start tsm-central")
         assert await area_of(run, CHAT + 1) == "Gorton Central", "a survey of no organisation: the first area so named"
+        await run.say(CHAT + 2, "/start HOMES-Central", replies=2)
+        assert await area_of(run, CHAT + 2) == "Ancoats Central", "a link typed with capitals means the same"
 
 
 async def test_staff_join_with_a_code_and_answer_anonymously(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

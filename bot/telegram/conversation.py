@@ -429,7 +429,11 @@ class _Turn:
         self.effects.send += render(place.survey, outputs, self.language)
 
     def resolve(self, payload: str) -> tuple[str | None, str | None]:
-        """`tsm-ancoats` names survey `tsm` and area `ancoats`: the longest survey slug that starts the payload."""
+        """`tsm-ancoats` names survey `tsm` and area `ancoats`: the longest survey slug that starts the payload.
+
+        Slugs are lower-case, and a link an officer typed as `?start=TSM-Ancoats` means the same.
+        """
+        payload = payload.lower()
         for slug in sorted(survey_slugs(self.session), key=len, reverse=True):
             if payload == slug or payload.startswith(f"{slug}-"):
                 return slug, payload[len(slug) + 1 :] or None
