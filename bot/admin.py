@@ -26,7 +26,7 @@ from bot.leader import service_stopped
 from bot.outreach import OpenedWave
 from bot.private_file import private_file
 from bot.runtime import Runtime, open_runtime
-from bot.telegram.conversation import JOIN_PREFIX
+from bot.telegram.links import JOIN_PREFIX, start_link, survey_start
 from storage import backup, catalogue, migrate, organisations, outbox, privacy, retention, staff, subscriptions, waves
 from storage.errors import BackupRefused, DatabaseUnavailable, StorageError
 from surveys.loader import load_survey
@@ -223,8 +223,16 @@ async def invite_staff(settings: Settings, organisation: str, count: int) -> lis
         now = runtime.clock()
         codes = await runtime.db.write(lambda session: staff.create_codes(session, organisation, count, now))
     username = await _bot_username(settings)
-    start = [f"{JOIN_PREFIX}{code}" for code in codes]
-    return [f"https://t.me/{username}?start={payload}" for payload in start] if username else start
+    return [start_link(username, f"{JOIN_PREFIX}{code}") for code in codes]
+
+
+async def survey_link(settings: Settings, survey: str, area: str | None) -> str:
+    """The link a leaflet or QR code carries to the survey, recording the area: checked before it is printed."""
+    payload = survey_start(survey, area)
+    async with open_runtime(settings) as runtime:
+        await prepare_database(runtime)
+        await runtime.db.fetch(lambda session: organisations.check_link(session, survey, area))
+    return start_link(await _bot_username(settings), payload)
 
 
 async def name_organisation(settings: Settings, slug: str, name: str) -> bool:
@@ -327,5 +335,5 @@ async def _bot_username(settings: Settings) -> str | None:
         async with bot:
             return bot.username
     except TelegramError as error:
-        logger.warning("could not ask Telegram for the bot's name (%s); printing bare codes", error)
+        logger.warning("could not ask Telegram for the bot's name (%s); printing what follows ?start= alone", error)
         return None

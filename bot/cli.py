@@ -170,6 +170,20 @@ def list_command() -> None:
                 )
 
 
+@survey.command(name="link")
+@click.argument("survey_id")
+@click.option("--area", help="The area (slug) whose leaflets carry the link: residents who open it are recorded there.")
+def link_command(survey_id: str, area: str | None) -> None:
+    """Print the Telegram link for a leaflet or QR code, checked: the survey is imported, the area is known."""
+    with _reported():
+        link = asyncio.run(admin.survey_link(load_settings(), survey_id, area))
+        if link.startswith("https://"):
+            click.echo(link)
+        else:
+            click.echo(f"https://t.me/YOUR_BOT?start={link}")
+            click.echo("(YOUR_BOT is the bot's username: set TELEGRAM_BOT_TOKEN to have it filled in)", err=True)
+
+
 @cli.group()
 def db() -> None:
     """Look after the database."""

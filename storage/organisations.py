@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from storage.audit import audit
 from storage.errors import InvalidName, NotFound
 from storage.models import Area, Contact, Organisation
+from storage.models import Survey as SurveyRow
 
 # What a Telegram start link can carry (letters, digits, _ and -), lower-cased as survey ids are.
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -63,6 +64,32 @@ def add_area(session: Session, organisation: str, slug: str, name: str, now: dat
         found.name = name.strip()
     audit(session, now, actor, "area.name", f"area {organisation}/{slug}", name=name.strip())
     return found is None
+
+
+def find_area(session: Session, slug: str, organisation: str | None) -> int | None:
+    """The area a link names, within the survey's organisation when it has one (two may both have a `central`);
+    for a survey of no organisation, the first area so named."""
+    query = select(Area.id).where(Area.slug == slug)
+    if organisation:
+        query = query.join(Organisation, Organisation.id == Area.organisation_id).where(
+            Organisation.slug == organisation
+        )
+    return session.scalar(query.order_by(Area.id).limit(1))
+
+
+def check_link(session: Session, survey: str, area: str | None) -> None:
+    """Refuse a leaflet's link to a survey not imported, or to an area it would not record."""
+    found = session.execute(
+        select(Organisation.slug).select_from(SurveyRow).outerjoin(Organisation).where(SurveyRow.slug == survey)
+    ).first()
+    if found is None:
+        raise NotFound(f"no survey called '{survey}': import it with `chorus survey import FILE`")
+    if area is not None and find_area(session, area, found.slug) is None:
+        owner = found.slug or "ORGANISATION"
+        raise NotFound(
+            f"no area '{area}'{f' of {found.slug}' if found.slug else ''}, so the link would record none: "
+            f"add it with `chorus org area {owner} {area} --name NAME`"
+        )
 
 
 def list_organisations(session: Session) -> list[OrganisationListing]:

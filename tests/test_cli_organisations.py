@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.test_cli_storage import audit_actions, env, run
 
 __all__ = ["env"]  # the fixture, shared with the other database commands' tests
@@ -72,3 +76,58 @@ def test_a_name_that_cannot_be_used_is_one_line_and_changes_nothing(env: str, ar
     result = run(*args)
     assert result.exit_code == 2 and result.stderr.startswith(message), result.output
     assert run("org", "list").output == "ancoats-housing  Ancoats Housing\n"
+
+
+@contextmanager
+def telegram_in_a_thread() -> Iterator[str]:
+    """The fake Bot API served from a thread of its own, since a command runs an event loop of its own."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    fake = FakeTelegram()
+    try:
+        yield asyncio.run_coroutine_threadsafe(fake.start(), loop).result(5)
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def test_a_leaflets_link_is_printed_once_checked_with_the_bots_name(
+    env: str, write_yaml: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("survey", "import", str(write_yaml(HOMES, "homes.yaml")))
+    run("org", "area", "ancoats-housing", "ancoats", "--name", "Ancoats")
+    unnamed = run("survey", "link", "homes", "--area", "ancoats")
+    assert unnamed.exit_code == 0, unnamed.output
+    assert unnamed.stdout == "https://t.me/YOUR_BOT?start=homes-ancoats\n"
+    assert "set TELEGRAM_BOT_TOKEN to have it filled in" in unnamed.stderr
+    with telegram_in_a_thread() as base_url:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+        monkeypatch.setenv("TELEGRAM_API_BASE_URL", base_url)
+        named = run("survey", "link", "homes", "--area", "ancoats")
+        assert named.output == "https://t.me/chorus_test_bot?start=homes-ancoats\n"
+        assert run("survey", "link", "homes").output == "https://t.me/chorus_test_bot?start=homes\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--area", "moss-side"],
+            "no area 'moss-side' of ancoats-housing, so the link would record none: "
+            "add it with `chorus org area ancoats-housing moss-side --name NAME`",
+        ),
+        (["--area", "a" * 60], "'homes-" + "a" * 60 + "' is 66 characters, and a Telegram link carries 64 at most"),
+    ],
+)
+def test_a_link_that_would_not_work_is_refused_in_one_line(
+    env: str, write_yaml: Callable[[str, str], Path], args: list[str], message: str
+) -> None:
+    run("survey", "import", str(write_yaml(HOMES, "homes.yaml")))
+    result = run("survey", "link", "homes", *args)
+    assert result.exit_code == 2 and result.stderr.startswith(message), result.output
+    assert (
+        run("survey", "link", "nope").stderr == "no survey called 'nope': import it with `chorus survey import FILE`\n"
+    )

@@ -48,6 +48,7 @@ from bot.telegram.callbacks import (
     decode,
     encode,
 )
+from bot.telegram.links import JOIN_PREFIX
 from bot.telegram.my_data import readable
 from bot.telegram.render import (
     LIMIT,
@@ -68,7 +69,8 @@ from storage.chats import follow, lost
 from storage.contacts import ContactRow, change_contact, get_or_create_contact, opt_out
 from storage.errors import UnknownVersion
 from storage.inbound import AlreadyApplied, claim, first
-from storage.models import Area, Invitation, Organisation, Wave
+from storage.models import Invitation, Organisation, Wave
+from storage.organisations import find_area
 from storage.outbox import ERASURE, REPLY, Message, enqueue_many, enqueue_taken, outbox_row
 from storage.staff import redeem
 from surveys.answers import as_shown, normalise
@@ -80,7 +82,6 @@ from surveys.state import State
 
 logger = logging.getLogger(__name__)
 CHANNEL = "telegram"
-JOIN_PREFIX = "join-"
 
 
 @dataclass
@@ -445,12 +446,7 @@ class _Turn:
         Areas are named per organisation, so two may both have a `central`. A
         name that matches nothing (a mistyped link) leaves the area as it was.
         """
-        query = select(Area.id).where(Area.slug == area)
-        if organisation:
-            query = query.join(Organisation, Organisation.id == Area.organisation_id).where(
-                Organisation.slug == organisation
-            )
-        area_id = self.session.scalar(query.order_by(Area.id).limit(1))
+        area_id = find_area(self.session, area, organisation)
         if area_id is None:
             logger.info(
                 "update %s: the link names area %r, which is not known (`chorus org area` adds it)",
