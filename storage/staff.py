@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.audit import audit
 from storage.contacts import ContactRow, change_contact
 from storage.errors import NotFound
 from storage.models import Organisation, StaffCode
@@ -18,7 +19,8 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def create_codes(session: Session, organisation_slug: str, count: int, now: datetime) -> list[str]:
+def create_codes(session: Session, organisation_slug: str, count: int, now: datetime, actor: str = "cli") -> list[str]:
+    """New one-time codes, audited: each makes whoever redeems it staff, who then see the staff surveys."""
     organisation = session.scalar(select(Organisation).where(Organisation.slug == organisation_slug))
     if organisation is None:
         raise NotFound(
@@ -26,6 +28,7 @@ def create_codes(session: Session, organisation_slug: str, count: int, now: date
         )
     codes = [secrets.token_urlsafe(12) for _ in range(count)]
     session.add_all(StaffCode(code_hash=_hash(code), organisation_id=organisation.id, created_at=now) for code in codes)
+    audit(session, now, actor, "staff.invite", f"organisation {organisation_slug}", codes=count)
     return codes
 
 

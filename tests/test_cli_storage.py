@@ -443,3 +443,4 @@ def test_staff_invite_prints_one_time_codes(env: str) -> None:
     assert result.exit_code == 0, result.output
     codes = result.output.split()
     assert len(codes) == 3 and len(set(codes)) == 3 and all(code.startswith("join-") for code in codes)
+    assert audit_actions(env)[-1] == "staff.invite", "who made codes that grant staff's surveys is on record"
