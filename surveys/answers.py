@@ -15,7 +15,16 @@ from functools import lru_cache
 
 from surveys.model import Choice, Kind, Question
 from surveys.outputs import Reason
-from surveys.scales import CONSENT, DONT_KNOW, SAID_AGREE, SAID_DONT_KNOW, SAID_NO, SAID_YES, YES_NO
+from surveys.scales import (
+    CONSENT,
+    DONT_KNOW,
+    SAID_AGREE,
+    SAID_DONT_KNOW,
+    SAID_NO,
+    SAID_NONE_OR_ALL,
+    SAID_YES,
+    YES_NO,
+)
 from surveys.state import AnswerValue
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%d/%m/%y")
@@ -74,6 +83,15 @@ _SAID = {
     Kind.CONSENT: {"agree": _normalised(SAID_AGREE), "decline": _normalised(SAID_NO)},
 }
 _SAID_DONT_KNOW = {DONT_KNOW.value: _normalised(SAID_DONT_KNOW)}
+# Yes, no, don't know, none or all, in Chorus's words or as people type them: never an answer of the participant's own.
+_NOT_THEIR_OWN = _normalised(
+    SAID_YES
+    | SAID_NO
+    | SAID_DONT_KNOW
+    | SAID_NONE_OR_ALL
+    | {label for choice in YES_NO for label in choice.label.translations.values()}
+    | {part for label in DONT_KNOW.label.translations.values() for part in label.split("/")}
+)
 
 
 def read_text(question: Question, text: str, language: str) -> Reading:
@@ -165,14 +183,17 @@ def unlisted(question: Question, text: str, language: str) -> bool:
     """Whether typed words name none of the question's choices, not even by a slip of the thumb.
 
     At a question offering "other", "potholes" is the participant's own answer,
-    where "housng" is "Housing and repairs" mistyped and "housing, potholes"
-    names one of the choices: those two are asked about again.
+    where "housng" is "Housing and repairs" mistyped, "housing, potholes"
+    names one of the choices, and "none" or "dunno" names nothing: those are
+    asked about again.
     """
     parts = _parts(text) if question.kind is Kind.SELECT_MULTIPLE else [text]
     return all(_names_nothing(question, part, language) for part in parts)
 
 
 def _names_nothing(question: Question, part: str, language: str) -> bool:
+    if normalise(part) in _NOT_THEIR_OWN:
+        return False
     found = match_choice(question, part, language)
     if not isinstance(found, Refused) or found.reason is not Reason.NOT_A_CHOICE:
         return False

@@ -84,6 +84,16 @@ SAID_DONT_KNOW = frozenset(
         *("پتا نہیں", "pata nahi", "pata nahin", "maloom nahi", "maloom nahin"),
     }
 )
+# Words that answer a choice without naming anything: at a question offering "other", asked about again rather than
+# kept as what "other" was ("none" is not a neighbourhood's problem of its own).
+SAID_NONE_OR_ALL = frozenset(
+    {
+        *("none", "nothing", "no one", "neither", "none of them", "none of these", "nothing else"),
+        *("all", "everything", "both", "all of them", "all of these", "any", "anything"),
+        *("nic", "żaden", "żadne", "żadna", "wszystko", "wszystkie", "oba", "obie"),
+        *("کچھ نہیں", "کوئی نہیں", "سب", "kuch nahi", "kuch nahin", "koi nahi", "sab"),
+    }
+)
 SAID_AGREE = SAID_YES | {"ok", "okay", "fine", "happy to", "go ahead", "dobrze", "zgoda", "ٹھیک ہے", "theek hai"}
 OTHER = Choice("other", _text("Other", "Inne", "دیگر"))
 OTHER_PROMPT = _text("Please type your answer", "Proszę wpisać swoją odpowiedź", "براہ کرم اپنا جواب لکھیں")

@@ -123,6 +123,16 @@ CASES: list[tuple[str, list[Input], list[str]]] = [
         ["rejected:not_a_choice"],
     ),
     (
+        "none, all or don't know, where other is offered, is asked about again, not taken as other",
+        [Reply("agree"), Reply("yes"), Skip(), Reply("Nothing")],
+        ["rejected:not_a_choice"],
+    ),
+    (
+        "so are yes and no, in any language Chorus speaks",
+        [Reply("agree"), Reply("yes"), Skip(), Reply("nie")],
+        ["rejected:not_a_choice"],
+    ),
+    (
         "words naming a choice and something else are asked about again",
         [Reply("agree"), Reply("yes"), Skip(), Reply("roof, mould")],
         ["rejected:not_a_choice"],
