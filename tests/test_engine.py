@@ -8,7 +8,7 @@ from surveys.engine import COMMENT_LIMIT, prompt, start, step
 from surveys.errors import StateError
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
 from surveys.model import Kind
-from surveys.outputs import AskQuestion, Completed, Noted, Output, Rejected, ShowText
+from surveys.outputs import AskQuestion, Completed, Noted, Output, Reason, Rejected, ShowText
 from surveys.state import State, Status
 from tests.conftest import survey_of
 
@@ -280,6 +280,23 @@ def test_other_typed_at_a_multiple_choice_already_at_its_most_is_refused() -> No
     state, outputs = step(capped, state, Reply("mould"))
     assert [summary(o) for o in outputs] == ["rejected:too_many_choices"]
     assert state.current == "issues" and state.draft == ("roof",) and not state.answers
+
+
+def test_words_typed_where_choices_from_left_other_out_are_not_taken_as_other() -> None:
+    survey = survey_of(
+        """
+        id: filtered
+        title: Filtered
+        choice_lists:
+          issues: [{value: roof, label: Roof}, {value: damp, label: Damp}, {value: bins, label: Bins}]
+        questions:
+          - {id: issues, type: select_multiple, label: "Which?", choices: issues}
+          - {id: first, type: select_one, label: "Which first?", choices: issues, choices_from: issues, other: true}
+        """
+    )
+    state, _ = step(survey, start(survey)[0], Reply("roof, damp"))
+    state, outputs = step(survey, state, Reply("potholes"))
+    assert outputs == (Rejected(Reason.NOT_A_CHOICE, "first", None, {"text": "potholes"}),)
 
 
 def test_back_shows_the_previous_answer_and_forgets_it() -> None:
