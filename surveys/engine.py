@@ -117,9 +117,9 @@ def _is_other(question: Question, text: str, reading: Accepted | Refused, langua
     """Whether typed text is the participant's own answer at a question offering "other": a word or two that
     names none of its choices ("potholes"). Told it was not one of the options, they would have to press
     "Other" and type it again; a sentence stays a comment, as at any choice question."""
-    if question.choice(OTHER.value) is None:  # none offered, or not now: `choices_from` left it out
-        return False
     if not isinstance(reading, Refused) or reading.reason is not Reason.NOT_A_CHOICE:
+        return False
+    if question.choice(OTHER.value) is None:  # none offered, or not now: `choices_from` left it out
         return False
     longest = other_follow_up(question).max_length
     fits = longest is None or len(text.strip()) <= longest

@@ -14,8 +14,10 @@ from storage.migrate import current_revisions, downgrade, head_revisions, is_cur
 from storage.models import Base, SurveyVersion
 from storage.outbox import claim, recover
 from surveys.definition import from_definition
-from surveys.document import to_document
-from tests.conftest import NOW, RAW_SURVEY_VERSION
+from surveys.document import to_document, to_yaml
+from surveys.loader import survey_from_document
+from surveys.model import Survey
+from tests.conftest import NOW, RAW_SURVEY_VERSION, survey_of
 from tests.test_catalogue import WORDED
 
 
@@ -141,8 +143,20 @@ async def test_anonymous_answers_released_before_0010_no_longer_share_a_transact
         assert await session.scalar(text("SELECT value FROM answer")) == 7
 
 
+def as_stored_before_0011(survey: Survey) -> dict[str, object]:
+    """The survey's document as Chorus stored it until 0011: `other: true` for "Please say", then the default."""
+    document = to_document(survey)
+    document["questions"] = [
+        {**question, "other": True} if question.get("other") == "Please say" else question
+        for question in document["questions"]
+    ]
+    return document
+
+
 async def test_survey_versions_stored_as_documents_before_0011_keep_their_words_and_hash(empty_db: Database) -> None:
-    """0011 stores each version with every word it asks; a document that cannot be read is left as it was."""
+    """0011 stores each version with every word it asks, "Please say" included though this release asks "Please
+    type your answer": a resident part-way through it goes on. A document that cannot be read is left as it was."""
+    asked = survey_of(to_yaml(WORDED).replace("other: true", "other: Please say"))
     await upgrade(empty_db, "0010")
     async with empty_db.writer.begin() as connection:
         await connection.execute(text(RAW_SURVEY_VERSION[0]))
@@ -151,9 +165,9 @@ async def test_survey_versions_stored_as_documents_before_0011_keep_their_words_
             insert(SurveyVersion.__table__).values(
                 id=2,
                 survey_id=1,
-                version=WORDED.version,
+                version=asked.version,
                 number=2,
-                document=to_document(WORDED),
+                document=as_stored_before_0011(asked),
                 anonymous=False,
                 keep_anonymised=False,
                 created_at=NOW,
@@ -161,11 +175,12 @@ async def test_survey_versions_stored_as_documents_before_0011_keep_their_words_
         )
     await upgrade(empty_db)
     async with empty_db.read() as session:
-        stored = {
-            row.id: row.document for row in await session.execute(select(SurveyVersion.id, SurveyVersion.document))
-        }
+        rows = await session.execute(select(SurveyVersion.id, SurveyVersion.document))
+        stored = {row.id: row.document for row in rows}
     assert stored[1] == {}
-    assert from_definition(stored[2]) == WORDED and from_definition(stored[2]).version == WORDED.version
+    assert from_definition(stored[2]) == asked and from_definition(stored[2]).version == asked.version
+    assert asked.question("issue_other").label.get("en", "en") == "Please say"  # type: ignore[union-attr]
     await downgrade(empty_db, "0010")
     async with empty_db.read() as session:
-        assert await session.scalar(select(SurveyVersion.document).where(SurveyVersion.id == 2)) == to_document(WORDED)
+        document = await session.scalar(select(SurveyVersion.document).where(SurveyVersion.id == 2))
+    assert survey_from_document(document).version == asked.version, "read by the release before, as it was"

@@ -28,16 +28,19 @@ depends_on: str | Sequence[str] | None = None
 
 logger = logging.getLogger("alembic.runtime.migration")
 VERSION = sa.table("survey_version", sa.column("id"), sa.column("version"), sa.column("document", sa.JSON))
+# The one built-in word this release changed: what a document stored before it asked after "Other" when it said
+# `other: true`. Every other built-in word is as it was.
+OTHER_PROMPT_BEFORE = {"en": "Please say", "pl": "Proszę podać", "ur": "براہ کرم بتائیں"}
 
 
 def upgrade() -> None:
-    """Each document is read with this release's words, the ones it was asked with: no release before this
-    one changed them. One that cannot be read is left as it was, as unreadable as before."""
+    """Each document is read with the words it was asked with. One that cannot be read is left as it was, as
+    unreadable as before."""
     for version_id, version, stored in _versions():
         if is_definition(stored):
             continue
         try:
-            survey = survey_from_document(stored)
+            survey = survey_from_document(_as_asked(stored))
         except SurveyError as error:
             logger.warning("survey version %s could not be read, and is left as it was: %s", version_id, error)
             continue
@@ -50,6 +53,23 @@ def downgrade() -> None:
     for version_id, _, stored in _versions():
         if is_definition(stored):
             _store(version_id, to_document(from_definition(stored)))
+
+
+def _as_asked(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with `other: true` spelled out as it was then, kept to the survey's languages as
+    surveys.scales.only keeps built-in words."""
+    languages = list(document.get("languages") or [])
+    kept = {language: words for language, words in OTHER_PROMPT_BEFORE.items() if language in languages}
+    asked = kept or ({languages[0]: OTHER_PROMPT_BEFORE["en"]} if languages else OTHER_PROMPT_BEFORE["en"])
+    return {**document, "questions": [_spelled_out(item, asked) for item in document.get("questions") or []]}
+
+
+def _spelled_out(item: Any, asked: dict[str, str] | str) -> Any:
+    if not isinstance(item, dict):
+        return item
+    if "group" in item:
+        return {**item, "questions": [_spelled_out(inner, asked) for inner in item.get("questions") or []]}
+    return {**item, "other": asked} if item.get("other") is True else item
 
 
 def _versions() -> list[tuple[int, str, dict[str, Any]]]:
