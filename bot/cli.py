@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from analysis.errors import AnalysisError
 from bot import admin
 from bot.config import EMAIL, Settings, load_settings
-from bot.errors import ChorusError
+from bot.errors import ChorusError, ConfigError
 from bot.event_loop import loop_factory
 from bot.preview import preview
 from bot.private_file import private_file
@@ -173,15 +173,28 @@ def list_command() -> None:
 @survey.command(name="link")
 @click.argument("survey_id")
 @click.option("--area", help="The area (slug) whose leaflets carry the link: residents who open it are recorded there.")
-def link_command(survey_id: str, area: str | None) -> None:
+@click.option(
+    "--qr",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the link as a QR code for print, to FILE.png or FILE.svg.",
+)
+def link_command(survey_id: str, area: str | None, qr: Path | None) -> None:
     """Print the Telegram link for a leaflet or QR code, checked: the survey is imported, the area is known."""
     with _reported():
+        if qr is not None:
+            from bot.qr_code import kind_of, write_qr_code  # imported when asked for, so the service never loads it
+
+            kind_of(qr)
         link = asyncio.run(admin.survey_link(load_settings(), survey_id, area))
-        if link.startswith("https://"):
-            click.echo(link)
-        else:
-            click.echo(f"https://t.me/YOUR_BOT?start={link}")
+        whole = link.startswith("https://")
+        if qr is not None and not whole:
+            raise ConfigError("TELEGRAM_BOT_TOKEN: needed for a QR code, which must hold the bot's whole link")
+        click.echo(link if whole else f"https://t.me/YOUR_BOT?start={link}")
+        if not whole:
             click.echo("(YOUR_BOT is the bot's username: set TELEGRAM_BOT_TOKEN to have it filled in)", err=True)
+        if qr is not None:
+            write_qr_code(link, qr)
+            click.echo(f"Wrote the QR code to {qr}.")
 
 
 @cli.group()

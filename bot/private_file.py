@@ -1,9 +1,9 @@
 """Files Chorus writes for someone to take away: a subject access export, an analysis of what residents
-wrote, a theme model learnt from it, a backup of the database.
+wrote, a theme model learnt from it, a backup of the database, a leaflet's QR code.
 
-All hold personal data, so the file is readable by its owner alone from its
-first byte (not chmod-ed after it was written), and it appears whole or not at
-all: it is written beside its destination under another name and renamed onto
+All but the QR code hold personal data, so the file is readable by its owner
+alone from its first byte (not chmod-ed after it was written), and every one
+appears whole or not at all: it is written beside its destination under another name and renamed onto
 it only once complete, so an export or a backup that failed half-way never
 replaces a good one. A folder that does not exist, or a disk that is full, is
 one line naming the file, not a traceback.

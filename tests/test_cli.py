@@ -106,11 +106,12 @@ def test_convert_of_a_missing_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_the_service_loads_no_library_only_an_officers_command_needs() -> None:
-    """`chorus run` stays small: NLTK and scikit-learn (learnt themes, CSV analysis) and openpyxl with
-    NumPy (XLSForm files) are imported by the commands that use them, not by the service."""
+    """`chorus run` stays small: NLTK and scikit-learn (learnt themes, CSV analysis), openpyxl with
+    NumPy (XLSForm files) and segno (QR codes) are imported by the commands that use them, not by the service."""
     check = (
         "import sys, bot.cli, bot.service; "
-        "print(sorted(m for m in ('nltk', 'sklearn', 'scipy', 'numpy', 'openpyxl', 'textblob') if m in sys.modules))"
+        "print(sorted(m for m in ('nltk', 'sklearn', 'scipy', 'numpy', 'openpyxl', 'textblob', 'segno') "
+        "if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -7,8 +7,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
+import zxingcpp
+from PIL import Image
 
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.test_cli_storage import audit_actions, env, run
@@ -109,6 +112,46 @@ def test_a_leaflets_link_is_printed_once_checked_with_the_bots_name(
         named = run("survey", "link", "homes", "--area", "ancoats")
         assert named.output == "https://t.me/chorus_test_bot?start=homes-ancoats\n"
         assert run("survey", "link", "homes").output == "https://t.me/chorus_test_bot?start=homes\n"
+
+
+def test_a_leaflets_qr_code_scans_as_its_link(
+    env: str, write_yaml: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    run("survey", "import", str(write_yaml(HOMES, "homes.yaml")))
+    run("org", "area", "ancoats-housing", "ancoats", "--name", "Ancoats")
+    with telegram_in_a_thread() as base_url:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+        monkeypatch.setenv("TELEGRAM_API_BASE_URL", base_url)
+        png = run("survey", "link", "homes", "--area", "ancoats", "--qr", "leaflet.png")
+        svg = run("survey", "link", "homes", "--area", "ancoats", "--qr", "poster.SVG")
+        nowhere = run("survey", "link", "homes", "--qr", "no/such/folder/leaflet.png")
+    assert (nowhere.exit_code, nowhere.stderr) == (
+        2,
+        "cannot write no/such/folder/leaflet.png: No such file or directory\n",
+    ), nowhere.output
+    link = "https://t.me/chorus_test_bot?start=homes-ancoats"
+    assert png.output == f"{link}\nWrote the QR code to leaflet.png.\n", png.output
+    with Image.open(tmp_path / "leaflet.png") as image:
+        assert [code.text for code in zxingcpp.read_barcodes(image)] == [link]
+    assert svg.exit_code == 0, svg.output
+    assert ElementTree.parse(tmp_path / "poster.SVG").getroot().tag == "{http://www.w3.org/2000/svg}svg"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--qr", "leaflet.jpg"], "cannot write leaflet.jpg: a QR code is written as a .png or an .svg file\n"),
+        (["--qr", "leaflet.png"], "TELEGRAM_BOT_TOKEN: needed for a QR code, which must hold the bot's whole link\n"),
+    ],
+)
+def test_a_qr_code_that_would_not_scan_to_the_bot_is_not_written(
+    env: str, write_yaml: Callable[[str, str], Path], tmp_path: Path, args: list[str], message: str
+) -> None:
+    run("survey", "import", str(write_yaml(HOMES, "homes.yaml")))
+    result = run("survey", "link", "homes", *args)
+    assert result.exit_code == 2 and result.stderr.startswith(message), result.output
+    assert result.stdout == ""
+    assert not list(tmp_path.rglob("leaflet.*")) and not list(tmp_path.rglob(".leaflet*"))
 
 
 @pytest.mark.parametrize(
