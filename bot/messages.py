@@ -39,6 +39,7 @@ WELCOME = (
     "Hello! I'm Chorus. I ask short surveys for local services, one question at a time. "
     "Open the link on your leaflet or scan its QR code to begin a survey."
 )
+ABOUT = "Short surveys for local services, one question at a time."
 HELP = (
     "Answer each question by pressing a button or typing.\n"
     "/back goes back one question\n"

@@ -133,6 +133,8 @@ class FakeTelegram:
         self.bad_gateways = 0
         self.poll_refusals: list[tuple[int, str, int | None]] = []  # errors the next getUpdates calls get, in turn
         self.commands: list[dict[str, Any]] = []
+        self.descriptions: dict[str, str] = {}  # by language code, "" for every language without one of its own
+        self.short_descriptions: dict[str, str] = {}
         self.webhook: dict[str, Any] | None = None
         self.allowed_updates: list[str] | None = None  # as the bot last asked; None: every kind Chorus reads
         self.withheld: list[dict[str, Any]] = []  # updates of kinds the bot did not ask for, never delivered
@@ -300,6 +302,20 @@ class FakeTelegram:
 
     async def api_setMyCommands(self, params: dict[str, Any]) -> bool:
         self.commands.append({"commands": _json(params["commands"]), "language_code": params.get("language_code")})
+        return True
+
+    async def api_getMyDescription(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"description": self.descriptions.get(params.get("language_code") or "", "")}
+
+    async def api_setMyDescription(self, params: dict[str, Any]) -> bool:
+        self.descriptions[params.get("language_code") or ""] = str(params.get("description") or "")
+        return True
+
+    async def api_getMyShortDescription(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"short_description": self.short_descriptions.get(params.get("language_code") or "", "")}
+
+    async def api_setMyShortDescription(self, params: dict[str, Any]) -> bool:
+        self.short_descriptions[params.get("language_code") or ""] = str(params.get("short_description") or "")
         return True
 
     async def api_sendChatAction(self, params: dict[str, Any]) -> bool:

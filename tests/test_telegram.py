@@ -14,7 +14,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bot.messages import ATTACHMENT_NOT_KEPT
+from bot.i18n import translate
+from bot.messages import ATTACHMENT_NOT_KEPT, WELCOME
 from bot.runtime import Runtime
 from bot.telegram import conversation
 from bot.telegram.conversation import Handled
@@ -1021,3 +1022,46 @@ async def test_a_survey_closed_meanwhile_says_so(tmp_path: Path, monkeypatch: py
         sent = await run.press(CHAT, "I agree")
         assert "how satisfied or dissatisfied are you" in sent[-1]["text"], "and takes answers, not refused as closed"
         assert await answers(run, response.id) == {"consent": "agree"}, "the closed wave's answers stay as they were"
+
+
+async def test_someone_opening_the_bot_first_reads_what_it_is_for_in_their_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before a first /start Telegram shows only the bot's description: from a QR code, with none, a blank
+    screen and a Start button."""
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        assert run.fake.descriptions == {
+            "": "Hello! I'm Chorus. I ask short surveys for local services, one question at a time. "
+            "Open the link on your leaflet or scan its QR code to begin a survey.",
+            "pl": "Dzień dobry! Jestem Chorus. Zadaję krótkie ankiety o lokalnych usługach, po jednym pytaniu. "
+            "Otwórz link z ulotki lub zeskanuj kod QR, aby rozpocząć ankietę.",
+            "ur": translate("ur", WELCOME),
+        }
+        assert run.fake.short_descriptions["pl"] == "Krótkie ankiety o lokalnych usługach, po jednym pytaniu."
+        assert set(run.fake.short_descriptions) == {"", "pl", "ur"}
+
+
+async def test_a_description_set_with_botfather_is_left_as_the_council_wrote_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeTelegram(chat_rate=1000, chat_burst=1000, overall_rate=10_000, overall_burst=10_000)
+    fake.descriptions[""] = "Ancoats Voice: tell Ancoats Housing what you think."
+    async with running_chorus(tmp_path, monkeypatch, fake=fake) as run:
+        assert run.fake.descriptions == {"": "Ancoats Voice: tell Ancoats Housing what you think."}
+        assert run.fake.short_descriptions == {}
+
+
+class OlderBotAPI(FakeTelegram):
+    """A self-hosted Bot API server from before descriptions could be read: it answers 404 for them."""
+
+    api_getMyDescription = None
+
+
+async def test_a_bot_api_server_that_cannot_describe_the_bot_still_serves_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    older = OlderBotAPI(chat_rate=1000, chat_burst=1000, overall_rate=10_000, overall_burst=10_000)
+    async with running_chorus(tmp_path, monkeypatch, fake=older) as run:
+        sent = await run.say(CHAT, "/start tsm", replies=3)
+        assert "Are you happy to take part?" in sent[-1]["text"]
+        assert older.descriptions == {}

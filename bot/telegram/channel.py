@@ -117,6 +117,7 @@ class TelegramChannel:
         await self.bot.initialize()
         self._me = self.bot.username
         await self._set_commands()
+        await self._describe()
         if self.webhook_mode:
             url = f"{self.runtime.settings.public_url}{WEBHOOK_PATH}".replace("//telegram", "/telegram")
             secret = self.runtime.settings.webhook_secret
@@ -131,6 +132,24 @@ class TelegramChannel:
         for language in languages():
             commands = [BotCommand(name, m.say(language, description)) for name, description in m.COMMANDS.items()]
             await self.bot.set_my_commands(commands, language_code=None if language == "en" else language)
+
+    async def _describe(self) -> None:
+        """What Telegram shows someone who opens the bot before their first /start, and on its profile, in each
+        language Chorus speaks; written only where @BotFather's are empty, so a council's own words stay.
+
+        A Bot API server that cannot say (an older self-hosted one) is logged, and the bot connects all the same.
+        """
+        try:
+            described = (await self.bot.get_my_description()).description
+            about = (await self.bot.get_my_short_description()).short_description
+            if described or about:
+                return
+            for language in languages():
+                code = None if language == "en" else language
+                await self.bot.set_my_description(m.say(language, m.WELCOME), language_code=code)
+                await self.bot.set_my_short_description(m.say(language, m.ABOUT), language_code=code)
+        except TelegramError as error:
+            logger.warning("Telegram: could not set the bot's description (%s); it stays as @BotFather has it", error)
 
     async def stop(self) -> None:
         if self._poller is not None:
