@@ -102,6 +102,10 @@ COMMENT_KEPT_DATE = (
 NOT_TEXT = "I can only read text and button presses. Please type your answer or press a button."
 ATTACHMENT_NOT_KEPT = "I have read the words you sent with that, but photos, videos and files are not kept."
 EDIT_NOT_READ = "I only read what you send, not later changes to it. To change an answer, send /back and answer again."
+REPLIED_TO_EARLIER = (
+    "That is a reply to an earlier question, so I have not taken it as an answer. "
+    "Please answer the latest question; to change an earlier answer, send /back."
+)
 FORWARDED = (
     "That looks like a forwarded message, so I have not taken it as your answer. "
     "Please type your own answer or press a button."

@@ -445,8 +445,9 @@ class FakeTelegram:
         return {"id": chat_id, "is_bot": False, "first_name": f"Resident{chat_id}", "language_code": language}
 
     async def user_sends(
-        self, chat_id: int, text: str, language: str = "en", chat_type: str = "private"
+        self, chat_id: int, text: str, language: str = "en", chat_type: str = "private", reply_to: int | None = None
     ) -> dict[str, Any]:
+        """`reply_to` is a message of the bot's the person swiped to reply to: Telegram sends it whole, as it is now."""
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -460,6 +461,8 @@ class FakeTelegram:
         }
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if reply_to is not None:
+            message["reply_to_message"] = dict(self.messages[(chat_id, reply_to)])
         return await self.deliver({"message": message})
 
     async def user_sends_photo(

@@ -295,6 +295,32 @@ async def test_other_pressed_asks_for_the_residents_own_words_in_plain_words(
         assert sent[-1]["text"] == "<b>Please type your answer</b>"
 
 
+async def test_a_reply_to_an_earlier_questions_message_is_not_taken_for_the_latest_question(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Swiping to reply to "Taking everything into account..." with "no" means that question, not "Has your
+    landlord carried out a repair?", which is what would have stored it."""
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        await run.say(CHAT, "yes")
+        overall = run.keyboard_message(CHAT)
+        await run.say(CHAT, "very satisfied")
+        repair = run.keyboard_message(CHAT)
+        before = len(run.fake.to(CHAT))
+        await run.fake.user_sends(CHAT, "no", reply_to=overall)
+        sent = await run.fake.wait_for(CHAT, before + 1)
+        assert sent[-1]["text"] == (
+            "That is a reply to an earlier question, so I have not taken it as an answer. "
+            "Please answer the latest question; to change an earlier answer, send /back."
+        )
+        [response] = await responses(run)
+        assert await answers(run, response.id) == {"consent": "agree", "tp01_overall": "very_satisfied"}
+        await run.fake.user_sends(CHAT, "no", reply_to=repair)
+        sent = await run.fake.wait_for(CHAT, before + 2)
+        assert sent[-1]["text"].startswith("<i>\u2713 No</i>"), "a reply to the latest question answers it"
+        assert (await answers(run, response.id))["had_repair"] == "no"
+
+
 async def test_a_comment_typed_at_a_choice_is_thanked_for_and_kept_with_the_answer_pressed_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

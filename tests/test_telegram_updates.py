@@ -52,6 +52,39 @@ def in_group(**fields: Any) -> dict[str, Any]:
     return {"update_id": 1, "message": {"message_id": 5, "date": 1, "chat": GROUP, "from": RESIDENT, **fields}}
 
 
+@pytest.mark.parametrize(
+    ("markup", "button"),
+    [
+        ({"inline_keyboard": [[{"text": "Very satisfied", "callback_data": "a|3f9c2e1b|4|p|0"}]]}, "a|3f9c2e1b|4|p|0"),
+        (
+            {
+                "inline_keyboard": [
+                    [{"text": "Survey", "url": "https://example.org"}],
+                    [{"text": "B", "callback_data": "x"}],
+                ]
+            },
+            "x",
+        ),
+        ({}, None),
+        ({"inline_keyboard": "not rows"}, None),
+        ({"inline_keyboard": [["not a button"], [{"text": "B", "callback_data": 7}]]}, None),
+    ],
+)
+def test_a_reply_names_the_first_button_of_the_message_it_replies_to(
+    markup: dict[str, Any], button: str | None
+) -> None:
+    """A keyboard of an unexpected shape is no button, not a refused update: what was typed is still read."""
+    body = typed("no")
+    body["message"]["reply_to_message"] = {
+        "message_id": 3,
+        "date": 1,
+        "chat": PRIVATE,
+        "text": "Q?",
+        "reply_markup": markup,
+    }
+    assert read_update(body) == Inbound(1, 7, "pl", text="no", message_id=5, replied_button=button)
+
+
 def test_a_sticker_has_no_text() -> None:
     sticker = typed("x")
     del sticker["message"]["text"]

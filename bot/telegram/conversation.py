@@ -313,16 +313,27 @@ class _Turn:
             self.say(m.PAUSED)
             return
         place = self.place()
-        if place is not None:
-            typed = isinstance(given, Reply)
-            if isinstance(given, Reply) and _means_done(place, given.text, self.language):
-                given = Done()
-            before = place.state
-            state, outputs = advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
-            rendered = render(place.survey, outputs, self.language)
-            if typed:
-                rendered = _read_back(place, before, state, rendered)
-            self.effects.send += rendered
+        if place is None:
+            return
+        typed = isinstance(given, Reply)
+        if typed and self.replies_to_another(place):
+            self.say(m.REPLIED_TO_EARLIER)
+            return
+        if isinstance(given, Reply) and _means_done(place, given.text, self.language):
+            given = Done()
+        before = place.state
+        state, outputs = advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
+        rendered = render(place.survey, outputs, self.language)
+        if typed:
+            rendered = _read_back(place, before, state, rendered)
+        self.effects.send += rendered
+
+    def replies_to_another(self, place: Place) -> bool:
+        """Whether they swiped to reply to an earlier question's message (its buttons name it): what they typed
+        answers that question, and taken for the latest one it would be stored against the wrong question."""
+        data = self.inbound.replied_button
+        replied = decode(data) if data else None
+        return isinstance(replied, AnswerButton) and not _asks_now(place, replied)
 
     def command(self, text: str) -> None:
         name, _, argument = text.partition(" ")
@@ -588,13 +599,10 @@ class _Turn:
         if place is None:  # nothing in progress: the button's survey was finished (or its answers erased)
             self.stale(Reason.FINISHED)
             return
-        if not place.survey.version.startswith(pressed.version) or pressed.position >= len(place.survey.steps):
+        if not _asks_now(place, pressed):
             self.stale()
             return
         question = place.survey.steps[pressed.position].question
-        if question.id != place.state.current:
-            self.stale()
-            return
         value = question.choices[pressed.choice].value if 0 <= pressed.choice < len(question.choices) else ""
         inputs: dict[str, Input] = {
             "p": Pick((value,), question.id),
@@ -619,6 +627,16 @@ class _Turn:
         answered = _answered_html(place, question.id, state, self.language)
         self.effects.edit = (self.inbound.message_id or 0, answered, None)
         self.show(place, outputs)
+
+
+def _asks_now(place: Place, button: AnswerButton) -> bool:
+    """Whether the button was shown for the question the participant is at now, in the version they answer."""
+    steps = place.survey.steps
+    return (
+        place.survey.version.startswith(button.version)
+        and button.position < len(steps)
+        and steps[button.position].question.id == place.state.current
+    )
 
 
 _DONE_WORDS = frozenset(normalise(word) for word in m.SAID_DONE)

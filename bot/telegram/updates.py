@@ -46,6 +46,7 @@ class Inbound:
     edited: bool = False
     forwarded: bool = False  # someone else's words, or a command, passed on: never taken as an answer
     attached: bool = False  # the text is the caption of a photo, video or file, which is not kept
+    replied_button: str | None = None  # the first button's data on the message this one replies to
 
 
 def read_update(body: object, me: str | None = None) -> Inbound | None:
@@ -78,6 +79,7 @@ def read_update(body: object, me: str | None = None) -> Inbound | None:
     message_id = _required(message, "message_id", int, "message")
     album = _optional(message, "media_group_id", str, "message")
     forwarded = "forward_origin" in message or "forward_date" in message  # Bot API 7.0 on, and before it
+    replied = _optional(message, "reply_to_message", dict, "message")
     return Inbound(
         update_id,
         chat_id,
@@ -87,7 +89,24 @@ def read_update(body: object, me: str | None = None) -> Inbound | None:
         album=album,
         forwarded=forwarded,
         attached=caption is not None,
+        replied_button=None if replied is None else _first_button(replied),
     )
+
+
+def _first_button(message: dict[str, Any]) -> str | None:
+    """The data of a message's first inline button: on a question of Chorus's, it names that question.
+
+    Only a hint (a question answered by a press has lost its buttons), so a
+    keyboard of an unexpected shape reads as none rather than refusing the update.
+    """
+    markup = message.get("reply_markup")
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    for row in rows if isinstance(rows, list) else ():
+        for button in row if isinstance(row, list) else ():
+            data = button.get("callback_data") if isinstance(button, dict) else None
+            if isinstance(data, str):
+                return data
+    return None
 
 
 def _in_group(
