@@ -208,9 +208,14 @@ def _back(survey: Survey, state: State) -> Result:
     assert question is not None
     earlier = state.answers.get(previous)
     went_back = replace(
-        state, current=previous, history=state.history[:-1], answers=answers, draft=_picked(question, earlier)
+        state,
+        current=previous,
+        history=state.history[:-1],
+        answers=answers,
+        draft=_picked(question, earlier),
+        earlier=earlier,
     )
-    return went_back, (_ask(survey, went_back, question, earlier),)
+    return went_back, (_ask(survey, went_back, question),)
 
 
 def _picked(question: Question, answer: AnswerValue) -> tuple[str, ...]:
@@ -239,7 +244,7 @@ def _change_language(survey: Survey, state: State, language: str) -> Result:
     return changed, prompt(survey, changed)
 
 
-def _ask(survey: Survey, state: State, question: Question, previous: AnswerValue = None) -> AskQuestion:
+def _ask(survey: Survey, state: State, question: Question) -> AskQuestion:
     language, default = state.language, survey.default_language
     position = survey.position(question.id) or 0
     asked = survey.question(question.id) or question
@@ -261,7 +266,7 @@ def _ask(survey: Survey, state: State, question: Question, previous: AnswerValue
         minimum=question.minimum,
         maximum=question.maximum,
         max_length=question.max_length,
-        previous=previous,
+        previous=state.earlier,
         number=len(state.history) + 1,
         progress=position / len(survey.steps),
     )

@@ -29,6 +29,10 @@ class State:
     `notes` holds what was typed at a question that wanted a choice, a number or a
     date, kept as a comment on it ("the repairs take months"), answered yet or not:
     going back past a question keeps its comment, as it keeps the words.
+
+    `earlier` is the answer the current question had before /back took it away,
+    shown with it ("Your answer before: ...") until it is answered again: after a
+    change of language, or on coming back to the survey days later, too.
     """
 
     survey_id: str
@@ -40,6 +44,7 @@ class State:
     answers: Mapping[str, AnswerValue] = field(default_factory=dict)
     draft: tuple[str, ...] = ()
     notes: Mapping[str, str] = field(default_factory=dict)
+    earlier: AnswerValue = None
 
     def with_answer(self, question_id: str, value: AnswerValue) -> State:
         return replace(
@@ -47,6 +52,7 @@ class State:
             answers={**self.answers, question_id: value},
             history=(*self.history, question_id),
             draft=(),
+            earlier=None,
         )
 
     def with_note(self, question_id: str, text: str) -> State:
@@ -55,7 +61,7 @@ class State:
         return replace(self, notes={**self.notes, question_id: f"{earlier}\n\n{text}" if earlier else text})
 
     def to_json(self) -> dict[str, Any]:
-        saved = {
+        saved: dict[str, Any] = {
             "survey": self.survey_id,
             "version": self.version,
             "language": self.language,
@@ -67,13 +73,16 @@ class State:
         }
         if self.notes:  # most states have none: every answer saves the state, so none is written
             saved["notes"] = dict(self.notes)
+        if self.earlier is not None:
+            saved["earlier"] = list(self.earlier) if isinstance(self.earlier, tuple) else self.earlier
         return saved
 
     @classmethod
     def from_json(cls, data: Any) -> State:
         """Rebuild a saved state; raises StateError when it is damaged rather than resuming wrongly.
 
-        A state saved before comments were kept has no `notes`, and resumes with none.
+        A state saved before comments were kept has no `notes`, and resumes with
+        none; one saved before `earlier` was kept resumes with none.
         """
         try:
             answers = {str(k): _answer(v) for k, v in data["answers"].items()}
@@ -87,6 +96,7 @@ class State:
                 answers=answers,
                 draft=tuple(_text(x) for x in data["draft"]),
                 notes=_notes(data.get("notes")),
+                earlier=_answer(data.get("earlier")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise StateError(f"the saved survey state is damaged: {error!r}") from None

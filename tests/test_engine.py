@@ -309,6 +309,20 @@ def test_back_shows_the_previous_answer_and_forgets_it() -> None:
     assert isinstance(asked, AskQuestion) and asked.previous == 4 and asked.can_go_back
 
 
+def test_the_answer_before_stays_with_a_question_gone_back_to_until_it_is_answered_again() -> None:
+    """Changing language, or coming back days later, showed the question again without it."""
+    answered, _ = converse([Reply("agree"), Reply("yes"), Reply("4")])
+    went_back, _ = step(FLOW, answered, Back())
+    for shown in (step(FLOW, went_back, ChangeLanguage("pl"))[1][0], prompt(FLOW, went_back)[0]):
+        assert isinstance(shown, AskQuestion) and shown.question_id == "rooms" and shown.previous == 4
+    saved = State.from_json(went_back.to_json())
+    assert saved == went_back and saved.earlier == 4
+    refused, _ = step(FLOW, went_back, Reply("12"))
+    assert refused.earlier == 4, "a refused answer leaves it"
+    moved_on, outputs = step(FLOW, went_back, Reply("5"))
+    assert moved_on.earlier is None and isinstance(outputs[-1], AskQuestion) and outputs[-1].previous is None
+
+
 def test_back_to_a_multiple_choice_ticks_the_earlier_picks_and_done_keeps_them() -> None:
     answered, _ = converse([Reply("agree"), Reply("yes"), Reply("4"), Toggle("damp"), Toggle("roof"), Done()])
     assert answered.current == "idea" and answered.answers["repairs"] == ("roof", "damp")

@@ -209,6 +209,25 @@ async def test_a_survey_written_in_the_chosen_language_changes_to_it(
         assert [b["text"] for b in run.keyboard(CHAT)][:2] == ["Tak", "Nie"]
 
 
+async def test_a_question_gone_back_to_keeps_the_answer_before_in_the_language_chosen_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    homes = survey_of(
+        "id: homes2\ntitle: Homes\nlanguages: [en, pl]\nquestions:\n"
+        "  - {id: tenant, type: yes_no, label: {en: 'Are you a tenant?', pl: 'Czy jest Pan/Pani najemcą?'}}\n"
+        "  - {id: years, type: integer, label: {en: 'How many years?', pl: 'Ile lat?'}}\n"
+    )
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.db.write(lambda session: import_survey(session, homes, NOW))
+        await run.say(CHAT, "/start homes2", replies=2)
+        await run.press(CHAT, "Yes")
+        sent = await run.say(CHAT, "/back")
+        assert sent[-1]["text"].endswith("<i>Your answer before: Yes</i>")
+        sent = await run.say(CHAT, "/language pl", replies=2)
+        assert sent[-1]["text"].startswith("<b>Czy jest Pan/Pani najemcą?</b>")
+        assert sent[-1]["text"].endswith("<i>Twoja wcześniejsza odpowiedź: Tak</i>"), "in the language chosen"
+
+
 async def test_a_resident_whose_telegram_is_in_polish_is_told_the_survey_is_in_english(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
