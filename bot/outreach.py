@@ -26,6 +26,7 @@ from bot.participation import latest_version
 from bot.runtime import Runtime
 from bot.schedule import LOOKBACK, QuietClock, ReminderRule, latest_slot, reminder_due, slot_key
 from bot.telegram.invites import invitation_message
+from storage.audit import audit
 from storage.catalogue import load_version
 from storage.errors import NotFound
 from storage.models import Organisation, SurveyVersion
@@ -108,6 +109,17 @@ async def open_wave(
             (_invite(i, survey, organisation, now, not_before, reminder=False, started=False) for i in invitees),
         )
         metrics.QUEUED.labels(INVITE).inc(len(invitees))
+        actor = "schedule" if slot is not None else "cli"
+        audit(
+            session,
+            now,
+            actor,
+            "wave.open",
+            f"wave {wave.id}",
+            survey=slug,
+            invited=len(invitees),
+            **audience.to_json(),
+        )
         return OpenedWave(wave.id, slug, len(invitees), not_before)
 
     opened = await runtime.db.write(work)
@@ -148,8 +160,14 @@ async def close(runtime: Runtime, wave_id: int) -> int:
     """Close a wave: what it has not sent yet is cancelled, its reminders stop, and a press on its
     invite says it has closed. Returns how many invites and reminders were cancelled."""
     now = runtime.clock()
+
+    def work(session: Session) -> int:
+        cancelled = close_wave(session, wave_id, now)
+        audit(session, now, "cli", "wave.close", f"wave {wave_id}", cancelled=cancelled)
+        return cancelled
+
     try:
-        return await runtime.db.write(lambda session: close_wave(session, wave_id, now))
+        return await runtime.db.write(work)
     except NotFound as error:
         raise WaveError(str(error)) from None
 

@@ -15,6 +15,7 @@ from bot.cli import cli
 from storage.database import Database
 from storage.migrate import upgrade
 from tests.conftest import SECRET
+from tests.test_cli_storage import audit_actions
 from tests.test_outreach import populate
 
 
@@ -57,6 +58,7 @@ def test_open_list_and_close_a_wave(town: Path) -> None:
     assert closed.output == "Wave 1 closed: 1 message not yet sent cancelled; no more reminders will be sent for it.\n"
     assert run("wave", "close", "1").output == "Wave 1 closed: no more reminders will be sent for it.\n"
     assert "closed " in run("wave", "list").output
+    assert audit_actions(f"sqlite+aiosqlite:///{town}")[-3:] == ["wave.open", "wave.close", "wave.close"]
 
 
 def test_outbox_status_counts_what_is_waiting(town: Path) -> None:

@@ -21,7 +21,18 @@ from bot.runtime import Runtime
 from storage.catalogue import import_survey
 from storage.contacts import change_contact, get_or_create_contact, opt_out, record_consent
 from storage.database import Database
-from storage.models import Area, Consent, Contact, Invitation, Organisation, Outbox, Service, SurveyVersion, Wave
+from storage.models import (
+    Area,
+    AuditEntry,
+    Consent,
+    Contact,
+    Invitation,
+    Organisation,
+    Outbox,
+    Service,
+    SurveyVersion,
+    Wave,
+)
 from storage.outbox import SUMMARY, enqueue, enqueue_many, outbox_row
 from storage.privacy import forget
 from storage.waves import Audience, close_wave, day_of, list_waves
@@ -331,6 +342,12 @@ async def test_a_scheduled_wave_opens_once_per_slot_even_after_a_restart(town: T
         names = [w.name for w in await session.run_sync(list_waves)]
     assert names == ["monthly 2026-12-01", "monthly 2027-01-03"]
     assert january.wave_id != wave.wave_id
+    async with town.runtime.db.read() as session:
+        audited = (await session.execute(select(AuditEntry.actor, AuditEntry.action, AuditEntry.detail))).all()
+    opened = [
+        (actor, detail["survey"], detail["invited"]) for actor, action, detail in audited if action == "wave.open"
+    ]
+    assert opened == [("schedule", "monthly", 1), ("schedule", "monthly", 1)], "who opened each wave is on record"
 
 
 async def crowd(db: Database, count: int) -> None:
