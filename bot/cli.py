@@ -343,6 +343,20 @@ def org_list() -> None:
                 click.echo(f"  {area.slug}  {area.name}  ({area.contacts} contacts)")
 
 
+# Why a wave invited nobody: it invites only those who can be reached and have said they may be.
+NOBODY_INVITED = {
+    "resident": (
+        "Nobody was invited: a wave invites residents who agreed to a survey's consent notice, in its areas, "
+        "services and organisations, and who were not invited to this survey in the last "
+        "CHORUS_INVITE_COOL_OFF_DAYS days."
+    ),
+    "staff": (
+        "Nobody was invited: a wave invites staff who have joined with a code (`chorus staff invite --org SLUG`), "
+        "in its organisations, and who were not invited to this survey in the last CHORUS_INVITE_COOL_OFF_DAYS days."
+    ),
+}
+
+
 @cli.group()
 def wave() -> None:
     """Waves of a survey: who is invited, reminded, and how far the sending has got."""
@@ -373,6 +387,8 @@ def wave_open(
         when = "" if opened.not_before <= datetime.now(UTC) else f" from {opened.not_before:%Y-%m-%d %H:%M} UTC"
         invites = "1 invite" if opened.invited == 1 else f"{opened.invited} invites"
         click.echo(f"Wave {opened.wave_id} of {survey_id} opened: {invites} queued to go{when}.")
+        if not opened.invited:
+            click.echo(NOBODY_INVITED[role], err=True)
         if follow and opened.invited:
             _follow(settings, opened.wave_id, opened.invited)
 

@@ -61,6 +61,23 @@ def test_open_list_and_close_a_wave(town: Path) -> None:
     assert audit_actions(f"sqlite+aiosqlite:///{town}")[-3:] == ["wave.open", "wave.close", "wave.close"]
 
 
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (
+            ["--area", "gorton", "--service", "repairs"],
+            "a wave invites residents who agreed to a survey's consent notice",
+        ),
+        (["--role", "staff", "--org", "ancoats-housing", "--area", "gorton"], "staff who have joined with a code"),
+    ],
+)
+def test_a_wave_that_invites_nobody_says_why_it_might_be(town: Path, args: list[str], why: str) -> None:
+    opened = run("wave", "open", "pulse", *args)
+    assert opened.exit_code == 0, opened.output
+    assert opened.stdout == "Wave 1 of pulse opened: 0 invites queued to go.\n"
+    assert opened.stderr.startswith("Nobody was invited: ") and why in opened.stderr
+
+
 def test_outbox_status_counts_what_is_waiting(town: Path) -> None:
     run("wave", "open", "pulse")
     status = run("outbox", "status")
