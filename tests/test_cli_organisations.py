@@ -53,7 +53,7 @@ def test_an_organisation_a_survey_named_is_given_a_name_and_an_area(
     )
     opened = run("wave", "open", "homes", "--area", "ancoats")
     assert opened.exit_code == 0, "a wave can name the area now"
-    assert audit_actions(env)[-3:] == ["organisation.name", "area.name", "organisation.name"]
+    assert audit_actions(env)[-4:] == ["organisation.name", "area.name", "organisation.name", "wave.open"]
 
 
 @pytest.mark.parametrize(
