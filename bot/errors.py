@@ -53,5 +53,9 @@ class WaveError(ChorusError):
     """A wave cannot be opened or closed as asked: no such survey, wave or audience."""
 
 
+class LinkError(ChorusError):
+    """A link for a leaflet or a QR code that Telegram could not carry (over 64 characters after ?start=)."""
+
+
 class NotAnUpdate(ChorusError):
     """A body with the webhook's secret, or from getUpdates, that is not a Telegram update; it names the bad field."""

@@ -1,20 +1,16 @@
 """The links on leaflets, QR codes and staff's join messages: `t.me/BOT?start=PAYLOAD`.
 
 A survey's payload is its id, with an area's slug after a hyphen (`tsm-ancoats`:
-see Conversation.resolve); a member of staff's is `join-` and their one-time
+see _Turn.resolve in conversation.py); a member of staff's is `join-` and their one-time
 code. Telegram carries at most 64 letters, digits, _ and - there.
 """
 
 from __future__ import annotations
 
-from bot.errors import ChorusError
+from bot.errors import LinkError
 
 JOIN_PREFIX = "join-"
 LONGEST_START = 64  # Telegram's limit on a start link's parameter
-
-
-class LinkError(ChorusError):
-    """A link that Telegram could not carry."""
 
 
 def survey_start(survey_id: str, area: str | None) -> str:
