@@ -23,10 +23,14 @@ from storage.models import (
     AnonymousDraft,
     AnonymousHeld,
     Answer,
+    Area,
     Consent,
+    Contact,
     Invitation,
+    Organisation,
     Outbox,
     Response,
+    Service,
     Survey,
     SurveyVersion,
 )
@@ -142,7 +146,8 @@ def export(session: Session, contact_id: int, *, secret_key: str, now: datetime,
     )
     exported = {
         "exported_at": now.isoformat(),
-        "contact": _row(contact, "id channel address display_name language role opted_out_at created_at last_seen_at"),
+        "contact": _row(contact, "id channel address display_name language role opted_out_at created_at last_seen_at")
+        | _places(session, contact),
         "consents": [_row(c, "question_id language notice decision recorded_at") for c in consents],
         "invitations": [_row(i, "wave_id sent_at reminders_sent started_at completed_at") for i in invitations],
         "responses": [_response(session, response, slug, number) for response, slug, number in responses],
@@ -162,6 +167,7 @@ def _response(session: Session, response: Response, slug: str, number: int) -> d
         "title": survey.title.get(response.language, survey.default_language),
         "version": number,
         **_row(response, "channel language status started_at completed_at"),
+        **_places(session, response),
         "answers": _answers(session, survey, response),
     }
 
@@ -196,6 +202,23 @@ def _answer(survey: SurveyDocument, language: str, question_id: str, value: Any,
         "value": value,
         **({"comment": text} if text is not None and tallied(survey, question_id) else {}),
     }
+
+
+def _places(session: Session, row: Contact | Response) -> dict[str, str | None]:
+    """The organisation, area and service recorded with a contact or a response, by the names people read.
+
+    A leaflet's link records where someone lives or which service they use,
+    and a join code whom they work for: data about them, so theirs to see.
+    """
+    return {
+        "organisation": _name(session, Organisation, row.organisation_id),
+        "area": _name(session, Area, row.area_id),
+        "service": _name(session, Service, row.service_id),
+    }
+
+
+def _name(session: Session, model: type[Organisation | Area | Service], row_id: int | None) -> str | None:
+    return None if row_id is None else session.scalar(select(model.name).where(model.id == row_id))
 
 
 def _message(message: Outbox) -> dict[str, Any]:

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import select, text
 
 from storage.catalogue import import_survey
-from storage.contacts import get_or_create_contact, record_consent
+from storage.contacts import change_contact, get_or_create_contact, record_consent
 from storage.database import Database
 from storage.errors import NotFound
 from storage.keys import participant_key
-from storage.models import Answer, AuditEntry, Base, Invitation, Response, Wave
+from storage.models import Answer, Area, AuditEntry, Base, Invitation, Organisation, Response, Service, Wave
+from storage.organisations import add_area, name_organisation
 from storage.outbox import Settlement, claim, enqueue, outbox_row, settle
 from storage.privacy import export, forget
 from storage.responses import release_held, start_response
@@ -225,3 +226,42 @@ async def test_export_holds_a_comment_written_at_a_question_not_yet_answered(db:
     assert in_progress["answers"] == [
         {"question_id": "sat", "question": "Sat", "answer": None, "value": None, "comment": pending, "unanswered": True}
     ]
+
+
+async def test_export_names_where_they_live_the_service_they_use_and_whom_they_work_for(db: Database) -> None:
+    """A leaflet's link recorded an area and a service with them and their answers; a join code, an employer."""
+
+    def recorded(session: Any) -> tuple[int, int]:
+        version_id = (import_survey(session, RESIDENTS, NOW)).version_id
+        name_organisation(session, "ancoats-housing", "Ancoats Housing Co-operative", NOW)
+        add_area(session, "ancoats-housing", "ancoats", "Ancoats", NOW)
+        owner = session.scalar(select(Organisation.id).where(Organisation.slug == "ancoats-housing"))
+        session.add(Service(organisation_id=owner, slug="repairs", name="Repairs desk"))
+        session.flush()
+        places = {
+            "area_id": session.scalar(select(Area.id).where(Area.slug == "ancoats")),
+            "service_id": session.scalar(select(Service.id).where(Service.slug == "repairs")),
+        }
+        resident = get_or_create_contact(session, channel="telegram", address=ADDRESS, now=NOW)
+        change_contact(session, resident, **places)
+        start_response(
+            session,
+            version_id=version_id,
+            participant_key=participant_key(SECRET, resident.id),
+            channel="telegram",
+            state=answered(RESIDENTS, "very satisfied"),
+            now=NOW,
+            **places,
+        )
+        colleague = get_or_create_contact(session, channel="telegram", address="555", now=NOW)
+        change_contact(session, colleague, role="staff", organisation_id=owner)
+        return resident.id, colleague.id
+
+    resident, colleague = await db.write(recorded)
+    data = await db.write(lambda s: export(s, resident, secret_key=SECRET, now=NOW, actor="test"))
+    places = {"organisation": None, "area": "Ancoats", "service": "Repairs desk"}
+    assert {name: data["contact"][name] for name in places} == places
+    assert {name: data["responses"][0][name] for name in places} == places, "as recorded with their answers"
+    staff = await db.write(lambda s: export(s, colleague, secret_key=SECRET, now=NOW, actor="test"))
+    assert staff["contact"]["organisation"] == "Ancoats Housing Co-operative"
+    assert (staff["contact"]["area"], staff["contact"]["service"]) == (None, None)

@@ -71,3 +71,17 @@ async def test_a_long_comment_is_shortened_in_the_message_and_kept_whole_in_the_
     assert comment.endswith("\u2026</i>") and len(comment) < 1100, "shortened, with a sign that it was"
     assert len(parts) == 1
     assert data["responses"][0]["answers"][0]["comment"] == "the lift again " * 600
+
+
+async def test_where_they_live_the_service_they_use_and_whom_they_work_for_come_after_the_chat(db: Database) -> None:
+    data = await exported(db)
+    assert "Your area" not in readable(data, "en"), "nothing recorded, nothing said"
+    data["contact"] |= {"area": "Ancoats & Beswick", "service": "Repairs desk"}
+    assert readable(data, "en").startswith(
+        "<b>What we hold about you</b>\nYour Telegram chat, in English, since 28 November 2026.\n"
+        "Your area, from the link you opened: Ancoats &amp; Beswick.\n"
+        "The service whose link you opened: Repairs desk.\n\n"
+    )
+    data["contact"] |= {"role": "staff", "organisation": "Gorton Mutual", "area": None, "service": None}
+    assert "28 November 2026.\nYou joined as staff of Gorton Mutual.\n\n" in readable(data, "en")
+    assert "Dołączono jako pracownik organizacji Gorton Mutual." in readable(data, "pl")

@@ -39,6 +39,7 @@ def readable(exported: dict[str, Any], language: str) -> str:
             )
         ),
     ]
+    lines += _recorded(contact, language)
     if contact["opted_out_at"]:
         lines.append(html(m.say(language, m.MYDATA_STOPPED, date=_date(contact["opted_out_at"], language))))
     for response in exported["responses"]:
@@ -51,6 +52,18 @@ def readable(exported: dict[str, Any], language: str) -> str:
         lines.append(html(m.say(language, m.MYDATA_ANONYMOUS_HELD)))
     lines += [html(m.say(language, m.MYDATA_ANONYMOUS)), html(m.say(language, m.MYDATA_FILE))]
     return "\n".join(lines)
+
+
+def _recorded(contact: dict[str, Any], language: str) -> list[str]:
+    """Whom they work for, where they live, which service they use, as links and join codes recorded them."""
+    said = []
+    if contact["role"] == "staff" and contact["organisation"]:
+        said.append(m.say(language, m.MYDATA_STAFF, organisation=contact["organisation"]))
+    if contact["area"]:
+        said.append(m.say(language, m.MYDATA_AREA, area=contact["area"]))
+    if contact["service"]:
+        said.append(m.say(language, m.MYDATA_SERVICE, service=contact["service"]))
+    return [html(line) for line in said]
 
 
 def _heading(response: dict[str, Any], language: str) -> str:
