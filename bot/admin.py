@@ -226,12 +226,15 @@ async def invite_staff(settings: Settings, organisation: str, count: int) -> lis
     return [start_link(username, f"{JOIN_PREFIX}{code}") for code in codes]
 
 
-async def survey_link(settings: Settings, survey: str, area: str | None) -> str:
-    """The link a leaflet or QR code carries to the survey, recording the area: checked before it is printed."""
-    payload = survey_start(survey, area)
+async def survey_link(
+    settings: Settings, survey: str, kind: organisations.Kind | None = None, place: str | None = None
+) -> str:
+    """The link a leaflet or QR code carries to the survey, recording an area or a service (`kind`): checked
+    before it is printed."""
+    payload = survey_start(survey, place)
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
-        await runtime.db.fetch(lambda session: organisations.check_link(session, survey, area))
+        await runtime.db.fetch(lambda session: organisations.check_link(session, survey, kind, place))
     return start_link(await _bot_username(settings), payload)
 
 
@@ -242,11 +245,13 @@ async def name_organisation(settings: Settings, slug: str, name: str) -> bool:
         return await runtime.db.write(lambda session: organisations.name_organisation(session, slug, name, now))
 
 
-async def add_area(settings: Settings, organisation: str, slug: str, name: str) -> bool:
+async def add_place(settings: Settings, kind: organisations.Kind, organisation: str, slug: str, name: str) -> bool:
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
         now = runtime.clock()
-        return await runtime.db.write(lambda session: organisations.add_area(session, organisation, slug, name, now))
+        return await runtime.db.write(
+            lambda session: organisations.add_place(session, kind, organisation, slug, name, now)
+        )
 
 
 async def list_organisations(settings: Settings) -> list[organisations.OrganisationListing]:

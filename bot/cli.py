@@ -28,6 +28,7 @@ from bot.private_file import private_file
 from bot.service import serve
 from bot.summary import build_summary, to_html, to_json, to_markdown
 from storage.errors import StorageError
+from storage.organisations import Kind
 from storage.waves import Audience
 from surveys.document import to_yaml
 from surveys.errors import SurveyError, SurveyInvalid
@@ -174,18 +175,24 @@ def list_command() -> None:
 @click.argument("survey_id")
 @click.option("--area", help="The area (slug) whose leaflets carry the link: residents who open it are recorded there.")
 @click.option(
+    "--service", help="The service (slug) whose desks and letters carry the link: those who open it are its users."
+)
+@click.option(
     "--qr",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the link as a QR code for print, to FILE.png or FILE.svg.",
 )
-def link_command(survey_id: str, area: str | None, qr: Path | None) -> None:
-    """Print the Telegram link for a leaflet or QR code, checked: the survey is imported, the area is known."""
+def link_command(survey_id: str, area: str | None, service: str | None, qr: Path | None) -> None:
+    """Print the Telegram link for a leaflet or QR code, checked: the survey is imported, the area or service known."""
     with _reported():
+        if area and service:
+            raise click.UsageError("a link records an area or a service, not both: print one link for each")
         if qr is not None:
             from bot.qr_code import kind_of, write_qr_code  # imported when asked for, so the service never loads it
 
             kind_of(qr)
-        link = asyncio.run(admin.survey_link(load_settings(), survey_id, area))
+        kind: Kind | None = "area" if area else "service" if service else None
+        link = asyncio.run(admin.survey_link(load_settings(), survey_id, kind, area or service))
         whole = link.startswith("https://")
         if qr is not None and not whole:
             raise ConfigError("TELEGRAM_BOT_TOKEN: needed for a QR code, which must hold the bot's whole link")
@@ -303,7 +310,7 @@ def invite(organisation: str, count: int) -> None:
 
 @cli.group(name="org")
 def org_group() -> None:
-    """Organisations that run surveys, by the names residents read, and the areas their links name."""
+    """Organisations that run surveys, by the names residents read, and the areas and services their links name."""
 
 
 @org_group.command(name="add")
@@ -322,17 +329,30 @@ def org_add(slug: str, name: str) -> None:
 @click.option("--name", required=True, help="The area's name, as officers and commissioners read it.")
 def org_area(organisation: str, slug: str, name: str) -> None:
     """Add an area to an organisation, or rename it: a leaflet's link `?start=SURVEY-SLUG` then records it."""
+    _add_place("area", organisation, slug, name)
+
+
+@org_group.command(name="service")
+@click.argument("organisation")
+@click.argument("slug")
+@click.option("--name", required=True, help="The service's name, as officers and commissioners read it.")
+def org_service(organisation: str, slug: str, name: str) -> None:
+    """Add a service to an organisation, or rename it: a link `?start=SURVEY-SLUG` handed out there records it."""
+    _add_place("service", organisation, slug, name)
+
+
+def _add_place(kind: Kind, organisation: str, slug: str, name: str) -> None:
     with _reported():
-        created = asyncio.run(admin.add_area(load_settings(), organisation, slug, name))
+        created = asyncio.run(admin.add_place(load_settings(), kind, organisation, slug, name))
         click.echo(
-            f"Area {slug} of {organisation} {'added' if created else 'renamed'}: {name.strip()}. "
+            f"{kind.capitalize()} {slug} of {organisation} {'added' if created else 'renamed'}: {name.strip()}. "
             f"Links such as ?start=SURVEY-{slug} record it."
         )
 
 
 @org_group.command(name="list")
 def org_list() -> None:
-    """Show every organisation, its areas, and how many contacts each area has."""
+    """Show every organisation, its areas and services, and how many contacts each has."""
     with _reported():
         found = asyncio.run(admin.list_organisations(load_settings()))
         if not found:
@@ -341,6 +361,8 @@ def org_list() -> None:
             click.echo(f"{organisation.slug}  {organisation.name}")
             for area in organisation.areas:
                 click.echo(f"  {area.slug}  {area.name}  ({area.contacts} contacts)")
+            for service in organisation.services:
+                click.echo(f"  {service.slug}  {service.name}  (service, {service.contacts} contacts)")
 
 
 # Why a wave invited nobody: it invites only those who can be reached and have said they may be.

@@ -74,9 +74,10 @@ class Invitee:
     language: str | None
 
 
-# How an officer adds what a wave's audience names; services come with the contacts a later import brings.
+# How an officer adds what a wave's audience names.
 _ADD = {
     "area": " (add it with `chorus org area ORGANISATION SLUG --name NAME`)",
+    "service": " (add it with `chorus org service ORGANISATION SLUG --name NAME`)",
     "organisation": " (add it with `chorus org add SLUG --name NAME`)",
 }
 

@@ -56,6 +56,67 @@ def test_an_organisation_a_survey_named_is_given_a_name_and_an_area(
     assert audit_actions(env)[-4:] == ["organisation.name", "area.name", "organisation.name", "wave.open"]
 
 
+def test_a_service_is_added_listed_linked_to_and_invited(env: str, write_yaml: Callable[[str, str], Path]) -> None:
+    run("survey", "import", str(write_yaml(HOMES, "homes.yaml")))
+    added = run("org", "service", "ancoats-housing", "repairs", "--name", "Repairs desk")
+    assert (added.exit_code, added.output) == (
+        0,
+        "Service repairs of ancoats-housing added: Repairs desk. Links such as ?start=SURVEY-repairs record it.\n",
+    )
+    run("org", "area", "ancoats-housing", "ancoats", "--name", "Ancoats")
+    assert run("org", "list").output == (
+        "ancoats-housing  ancoats-housing\n  ancoats  Ancoats  (0 contacts)\n"
+        "  repairs  Repairs desk  (service, 0 contacts)\n"
+    )
+    assert run("survey", "link", "homes", "--service", "repairs").stdout == (
+        "https://t.me/YOUR_BOT?start=homes-repairs\n"
+    )
+    opened = run("wave", "open", "homes", "--service", "repairs")
+    assert opened.exit_code == 0, "a wave can name the service now"
+    assert audit_actions(env)[-3:] == ["service.name", "area.name", "wave.open"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["org", "service", "ancoats-housing", "ancoats", "--name", "Ancoats office"],
+            "ancoats-housing already has an area called 'ancoats', and a link ?start=SURVEY-ancoats must name one "
+            "of them: give the service another slug",
+        ),
+        (
+            ["wave", "open", "homes", "--service", "library"],
+            "cannot open a wave of 'homes': no service called library "
+            "(add it with `chorus org service ORGANISATION SLUG --name NAME`)",
+        ),
+        (
+            ["survey", "link", "homes", "--service", "ancoats"],
+            "'ancoats' of ancoats-housing is an area, not a service: use --area",
+        ),
+        (
+            ["survey", "link", "homes", "--service", "library"],
+            "no service 'library' of ancoats-housing, so the link would record none: "
+            "add it with `chorus org service ancoats-housing library --name NAME`",
+        ),
+    ],
+)
+def test_a_service_that_would_not_work_is_refused_in_one_line(
+    env: str, write_yaml: Callable[[str, str], Path], args: list[str], message: str
+) -> None:
+    run("survey", "import", str(write_yaml(HOMES, "homes.yaml")))
+    run("org", "area", "ancoats-housing", "ancoats", "--name", "Ancoats")
+    result = run(*args)
+    assert result.exit_code == 2 and result.stderr.startswith(message), result.output
+    assert run("org", "list").output == "ancoats-housing  ancoats-housing\n  ancoats  Ancoats  (0 contacts)\n"
+
+
+def test_a_link_names_an_area_or_a_service_not_both(env: str, write_yaml: Callable[[str, str], Path]) -> None:
+    run("survey", "import", str(write_yaml(HOMES, "homes.yaml")))
+    result = run("survey", "link", "homes", "--area", "ancoats", "--service", "repairs")
+    assert result.exit_code == 2
+    assert "a link records an area or a service, not both: print one link for each" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

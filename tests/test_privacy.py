@@ -15,7 +15,7 @@ from storage.database import Database
 from storage.errors import NotFound
 from storage.keys import participant_key
 from storage.models import Answer, Area, AuditEntry, Base, Invitation, Organisation, Response, Service, Wave
-from storage.organisations import add_area, name_organisation
+from storage.organisations import add_place, name_organisation
 from storage.outbox import Settlement, claim, enqueue, outbox_row, settle
 from storage.privacy import export, forget
 from storage.responses import release_held, start_response
@@ -234,10 +234,9 @@ async def test_export_names_where_they_live_the_service_they_use_and_whom_they_w
     def recorded(session: Any) -> tuple[int, int]:
         version_id = (import_survey(session, RESIDENTS, NOW)).version_id
         name_organisation(session, "ancoats-housing", "Ancoats Housing Co-operative", NOW)
-        add_area(session, "ancoats-housing", "ancoats", "Ancoats", NOW)
+        add_place(session, "area", "ancoats-housing", "ancoats", "Ancoats", NOW)
+        add_place(session, "service", "ancoats-housing", "repairs", "Repairs desk", NOW)
         owner = session.scalar(select(Organisation.id).where(Organisation.slug == "ancoats-housing"))
-        session.add(Service(organisation_id=owner, slug="repairs", name="Repairs desk"))
-        session.flush()
         places = {
             "area_id": session.scalar(select(Area.id).where(Area.slug == "ancoats")),
             "service_id": session.scalar(select(Service.id).where(Service.slug == "repairs")),

@@ -21,8 +21,8 @@ from bot.telegram import conversation
 from bot.telegram.conversation import Handled
 from bot.telegram.updates import Inbound
 from storage.catalogue import import_survey
-from storage.models import AnonymousDraft, Answer, Area, Consent, Contact, Organisation, Outbox, Response, Wave
-from storage.organisations import add_area, name_organisation
+from storage.models import AnonymousDraft, Answer, Area, Consent, Contact, Organisation, Outbox, Response, Service, Wave
+from storage.organisations import add_place, name_organisation
 from storage.staff import create_codes
 from surveys.loader import survey_from_yaml
 from surveys.templates import TEMPLATES
@@ -718,8 +718,8 @@ async def test_a_deep_link_records_the_area_within_the_surveys_organisation(
             import_survey(session, HOMES, NOW)
             name_organisation(session, "gorton-mutual", "Gorton Mutual", NOW)
             name_organisation(session, "ancoats-housing", "Ancoats Housing Co-op", NOW)
-            add_area(session, "gorton-mutual", "central", "Gorton Central", NOW)
-            add_area(session, "ancoats-housing", "central", "Ancoats Central", NOW)
+            add_place(session, "area", "gorton-mutual", "central", "Gorton Central", NOW)
+            add_place(session, "area", "ancoats-housing", "central", "Ancoats Central", NOW)
 
         await run.db.write(places)
         sent = await run.say(CHAT, "/start homes-central", replies=2)
@@ -731,6 +731,35 @@ async def test_a_deep_link_records_the_area_within_the_surveys_organisation(
         assert await area_of(run, CHAT + 1) == "Gorton Central", "a survey of no organisation: the first area so named"
         await run.say(CHAT + 2, "/start HOMES-Central", replies=2)
         assert await area_of(run, CHAT + 2) == "Ancoats Central", "a link typed with capitals means the same"
+
+
+async def test_a_services_link_records_the_service_with_the_person_and_their_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A letter from the repairs desk carries `?start=homes-repairs`: its users can be asked, and counted, as such."""
+    async with running_chorus(tmp_path, monkeypatch) as run:
+
+        def places(session: Session) -> None:
+            import_survey(session, HOMES, NOW)
+            name_organisation(session, "ancoats-housing", "Ancoats Housing Co-op", NOW)
+            add_place(session, "area", "ancoats-housing", "beswick", "Beswick", NOW)
+            add_place(session, "service", "ancoats-housing", "repairs", "Repairs desk", NOW)
+
+        await run.db.write(places)
+        await run.say(CHAT, "/start homes-beswick", replies=2)
+        await run.say(CHAT, "/start homes-repairs")
+        assert await area_of(run, CHAT) == "Beswick", "a service's link leaves the area recorded"
+        await run.say(OTHER, "/start homes-repairs", replies=2)
+        await run.press(OTHER, "Yes")
+        async with run.db.read() as session:
+            used = dict(
+                (await session.execute(select(Contact.address, Service.name).join(Service, isouter=True))).all()
+            )
+            [recorded] = (await session.execute(select(Service.name).join(Response))).scalars().all()
+        assert used == {str(CHAT): "Repairs desk", str(OTHER): "Repairs desk"}
+        assert recorded == "Repairs desk", "the answers are counted as the service's users'"
+        sent = await run.say(OTHER, "/mydata", replies=2)
+        assert "The service whose link you opened: Repairs desk." in sent[-2]["text"]
 
 
 async def test_staff_join_with_a_code_and_answer_anonymously(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -70,7 +70,7 @@ from storage.contacts import ContactRow, change_contact, get_or_create_contact, 
 from storage.errors import UnknownVersion
 from storage.inbound import AlreadyApplied, claim, first
 from storage.models import Invitation, Organisation, Wave
-from storage.organisations import find_area
+from storage.organisations import PLACES, find_place
 from storage.outbox import ERASURE, REPLY, Message, enqueue_many, enqueue_taken, outbox_row
 from storage.staff import redeem
 from surveys.answers import as_shown, normalise
@@ -379,7 +379,7 @@ class _Turn:
             else:
                 self.enter(place.version.id)
             return
-        slug, area = self.resolve(payload)
+        slug, named = self.resolve(payload)
         version_id = version_to_answer(self.session, self.runtime.secret_key, self.contact, slug) if slug else None
         if version_id is None:
             self.say(m.UNKNOWN_SURVEY)
@@ -387,8 +387,8 @@ class _Turn:
         _, survey = load_version(self.session, version_id)
         if not self.may_answer(survey):
             return
-        if area:
-            self.place_in(area, survey.metadata.organisation)
+        if named:
+            self.place_in(named, survey.metadata.organisation)
         if finished(self.session, self.runtime.secret_key, self.contact, version_id):
             self.already_answered(survey, version_id)
             return
@@ -441,7 +441,8 @@ class _Turn:
         self.effects.send += render(place.survey, outputs, self.language)
 
     def resolve(self, payload: str) -> tuple[str | None, str | None]:
-        """`tsm-ancoats` names survey `tsm` and area `ancoats`: the longest survey slug that starts the payload.
+        """`tsm-ancoats` names survey `tsm` and area (or service) `ancoats`: the longest survey slug that starts
+        the payload.
 
         Slugs are lower-case, and a link an officer typed as `?start=TSM-Ancoats` means the same.
         """
@@ -451,21 +452,24 @@ class _Turn:
                 return slug, payload[len(slug) + 1 :] or None
         return None, None
 
-    def place_in(self, area: str, organisation: str | None) -> None:
-        """Record the area a leaflet's link names, within the survey's organisation when it has one.
+    def place_in(self, slug: str, organisation: str | None) -> None:
+        """Record the area or the service a leaflet's link names, within the survey's organisation when it has one.
 
-        Areas are named per organisation, so two may both have a `central`. A
-        name that matches nothing (a mistyped link) leaves the area as it was.
+        Areas and services are named per organisation, so two may both have a
+        `central`. A name that matches nothing (a mistyped link) leaves them as
+        they were; a service's link leaves the area, and an area's the service.
         """
-        area_id = find_area(self.session, area, organisation)
-        if area_id is None:
+        found = find_place(self.session, slug, organisation)
+        if found is None:
             logger.info(
-                "update %s: the link names area %r, which is not known (`chorus org area` adds it)",
+                "update %s: the link names %r, neither an area nor a service known (`chorus org area` or "
+                "`chorus org service` adds it)",
                 self.inbound.update_id,
-                area,
+                slug,
             )
-        else:
-            change_contact(self.session, self.contact, area_id=area_id)
+            return
+        kind, place_id = found
+        change_contact(self.session, self.contact, **{PLACES[kind][1]: place_id})
 
     def introduce(self, survey: Survey) -> None:
         lines = []

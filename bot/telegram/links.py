@@ -1,7 +1,7 @@
 """The links on leaflets, QR codes and staff's join messages: `t.me/BOT?start=PAYLOAD`.
 
-A survey's payload is its id, with an area's slug after a hyphen (`tsm-ancoats`:
-see _Turn.resolve in conversation.py); a member of staff's is `join-` and their one-time
+A survey's payload is its id, with an area's or a service's slug after a hyphen
+(`tsm-ancoats`, `tsm-repairs`: see _Turn.resolve in conversation.py); a member of staff's is `join-` and their one-time
 code. Telegram carries at most 64 letters, digits, _ and - there.
 """
 
@@ -13,12 +13,12 @@ JOIN_PREFIX = "join-"
 LONGEST_START = 64  # Telegram's limit on a start link's parameter
 
 
-def survey_start(survey_id: str, area: str | None) -> str:
-    payload = f"{survey_id}-{area}" if area else survey_id
+def survey_start(survey_id: str, place: str | None) -> str:
+    payload = f"{survey_id}-{place}" if place else survey_id
     if len(payload) > LONGEST_START:
         raise LinkError(
             f"'{payload}' is {len(payload)} characters, and a Telegram link carries {LONGEST_START} at most: "
-            "give the survey or the area a shorter slug"
+            "give the survey, the area or the service a shorter slug"
         )
     return payload
 
