@@ -40,6 +40,7 @@ from storage.waves import (
     create_wave,
     invite,
     mark_reminded,
+    open_waves_for,
     pending_invitations,
     select_audience,
 )
@@ -154,6 +155,19 @@ def _invite(
         kind=kind,
         invitation_id=invitee.invitation_id,
     )
+
+
+def join_open_waves(
+    session: Session, contact_id: int, now: datetime, *, cool_off_days: int
+) -> list[tuple[int, Survey, str]]:
+    """Invite someone who has just joined to the open waves that would have invited them: each invitation's id,
+    with its survey and the name of the organisation that asks, for the invite to go with the welcome."""
+    since = now - timedelta(days=cool_off_days)
+    joined = []
+    for wave_id, version_id, reachable in open_waves_for(session, contact_id, cool_off_since=since):
+        [invitee] = invite(session, wave_id, [reachable], now)
+        joined.append((invitee.invitation_id, *_survey_of(session, version_id)))
+    return joined
 
 
 async def close(runtime: Runtime, wave_id: int) -> int:

@@ -64,6 +64,15 @@ class Audience:
             "organisations": list(self.organisations),
         }
 
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> Audience:
+        return cls(
+            role=stored.get("role", "resident"),
+            areas=tuple(stored.get("areas", ())),
+            services=tuple(stored.get("services", ())),
+            organisations=tuple(stored.get("organisations", ())),
+        )
+
 
 @dataclass(frozen=True)
 class Invitee:
@@ -91,9 +100,9 @@ def _ids(session: Session, model: Any, slugs: tuple[str, ...], what: str) -> lis
 
 
 def select_audience(
-    session: Session, audience: Audience, survey_id: int, *, cool_off_since: datetime
+    session: Session, audience: Audience, survey_id: int, *, cool_off_since: datetime, contact_id: int | None = None
 ) -> Sequence[Reachable]:
-    """The contacts a new wave of this survey would invite, oldest first."""
+    """The contacts a new wave of this survey would invite, oldest first (of them, only `contact_id` if given)."""
     consented = exists().where(Consent.contact_id == Contact.id, Consent.decision == "agree")
     recently = (
         exists()
@@ -114,7 +123,34 @@ def select_audience(
     if audience.organisations:
         organisations = _ids(session, Organisation, audience.organisations, "organisation")
         query = query.where(Contact.organisation_id.in_(organisations))
+    if contact_id is not None:
+        query = query.where(Contact.id == contact_id)
     return (session.execute(query.order_by(Contact.id))).all()
+
+
+def open_waves_for(session: Session, contact_id: int, *, cool_off_since: datetime) -> list[tuple[int, int, Reachable]]:
+    """The open waves that would invite this contact if they opened now, as (wave id, survey version id, the
+    contact as a wave invites them).
+
+    Someone who joins as staff while their organisation's pulse is open would
+    otherwise not be asked until the next one, a quarter later.
+    """
+    waves = session.execute(
+        select(Wave.id, Wave.survey_version_id, SurveyVersion.survey_id, Wave.audience)
+        .join(SurveyVersion, SurveyVersion.id == Wave.survey_version_id)
+        .where(Wave.closed_at.is_(None))
+        .where(~exists().where(Invitation.wave_id == Wave.id, Invitation.contact_id == contact_id))
+        .order_by(Wave.id)
+    ).all()
+    found = []
+    for wave_id, version_id, survey_id, audience in waves:
+        found += [
+            (wave_id, version_id, reachable)
+            for reachable in select_audience(
+                session, Audience.from_json(audience), survey_id, cool_off_since=cool_off_since, contact_id=contact_id
+            )
+        ]
+    return found
 
 
 def create_wave(
@@ -149,9 +185,10 @@ def invite(session: Session, wave_id: int, contacts: Sequence[Reachable], now: d
         for contact_id, *_ in contacts
     )
     insert_many_once(session, Invitation, rows)
-    ids = dict(
-        (session.execute(select(Invitation.contact_id, Invitation.id).where(Invitation.wave_id == wave_id))).all()
-    )
+    invited = select(Invitation.contact_id, Invitation.id).where(Invitation.wave_id == wave_id)
+    if len(contacts) == 1:  # someone joining an open wave: their invitation, not the whole wave's
+        invited = invited.where(Invitation.contact_id == contacts[0][0])
+    ids = dict(session.execute(invited).all())
     # Unpacked, not read by name: a row's attributes cost 170 ms over 10,000 contacts, all of it holding the loop.
     return [
         Invitee(ids[contact_id], contact_id, channel, address, language)

@@ -165,6 +165,29 @@ async def test_audiences_by_service_and_for_staff(town: Town) -> None:
     assert addressed(rows, "invite") == ["1001", "1005"], "amira uses repairs; erin is staff, who join with a code"
 
 
+async def test_someone_who_joins_is_invited_to_the_open_waves_that_would_have_invited_them_once(town: Town) -> None:
+    staff = Audience(role="staff", organisations=("ancoats-housing",))
+    theirs = await outreach.open_wave(town.runtime, "pulse", staff)
+    residents = await outreach.open_wave(town.runtime, "monthly", Audience())
+    assert theirs is not None and residents is not None and theirs.invited == 1, "erin, staff already"
+
+    def fay_joins(session: Any) -> list[tuple[int, str]]:
+        fay = get_or_create_contact(session, channel="telegram", address="1006", now=OPENED, language="en")
+        change_contact(session, fay, role="staff", organisation_id=session.scalar(select(Organisation.id)))
+        joined = outreach.join_open_waves(session, fay.id, town.clock.now, cool_off_days=14)
+        again = outreach.join_open_waves(session, fay.id, town.clock.now, cool_off_days=14)
+        assert again == [], "invited once"
+        return [(invitation_id, survey.id) for invitation_id, survey, _ in joined]
+
+    [(invitation_id, survey)] = await town.runtime.db.write(fay_joins)
+    assert survey == "pulse", "the staff wave, not the residents' one"
+    async with town.runtime.db.read() as session:
+        invitation = await session.get(Invitation, invitation_id)
+        assert invitation is not None and invitation.wave_id == theirs.wave_id
+        waves = {wave.id: wave.invited for wave in await session.run_sync(list_waves)}
+    assert waves == {theirs.wave_id: 2, residents.wave_id: 2}, "counted in the wave's invitations"
+
+
 async def test_an_unknown_area_or_survey_is_a_clear_error_and_opens_nothing(town: Town) -> None:
     with pytest.raises(WaveError, match="no area called moss-side"):
         await outreach.open_wave(town.runtime, "pulse", Audience(areas=("moss-side",)))

@@ -24,6 +24,7 @@ from storage.models import (
     Consent,
     Contact,
     Invitation,
+    Organisation,
     Outbox,
     Response,
     SummarySubscription,
@@ -32,6 +33,7 @@ from storage.models import (
 )
 from storage.outbox import enqueue, outbox_row
 from storage.retention import Retention
+from storage.staff import create_codes
 from storage.waves import Audience, close_wave
 from tests.conftest import NOW, SECRET
 from tests.fake_telegram import FakeTelegram
@@ -184,6 +186,40 @@ async def pulse_begun(run: Running) -> tuple[int, list[dict[str, Any]]]:
     assert opened is not None and opened.invited == 1
     await run.fake.wait_for_text(STAFF, "would like to hear from you", after=1)
     return opened.wave_id, await run.press(STAFF, "Start the survey", replies=3)
+
+
+async def test_staff_who_join_while_their_pulse_is_open_are_invited_with_the_welcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new starter given a join code mid-pulse is asked now, not a quarter later; only by their organisation's
+    open waves, and once."""
+    async with running_chorus(tmp_path, monkeypatch, **ANY_TIME) as run:
+        runtime = Runtime(run.settings, run.db)
+        async with run.db.read() as session:
+            session.add_all(Organisation(slug=slug, name=slug.title(), created_at=NOW) for slug in ("mutual", "other"))
+            await session.commit()
+        waves = {}
+        for name, organisation in (("other's", "other"), ("closed", "mutual"), ("theirs", "mutual")):
+            audience = Audience(role="staff", organisations=(organisation,))
+            opened = await outreach.open_wave(runtime, "staff-pulse", audience, name=name)
+            assert opened is not None and opened.invited == 0, "nobody has joined yet"
+            waves[name] = opened.wave_id
+        await run.db.write(lambda s: close_wave(s, waves["closed"], utc_now()))
+        codes = await run.db.write(lambda s: create_codes(s, "mutual", 2, NOW))
+
+        sent = await run.say(STAFF, f"/start join-{codes[0]}", replies=2)
+        assert sent[-2]["text"].startswith("You're now registered as staff of Mutual.")
+        assert "would like to hear from you in “Staff voice pulse”" in sent[-1]["text"]
+        async with run.db.read() as session:
+            invited = (await session.execute(select(Invitation.wave_id, Invitation.started_at))).all()
+        assert invited == [(waves["theirs"], None)], "only their organisation's open wave"
+        await run.press(STAFF, "Start the survey", replies=3)
+        async with run.db.read() as session:
+            assert await session.scalar(select(Invitation.started_at)) is not None, "counted as the wave's"
+        sent = await run.say(STAFF, f"/start join-{codes[1]}")
+        assert sent[-1]["text"].startswith("You're now registered as staff of Mutual."), "no second invite"
+        await asyncio.sleep(0.2)
+        assert "would like to hear from you" not in run.last_text(STAFF)
 
 
 async def test_a_pulse_left_part_way_says_so_once_its_wave_has_closed_and_is_gone_by_the_next_night(

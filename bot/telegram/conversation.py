@@ -27,6 +27,7 @@ from bot import messages as m
 from bot import metrics
 from bot.i18n import languages as bot_languages
 from bot.i18n import supported
+from bot.outreach import join_open_waves
 from bot.participation import (
     Place,
     advance,
@@ -48,6 +49,7 @@ from bot.telegram.callbacks import (
     decode,
     encode,
 )
+from bot.telegram.invites import invitation
 from bot.telegram.links import JOIN_PREFIX
 from bot.telegram.my_data import readable
 from bot.telegram.render import (
@@ -492,8 +494,15 @@ class _Turn:
         organisation = redeem(self.session, code, self.contact, self.now)
         if organisation is None:
             self.say(m.STAFF_CODE_INVALID)
-        else:
-            self.say(m.STAFF_JOINED, organisation=organisation.name)
+            return
+        self.say(m.STAFF_JOINED, organisation=organisation.name)
+        cool_off_days = self.runtime.settings.invite_cool_off_days
+        for invitation_id, survey, asks in join_open_waves(
+            self.session, self.contact.id, self.now, cool_off_days=cool_off_days
+        ):
+            self.effects.send.append(
+                invitation(survey, asks, self.language, invitation_id, reminder=False, started=False)
+            )
 
     def choose_language(self, code: str) -> None:
         place = current_place(self.session, self.runtime.secret_key, self.contact)

@@ -16,9 +16,15 @@ def invitation_message(
     survey: Survey, organisation: str, language: str | None, invitation_id: int, *, reminder: bool, started: bool
 ) -> dict[str, Any]:
     """An outbox payload: the invite, a reminder, or 'continue where you left off' for someone who began."""
+    return send_message(invitation(survey, organisation, language, invitation_id, reminder=reminder, started=started))
+
+
+def invitation(
+    survey: Survey, organisation: str, language: str | None, invitation_id: int, *, reminder: bool, started: bool
+) -> Outgoing:
     speaks = supported(language)
     title = survey.title.get(language or survey.default_language, survey.default_language)
     text = m.REMINDER_STARTED if started else (m.REMINDER if reminder else m.INVITE)
     label = m.CONTINUE_SURVEY if started else m.START_SURVEY
     markup = inline_keyboard([[inline_button(m.say(speaks, label), encode(InviteButton(invitation_id)))]])
-    return send_message(Outgoing(html(m.say(speaks, text, organisation=organisation, survey=title)), markup))
+    return Outgoing(html(m.say(speaks, text, organisation=organisation, survey=title)), markup)
