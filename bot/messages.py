@@ -87,6 +87,23 @@ SAID_DONE = frozenset(
         *("بس", "ہو گیا", "آگے", "bas", "ho gaya", "agay", "aage"),
     }
 )
+# Typed instead of pressing Skip or Back, besides the buttons' own words (in the resident's language or English).
+# Typed at a free-text question, "skip" or "n/a" was stored as the answer; at one offering Other, as Other: "skip".
+SAID_SKIP = frozenset(
+    {
+        *("skip", "skip it", "skip this", "skip this one", "skip question", "n/a", "not applicable"),
+        *("prefer not to say", "rather not say", "id rather not say", "no comment"),
+        *("pomiń", "pomiń pytanie", "nie dotyczy", "wolę nie mówić", "wolę nie odpowiadać", "bez komentarza"),
+        *("چھوڑیں", "چھوڑ دیں", "نہیں بتانا", "chhoren", "chhor dein"),
+    }
+)
+SAID_BACK = frozenset(
+    {
+        *("back", "go back", "previous", "previous question"),
+        *("wstecz", "cofnij", "wróć", "poprzednie pytanie"),
+        *("پیچھے", "واپس", "peeche", "wapas"),
+    }
+)
 ANSWER_BEFORE = "Your answer before: {answer}"
 SKIPPED = "Skipped"
 CHOOSE_LANGUAGE = "Choose your language:"

@@ -157,6 +157,30 @@ def match_choice(question: Question, text: str, language: str) -> Choice | Refus
     choices = question.choices
     if wanted.isdecimal() and 1 <= int(wanted) <= len(choices):
         return choices[int(wanted) - 1]
+    named = _named(question, wanted, language)
+    if named is not None:
+        return named
+    starting = [c for c in choices if any(label.startswith(wanted) for label in _labels(c, language))]
+    if not starting and len(wanted) >= MIN_WORD_MATCH:
+        starting = [c for c in choices if any(_has_word(label, wanted) for label in _labels(c, language))]
+    if len(starting) == 1:
+        return starting[0]
+    if starting:
+        options = " / ".join(c.label.get(language, language) for c in starting)
+        return Refused(Reason.AMBIGUOUS_CHOICE, {"text": text, "options": options})
+    return Refused(Reason.NOT_A_CHOICE, {"text": text})
+
+
+def names_a_choice(question: Question, text: str, language: str) -> bool:
+    """Whether the words are one of the question's choices as _named reads them: not by a number, a prefix or a
+    word of a label, which words meant for something else can be ("back" for "Back garden")."""
+    return _named(question, normalise(text), language) is not None
+
+
+def _named(question: Question, wanted: str, language: str) -> Choice | None:
+    """The choice normalised words are: its value, its label in any language, or what people type for it
+    ("yeah", "dunno")."""
+    choices = question.choices
     for choice in choices:
         if wanted == choice.value.casefold() or wanted in _labels(choice, language):
             return choice
@@ -168,15 +192,7 @@ def match_choice(question: Question, text: str, language: str) -> Choice | Refus
     for choice in choices:
         if wanted in said_so.get(choice.value, ()):
             return choice
-    starting = [c for c in choices if any(label.startswith(wanted) for label in _labels(c, language))]
-    if not starting and len(wanted) >= MIN_WORD_MATCH:
-        starting = [c for c in choices if any(_has_word(label, wanted) for label in _labels(c, language))]
-    if len(starting) == 1:
-        return starting[0]
-    if starting:
-        options = " / ".join(c.label.get(language, language) for c in starting)
-        return Refused(Reason.AMBIGUOUS_CHOICE, {"text": text, "options": options})
-    return Refused(Reason.NOT_A_CHOICE, {"text": text})
+    return None
 
 
 def unlisted(question: Question, text: str, language: str) -> bool:

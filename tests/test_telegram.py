@@ -429,6 +429,46 @@ async def test_done_or_ok_typed_at_a_multiple_choice_answers_with_the_ticks(
         assert sent[-1]["text"].startswith("<i>\u2713 Parks and green spaces, Cost of living</i>")
 
 
+TYPED = survey_of(
+    """
+    id: typed
+    title: Typed
+    questions:
+      - {id: idea, type: text, label: "One idea?"}
+      - {id: safe, type: likert, scale: satisfaction, dont_know: true, label: "Safe?"}
+      - {id: yard, type: select_one, label: "Which garden?", choices: [{value: back, label: Back garden}, {value: na, label: Not applicable}]}
+      - {id: must, type: yes_no, required: true, label: "Must?"}
+    """
+)
+
+
+async def test_skip_or_back_typed_does_what_its_button_does_unless_it_names_a_choice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typed at a free-text question, "skip" was stored as the answer; at a choice, refused as not an option."""
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.db.write(lambda session: import_survey(session, TYPED, NOW))
+        await run.say(CHAT, "/start typed", replies=2)
+        sent = await run.say(CHAT, "n/a")
+        assert sent[-1]["text"].startswith("<b>Safe?</b>"), "nothing to say: skipped, not stored as 'n/a'"
+        sent = await run.say(CHAT, "Back")
+        assert sent[-1]["text"].startswith("<b>One idea?</b>")
+        await run.say(CHAT, "Skip")
+        sent = await run.say(CHAT, "not applicable")
+        assert sent[-1]["text"].startswith("<i>\u2713 Don't know / not applicable</i>"), "the question offers it"
+        sent = await run.say(CHAT, "not applicable")
+        assert sent[-1]["text"].startswith("<i>\u2713 Not applicable</i>"), "a choice of the survey's own"
+        sent = await run.say(CHAT, "prefer not to say")
+        assert sent[-1]["text"] == "This question needs an answer before we can go on.", "a required one is not skipped"
+        await run.say(CHAT, "/language pl", replies=2)
+        sent = await run.say(CHAT, "wstecz")
+        assert sent[-1]["text"].startswith("<b>Which garden?</b>")
+        sent = await run.say(CHAT, "Pomiń")
+        assert sent[-1]["text"].startswith("<b>Must?</b>")
+        (response,) = await responses(run)
+        assert await answers(run, response.id) == {"idea": None, "safe": "dont_know", "yard": None}, "skipped"
+
+
 async def test_which_first_offers_only_the_issues_ticked_and_records_the_one_pressed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

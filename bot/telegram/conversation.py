@@ -75,7 +75,7 @@ from storage.models import Invitation, Organisation, Wave
 from storage.organisations import PLACES, find_place
 from storage.outbox import ERASURE, REPLY, Message, enqueue_many, enqueue_taken, outbox_row
 from storage.staff import redeem
-from surveys.answers import as_shown, normalise
+from surveys.answers import as_shown, names_a_choice, normalise
 from surveys.engine import prompt
 from surveys.inputs import Back, ChangeLanguage, Done, Input, Pick, Reply, Skip, Toggle
 from surveys.model import Audience, Kind, Survey, other_follow_up
@@ -321,8 +321,8 @@ class _Turn:
         if typed and self.replies_to_another(place):
             self.say(m.REPLIED_TO_EARLIER)
             return
-        if isinstance(given, Reply) and _means_done(place, given.text, self.language):
-            given = Done()
+        if isinstance(given, Reply):
+            given = _button_typed(place, given.text, self.language) or given
         before = place.state
         state, outputs = advance(self.session, self.runtime.secret_key, place, given, CHANNEL, self.now)
         rendered = render(place.survey, outputs, self.language)
@@ -652,17 +652,37 @@ def _asks_now(place: Place, button: AnswerButton) -> bool:
     )
 
 
+_SKIP_WORDS = frozenset(normalise(word) for word in m.SAID_SKIP)
+_BACK_WORDS = frozenset(normalise(word) for word in m.SAID_BACK)
 _DONE_WORDS = frozenset(normalise(word) for word in m.SAID_DONE)
 
 
-def _means_done(place: Place, text: str, language: str) -> bool:
-    """Whether they typed the Done button's word at a multiple choice: the picks ticked so far are the answer."""
+def _button_typed(place: Place, text: str, language: str) -> Skip | Back | Done | None:
+    """The button they typed the word of instead of pressing it: Skip or Back at any question, Done at a multiple
+    choice (the picks ticked so far are the answer), in their language or English.
+
+    Never when the words name one of the question's own choices: a survey
+    that offers "Not applicable" as an answer is answered by it.
+    """
     question = place.survey.question(place.state.current) if place.state.current else None
-    if question is None or question.kind is not Kind.SELECT_MULTIPLE:
-        return False
+    if question is None or names_a_choice(question, text, language):
+        return None
     said = normalise(text)
-    labels = {normalise(m.say(spoken, m.DONE).replace("\u2713", "")) for spoken in (language, "en")}
-    return said in labels or said in _DONE_WORDS
+    typed: list[tuple[Skip | Back | Done, str, frozenset[str]]] = [
+        (Skip(), m.SKIP, _SKIP_WORDS),
+        (Back(), m.BACK, _BACK_WORDS),
+    ]
+    if question.kind is Kind.SELECT_MULTIPLE:
+        typed.append((Done(), m.DONE, _DONE_WORDS))
+    for button, label, words in typed:
+        if said in words or said in {_button_word(spoken, label) for spoken in (language, "en")}:
+            return button
+    return None
+
+
+def _button_word(language: str, label: str) -> str:
+    """A button's word as it would be typed: 'Done ✓' is 'done', '◀ Wstecz' is 'wstecz'."""
+    return normalise(m.say(language, label).replace("\u2713", "").replace("\u25c0", ""))
 
 
 def _read_back(place: Place, before: State, after: State, rendered: list[Outgoing]) -> list[Outgoing]:
