@@ -18,6 +18,7 @@ from surveys.outputs import Reason
 from surveys.scales import (
     CONSENT,
     DONT_KNOW,
+    NUMBER_WORDS,
     SAID_AGREE,
     SAID_DONT_KNOW,
     SAID_NO,
@@ -83,6 +84,7 @@ _SAID = {
     Kind.CONSENT: {"agree": _normalised(SAID_AGREE), "decline": _normalised(SAID_NO)},
 }
 _SAID_DONT_KNOW = {DONT_KNOW.value: _normalised(SAID_DONT_KNOW)}
+_NUMBER_WORDS = {normalise(word): number for word, number in NUMBER_WORDS.items()}
 # Yes, no, don't know, none or all, in Chorus's words or as people type them: never an answer of the participant's own.
 _NOT_THEIR_OWN = _normalised(
     SAID_YES
@@ -286,7 +288,8 @@ def _without_currency(text: str) -> str:
 
 
 def _number(question: Question, text: str, whole: bool) -> Reading:
-    cleaned = _without_currency(text).replace(" ", "")
+    spoken = _NUMBER_WORDS.get(normalise(text))
+    cleaned = str(spoken) if spoken is not None else _without_currency(text).replace(" ", "")
     if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", cleaned):
         cleaned = cleaned.replace(",", "")
     elif not whole and re.fullmatch(r"[+-]?\d+,\d+", cleaned):

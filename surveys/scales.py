@@ -111,3 +111,25 @@ def only(text: Text, languages: tuple[str, ...]) -> Text:
 
 def localised(choices: tuple[Choice, ...], languages: tuple[str, ...]) -> tuple[Choice, ...]:
     return tuple(Choice(c.value, only(c.label, languages), c.score) for c in choices)
+
+
+# Whole numbers as people type them in words, up to twenty (a rating's top is ten; a household's size rarely more):
+# English, Polish (each form of one and two), and Urdu in its script and in Latin letters. Only where a number is
+# asked, and only whole answers, after surveys.answers.normalise: "seven" for 7, never "seven or eight".
+def _counting(*words: str, start: int = 0) -> dict[str, int]:
+    return {word: number for number, word in enumerate(words, start=start)}
+
+
+NUMBER_WORDS: dict[str, int] = {
+    **_counting("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+    **_counting("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", start=11),
+    **_counting("eighteen", "nineteen", "twenty", start=18),
+    **{"nought": 0, "nil": 0},
+    **_counting("zero", "jeden", "dwa", "trzy", "cztery", "pięć", "sześć", "siedem", "osiem", "dziewięć", "dziesięć"),
+    **_counting("jedenaście", "dwanaście", "trzynaście", "czternaście", "piętnaście", "szesnaście", start=11),
+    **_counting("siedemnaście", "osiemnaście", "dziewiętnaście", "dwadzieścia", start=17),
+    **{"jedna": 1, "jedno": 1, "dwie": 2},
+    **_counting("صفر", "ایک", "دو", "تین", "چار", "پانچ", "چھ", "سات", "آٹھ", "نو", "دس"),
+    **_counting("sifar", "ek", "do", "teen", "char", "paanch", "chhe", "saat", "aath", "nau", "das"),
+    **{"panch": 5, "chay": 6, "chheh": 6, "gyarah": 11, "barah": 12, "bees": 20},
+}

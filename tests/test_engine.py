@@ -183,8 +183,13 @@ CASES: list[tuple[str, list[Input], list[str]]] = [
     ),
     (
         "a word or two at a number question is a slip",
-        [Reply("agree"), Reply("yes"), Reply("three")],
+        [Reply("agree"), Reply("yes"), Reply("three rooms")],
         ["rejected:not_a_number"],
+    ),
+    (
+        "a number in words is the number",
+        [Reply("agree"), Reply("yes"), Reply("three")],
+        ["text:Now about repairs.", "ask:repairs"],
     ),
     (
         "a sentence at a multiple choice is kept as a comment",
