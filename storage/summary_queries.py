@@ -134,10 +134,10 @@ def _version_period(
     texts = _texts(session, in_version, model_version)
     breakdowns = {
         "channel": _counts(session, Response.channel, in_version),
-        "area": _counts(session, Area.slug, in_version, (Area, Area.id == Response.area_id)),
-        "service": _counts(session, Service.slug, in_version, (Service, Service.id == Response.service_id)),
+        "area": _counts(session, Area.name, in_version, (Area, Area.id == Response.area_id)),
+        "service": _counts(session, Service.name, in_version, (Service, Service.id == Response.service_id)),
         "organisation": _counts(
-            session, Organisation.slug, in_version, (Organisation, Organisation.id == Response.organisation_id)
+            session, Organisation.name, in_version, (Organisation, Organisation.id == Response.organisation_id)
         ),
     }
     title = survey.title.get(survey.default_language, survey.default_language)
@@ -227,7 +227,8 @@ def _beside(session: Session, version_id: int, question_id: str, value: Any) -> 
 
 
 def _counts(session: Session, column: Any, where: Any, join: tuple[Any, Any] | None = None) -> dict[str, int]:
-    """Responses per value of one column, e.g. per area slug; responses without one count as "unknown"."""
+    """Responses per value of one column, e.g. per area by the name officers gave it (`chorus org area`), as
+    commissioners read it; responses without one count as "unknown"."""
     query = select(column, func.count()).select_from(Response)
     if join is not None:
         query = query.outerjoin(*join)

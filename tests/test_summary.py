@@ -22,7 +22,8 @@ from storage.catalogue import import_survey
 from storage.contacts import get_or_create_contact
 from storage.database import Database
 from storage.migrate import upgrade
-from storage.models import Invitation, SurveyVersion, Wave
+from storage.models import Area, Invitation, Organisation, Service, SurveyVersion, Wave
+from storage.organisations import add_place, name_organisation
 from storage.responses import start_response
 from storage.summary_queries import ChoiceCounts, SurveyPeriod, TextResult, gather, weeks
 from surveys.engine import start, step
@@ -109,7 +110,8 @@ def tenant(answers: list[str], why: str, comment: str = "") -> Any:
     return state
 
 
-async def populate_tsm(db: Database, tenants: int, comment: str = "") -> None:
+async def populate_tsm(db: Database, tenants: int, comment: str = "", **places: int) -> None:
+    """Tenants who answered the TSM survey, each recorded with `places` (area_id=..., say)."""
     version_id = (await db.write(lambda s: import_survey(s, TSM, NOW))).version_id
     for n in range(tenants):
         overall = "very_satisfied" if n % 3 else "fairly_dissatisfied"
@@ -120,7 +122,7 @@ async def populate_tsm(db: Database, tenants: int, comment: str = "") -> None:
         assert state.status.value == "completed", state
         await db.write(
             lambda s, st=state, n=n: start_response(
-                s, version_id=version_id, participant_key=f"t{n}", channel="telegram", state=st, now=NOW
+                s, version_id=version_id, participant_key=f"t{n}", channel="telegram", state=st, now=NOW, **places
             )
         )
 
@@ -147,6 +149,28 @@ async def test_gathering_a_week_from_the_database(db: Database, monkeypatch: pyt
     assert summary.tenant_satisfaction["TP01"].percent == pytest.approx(100 * 8 / 12)
     assert "TP02" not in summary.tenant_satisfaction, "nobody had a repair: too few answers to show"
     assert math.isclose(summary.tenant_satisfaction["TP08"].percent, 100.0)
+
+
+async def test_breakdowns_name_areas_services_and_organisations_as_officers_named_them(db: Database) -> None:
+    def places(session: Any) -> dict[str, int]:
+        name_organisation(session, "ancoats-housing", "Ancoats Housing Co-operative", NOW)
+        add_place(session, "area", "ancoats-housing", "ancoats", "Ancoats and New Islington", NOW)
+        add_place(session, "service", "ancoats-housing", "repairs", "Repairs desk", NOW)
+        return {
+            "organisation_id": session.scalar(select(Organisation.id)),
+            "area_id": session.scalar(select(Area.id)),
+            "service_id": session.scalar(select(Service.id)),
+        }
+
+    await populate_tsm(db, 10, **await db.write(places))
+    async with db.read() as session:
+        [tsm] = await session.run_sync(gather, date(2026, 11, 23), date(2026, 11, 29), "none")
+    assert {name: dict(counts) for name, counts in tsm.breakdowns.items()} == {
+        "channel": {"telegram": 10},
+        "area": {"Ancoats and New Islington": 10},
+        "service": {"Repairs desk": 10},
+        "organisation": {"Ancoats Housing Co-operative": 10},
+    }
 
 
 async def test_a_comment_is_quoted_with_the_question_and_the_answer_it_came_with(
