@@ -18,6 +18,7 @@ import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -652,37 +653,34 @@ def _asks_now(place: Place, button: AnswerButton) -> bool:
     )
 
 
-_SKIP_WORDS = frozenset(normalise(word) for word in m.SAID_SKIP)
-_BACK_WORDS = frozenset(normalise(word) for word in m.SAID_BACK)
-_DONE_WORDS = frozenset(normalise(word) for word in m.SAID_DONE)
-
-
 def _button_typed(place: Place, text: str, language: str) -> Skip | Back | Done | None:
     """The button they typed the word of instead of pressing it: Skip or Back at any question, Done at a multiple
     choice (the picks ticked so far are the answer), in their language or English.
 
     Never when the words name one of the question's own choices: a survey
-    that offers "Not applicable" as an answer is answered by it.
+    that offers "Not applicable" as an answer is answered by it. Read with
+    every typed answer, so a number, the usual one, costs nothing here.
     """
-    question = place.survey.question(place.state.current) if place.state.current else None
-    if question is None or names_a_choice(question, text, language):
+    if text.isdecimal():
         return None
-    said = normalise(text)
-    typed: list[tuple[Skip | Back | Done, str, frozenset[str]]] = [
-        (Skip(), m.SKIP, _SKIP_WORDS),
-        (Back(), m.BACK, _BACK_WORDS),
-    ]
-    if question.kind is Kind.SELECT_MULTIPLE:
-        typed.append((Done(), m.DONE, _DONE_WORDS))
-    for button, label, words in typed:
-        if said in words or said in {_button_word(spoken, label) for spoken in (language, "en")}:
-            return button
-    return None
+    button = _typed_buttons(language).get(normalise(text))
+    question = place.survey.question(place.state.current) if place.state.current else None
+    if button is None or question is None or names_a_choice(question, text, language):
+        return None
+    if button is Done and question.kind is not Kind.SELECT_MULTIPLE:
+        return None
+    return button()
 
 
-def _button_word(language: str, label: str) -> str:
-    """A button's word as it would be typed: 'Done ✓' is 'done', '◀ Wstecz' is 'wstecz'."""
-    return normalise(m.say(language, label).replace("\u2713", "").replace("\u25c0", ""))
+@cache
+def _typed_buttons(language: str) -> dict[str, type[Skip | Back | Done]]:
+    """Each word that means a button, normalised: its label ('Done ✓' as 'done', '◀ Wstecz' as 'wstecz') in the
+    language and in English, and what people type for it (messages.SAID_DONE, SAID_SKIP, SAID_BACK)."""
+    typed: dict[str, type[Skip | Back | Done]] = {}
+    for button, label, said in ((Done, m.DONE, m.SAID_DONE), (Back, m.BACK, m.SAID_BACK), (Skip, m.SKIP, m.SAID_SKIP)):
+        labels = (m.say(spoken, label).replace("\u2713", "").replace("\u25c0", "") for spoken in (language, "en"))
+        typed |= {normalise(word): button for word in (*said, *labels)}
+    return typed
 
 
 def _read_back(place: Place, before: State, after: State, rendered: list[Outgoing]) -> list[Outgoing]:
