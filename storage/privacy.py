@@ -37,6 +37,7 @@ from storage.models import (
 from storage.tallies import tallied, uncount
 from surveys.answers import as_shown
 from surveys.model import Survey as SurveyDocument
+from surveys.model import other_follow_up
 
 Scrub = Callable[[str], str | None]
 NOTE = (
@@ -189,7 +190,21 @@ def _answers(session: Session, survey: SurveyDocument, response: Response) -> li
     for question_id, text in (response.state or {}).get("notes", {}).items():
         if question_id not in answered:
             answered[question_id] = _answer(survey, response.language, question_id, None, text) | {"unanswered": True}
+    _with_own_words(survey, answered)
     return sorted(answered.values(), key=lambda a: survey.position(a["question_id"]) or 0)
+
+
+def _with_own_words(survey: SurveyDocument, answered: dict[str, dict[str, Any]]) -> None:
+    """What they typed for "Other" goes with the choice, as the chat read it back ("Other: Dog fouling"),
+    not as an answer of its own to "Please type your answer", a question that means nothing alone."""
+    for question_id, chosen in list(answered.items()):
+        question = survey.question(question_id)
+        if question is None or question.other is None or chosen["value"] is None:
+            continue
+        own = answered.get(other_follow_up(question).id)
+        if own is not None and own["value"] is not None:
+            del answered[own["question_id"]]
+            answered[question_id] = chosen | {"answer": f"{chosen['answer']}: {own['answer']}", "other": own["value"]}
 
 
 def _answer(survey: SurveyDocument, language: str, question_id: str, value: Any, text: str | None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from storage.outbox import Settlement, claim, enqueue, outbox_row, settle
 from storage.privacy import export, forget
 from storage.responses import release_held, start_response
 from surveys.engine import start, step
-from surveys.inputs import Reply
+from surveys.inputs import Pick, Reply
 from tests.conftest import NOW, SECRET, held_for, released_anonymously, survey_of
 
 RESIDENTS = survey_of(
@@ -264,3 +264,49 @@ async def test_export_names_where_they_live_the_service_they_use_and_whom_they_w
     staff = await db.write(lambda s: export(s, colleague, secret_key=SECRET, now=NOW, actor="test"))
     assert staff["contact"]["organisation"] == "Ancoats Housing Co-operative"
     assert (staff["contact"]["area"], staff["contact"]["service"]) == (None, None)
+
+
+PRIORITIES = survey_of(
+    """
+    id: priorities
+    title: Priorities
+    questions:
+      - id: matters
+        type: select_multiple
+        other: true
+        label: What matters most?
+        choices: [{value: parks, label: Parks}, {value: bins, label: Bins}]
+      - {id: why, type: text, label: "Why?"}
+    """
+)
+
+
+async def test_words_typed_for_other_come_with_the_choice_as_the_chat_read_them_back(db: Database) -> None:
+    def answered_other(session: Any) -> int:
+        version_id = (import_survey(session, PRIORITIES, NOW)).version_id
+        contact = get_or_create_contact(session, channel="telegram", address=ADDRESS, now=NOW)
+        state, _ = start(PRIORITIES)
+        for given in (Pick(("parks", "other")), Reply("Dog fouling"), Reply("Kids")):
+            state, _ = step(PRIORITIES, state, given)
+        start_response(
+            session,
+            version_id=version_id,
+            participant_key=participant_key(SECRET, contact.id),
+            channel="telegram",
+            state=state,
+            now=NOW,
+        )
+        return contact.id
+
+    contact_id = await db.write(answered_other)
+    data = await db.write(lambda s: export(s, contact_id, secret_key=SECRET, now=NOW, actor="test"))
+    assert data["responses"][0]["answers"] == [
+        {
+            "question_id": "matters",
+            "question": "What matters most?",
+            "answer": "Parks, Other: Dog fouling",
+            "value": ["parks", "other"],
+            "other": "Dog fouling",
+        },
+        {"question_id": "why", "question": "Why?", "answer": "Kids", "value": "Kids"},
+    ], "not a separate answer to 'Please type your answer', which means nothing alone"
