@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from bot.telegram.links import JOIN_PREFIX, start_link, survey_start
 from storage import backup, catalogue, migrate, organisations, outbox, privacy, retention, staff, subscriptions, waves
 from storage.errors import BackupRefused, DatabaseUnavailable, StorageError
 from surveys.loader import load_survey
+from surveys.model import Survey
 
 logger = logging.getLogger(__name__)
 TIMED_BACKUP = re.compile(r"chorus-\d{8}-\d{6}\.db")  # chorus-20261207-054929.db: its name sorts by time
@@ -79,9 +80,18 @@ async def import_surveys(settings: Settings, paths: list[Path]) -> list[catalogu
         now = runtime.clock()
 
         def store(session: Session) -> list[catalogue.Imported]:
-            return [catalogue.import_survey(session, survey, now) for survey in surveys]
+            return [_stored(session, survey, now) for survey in surveys]
 
         return await runtime.db.write(store)
+
+
+def _stored(session: Session, survey: Survey, now: datetime) -> catalogue.Imported:
+    """Store the survey, noting what it names for its scheduled waves that is not added yet."""
+    imported = catalogue.import_survey(session, survey, now)
+    if survey.metadata.schedule is None:
+        return imported
+    named: dict[organisations.Kind, str | None] = {"area": survey.metadata.area, "service": survey.metadata.service}
+    return replace(imported, unplaced=organisations.unplaced(session, survey.metadata.organisation, named))
 
 
 async def list_surveys(settings: Settings) -> list[catalogue.SurveyListing]:

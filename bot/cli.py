@@ -152,6 +152,8 @@ def import_command(files: tuple[Path, ...]) -> None:
         for imported in asyncio.run(admin.import_surveys(load_settings(), list(files))):
             done = "imported as" if imported.created else "already stored as"
             click.echo(f"{imported.slug}: {done} version {imported.number} ({imported.version})")
+            for note in imported.unplaced:
+                click.echo(f"{imported.slug}: {note}", err=True)
 
 
 @survey.command(name="list")

@@ -231,7 +231,12 @@ async def send_reminders(runtime: Runtime) -> int:
 
 
 async def open_scheduled_waves(runtime: Runtime) -> list[OpenedWave]:
-    """Open a wave for every survey whose schedule has fired since it last ran (at most LOOKBACK ago)."""
+    """Open a wave for every survey whose schedule has fired since it last ran (at most LOOKBACK ago).
+
+    A survey whose wave cannot open (it names an area not added yet) is
+    reported and passed over: the others, and the reminders after them,
+    still go; its slot opens on the first minute after it is put right.
+    """
     now = runtime.clock()
     opened = []
     for slug, survey, imported_at in await _scheduled_surveys(runtime):
@@ -240,7 +245,13 @@ async def open_scheduled_waves(runtime: Runtime) -> list[OpenedWave]:
         slot = latest_slot(survey.metadata.schedule, tz, since=max(imported_at, now - LOOKBACK), now=now)
         if slot is None:
             continue
-        wave = await open_wave(runtime, slug, _audience_of(survey), slot=slot_key(slot))
+        key = slot_key(slot)
+        try:
+            wave = await open_wave(runtime, slug, _audience_of(survey), slot=key)
+        except WaveError as error:
+            if runtime.first_time(f"wave:{slug}:{key}"):
+                logger.error("%s (its scheduled wave of %s; tried again each minute until it opens)", error, key)
+            continue
         if wave is not None:
             opened.append(wave)
     return opened

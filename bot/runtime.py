@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.config import Settings
@@ -26,10 +26,18 @@ class Runtime:
     settings: Settings
     db: Database
     clock: Clock = utc_now
+    said: set[str] = field(default_factory=set, compare=False, repr=False)
 
     @property
     def secret_key(self) -> str:
         return self.settings.secret_key.get_secret_value()
+
+    def first_time(self, fault: str) -> bool:
+        """Whether this process has not yet reported `fault`: one that recurs every minute is logged once."""
+        if fault in self.said:
+            return False
+        self.said.add(fault)
+        return True
 
 
 @asynccontextmanager

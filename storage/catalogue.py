@@ -55,6 +55,7 @@ class Imported:
     version: str
     version_id: int
     created: bool
+    unplaced: tuple[str, ...] = ()  # what to tell an officer of an area or service it names, not added yet
 
 
 @dataclass(frozen=True)

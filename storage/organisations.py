@@ -103,6 +103,20 @@ def find_place(session: Session, slug: str, organisation: str | None) -> tuple[K
     return None
 
 
+def unplaced(session: Session, organisation: str | None, named: dict[Kind, str | None]) -> tuple[str, ...]:
+    """What to tell an officer of the areas and services a survey file names (`area:`, `service:`) that are not
+    added: its scheduled waves, which invite the people recorded there, cannot open until they are."""
+    notes = []
+    for kind, slug in named.items():
+        found = find_place(session, slug, organisation) if slug else None
+        if slug and (found is None or found[0] != kind):
+            notes.append(
+                f"its {kind} '{slug}' is not added yet, so its scheduled waves will not open until it is: "
+                f"`chorus org {kind} {organisation or 'ORGANISATION'} {slug} --name NAME`"
+            )
+    return tuple(notes)
+
+
 def check_link(session: Session, survey: str, kind: Kind | None = None, slug: str | None = None) -> None:
     """Refuse a leaflet's link to a survey not imported, or to an area or service (`kind`) it would not record."""
     found = session.execute(

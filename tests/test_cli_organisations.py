@@ -76,6 +76,40 @@ def test_a_service_is_added_listed_linked_to_and_invited(env: str, write_yaml: C
     assert audit_actions(env)[-3:] == ["service.name", "area.name", "wave.open"]
 
 
+MONTHLY = """\
+id: monthly
+title: Monthly pulse
+organisation: ancoats-housing
+area: ancoats
+service: repairs
+schedule: "0 10 1 * *"
+questions:
+  - {id: happy, type: yes_no, label: "Are you happy with your home?"}
+"""
+
+
+def test_importing_a_scheduled_survey_says_which_of_its_places_are_not_added_yet(
+    env: str, write_yaml: Callable[[str, str], Path]
+) -> None:
+    """Its scheduled waves invite the people recorded there, and cannot open until those places exist."""
+    monthly = str(write_yaml(MONTHLY, "monthly.yaml"))
+    imported = run("survey", "import", monthly)
+    assert imported.exit_code == 0, "stored all the same: the officer may add them next"
+    assert imported.stderr == (
+        "monthly: its area 'ancoats' is not added yet, so its scheduled waves will not open until it is: "
+        "`chorus org area ancoats-housing ancoats --name NAME`\n"
+        "monthly: its service 'repairs' is not added yet, so its scheduled waves will not open until it is: "
+        "`chorus org service ancoats-housing repairs --name NAME`\n"
+    )
+    run("org", "area", "ancoats-housing", "ancoats", "--name", "Ancoats")
+    run("org", "service", "ancoats-housing", "repairs", "--name", "Repairs desk")
+    again = run("survey", "import", monthly)
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert run("survey", "import", str(write_yaml(MONTHLY.replace("schedule", "#"), "once.yaml"))).stderr == "", (
+        "a survey with no schedule names its places for nothing that waits on them"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -33,6 +33,7 @@ from storage.models import (
     SurveyVersion,
     Wave,
 )
+from storage.organisations import add_place
 from storage.outbox import SUMMARY, enqueue, enqueue_many, outbox_row
 from storage.privacy import forget
 from storage.waves import Audience, close_wave, day_of, list_waves
@@ -371,6 +372,36 @@ async def test_a_scheduled_wave_opens_once_per_slot_even_after_a_restart(town: T
         (actor, detail["survey"], detail["invited"]) for actor, action, detail in audited if action == "wave.open"
     ]
     assert opened == [("schedule", "monthly", 1), ("schedule", "monthly", 1)], "who opened each wave is on record"
+
+
+MISPLACED = survey_of("""
+    id: misplaced
+    title: Misplaced
+    organisation: ancoats-housing
+    area: moss-side
+    schedule: "0 10 1 * *"
+    questions:
+      - {id: happy, type: yes_no, label: "Are you happy with your home?"}
+""")
+
+
+async def test_a_scheduled_survey_naming_an_area_not_added_stops_no_other_wave_or_reminder(
+    town: Town, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its error was the whole tick's: every other survey's wave, and every reminder, waited behind it."""
+    await town.runtime.db.write(lambda session: import_survey(session, MISPLACED, OPENED - timedelta(days=30)))
+    town.clock.now = OPENED + timedelta(minutes=3)
+    [wave] = await outreach.open_scheduled_waves(town.runtime)
+    assert wave.survey == "monthly", "the survey after it opens all the same"
+    assert "cannot open a wave of 'misplaced': no area called moss-side" in caplog.text
+    caplog.clear()
+    town.clock.now += timedelta(minutes=1)
+    assert await outreach.open_scheduled_waves(town.runtime) == []
+    assert "misplaced" not in caplog.text, "said once a slot, not every minute"
+    await town.runtime.db.write(lambda session: add_place(session, "area", "ancoats-housing", "moss-side", "M", OPENED))
+    town.clock.now += timedelta(minutes=1)
+    [late] = await outreach.open_scheduled_waves(town.runtime)
+    assert late.survey == "misplaced", "once the area is added, the slot still opens"
 
 
 async def crowd(db: Database, count: int) -> None:
