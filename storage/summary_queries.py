@@ -71,6 +71,9 @@ class SurveyPeriod:
     waves: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
+NOT_RECORDED = "not recorded"
+
+
 def weeks(start: date, end: date) -> list[str]:
     """ISO weeks touching [start, end], e.g. 2026-11-23..2026-11-29 -> ['2026-W48']."""
     found: dict[str, None] = {}
@@ -228,12 +231,12 @@ def _beside(session: Session, version_id: int, question_id: str, value: Any) -> 
 
 def _counts(session: Session, column: Any, where: Any, join: tuple[Any, Any] | None = None) -> dict[str, int]:
     """Responses per value of one column, e.g. per area by the name officers gave it (`chorus org area`), as
-    commissioners read it; responses without one count as "unknown"."""
+    commissioners read it; responses without one count as "not recorded" (a link that named no area, say)."""
     query = select(column, func.count()).select_from(Response)
     if join is not None:
         query = query.outerjoin(*join)
     rows = session.execute(query.where(where).group_by(column))
-    return {(value or "unknown"): count for value, count in rows}
+    return {(value or NOT_RECORDED): count for value, count in rows}
 
 
 def _merge_by_survey(periods: list[SurveyPeriod]) -> list[SurveyPeriod]:

@@ -110,13 +110,17 @@ def tenant(answers: list[str], why: str, comment: str = "") -> Any:
     return state
 
 
+def tsm_answers(overall: str) -> list[str]:
+    """TP01, no repair, TP04-TP07, TP08, no complaint, no communal areas, TP11, TP12."""
+    return [overall, "no", *["fairly_satisfied"] * 4, "agree", "no", "no", "fairly_satisfied", "neither"]
+
+
 async def populate_tsm(db: Database, tenants: int, comment: str = "", **places: int) -> None:
     """Tenants who answered the TSM survey, each recorded with `places` (area_id=..., say)."""
     version_id = (await db.write(lambda s: import_survey(s, TSM, NOW))).version_id
     for n in range(tenants):
         overall = "very_satisfied" if n % 3 else "fairly_dissatisfied"
-        # TP01, no repair, TP04-TP07, TP08, no complaint, no communal areas, TP11, TP12
-        answers = [overall, "no", *["fairly_satisfied"] * 4, "agree", "no", "no", "fairly_satisfied", "neither"]
+        answers = tsm_answers(overall)
         why = "Thank you" if comment else f"My name is Pat Lee. The damp in flat {n} is still not fixed"
         state = tenant(answers, why, comment)
         assert state.status.value == "completed", state
@@ -163,13 +167,23 @@ async def test_breakdowns_name_areas_services_and_organisations_as_officers_name
         }
 
     await populate_tsm(db, 10, **await db.write(places))
+    await db.write(
+        lambda s: start_response(
+            s,
+            version_id=s.scalar(select(SurveyVersion.id)),
+            participant_key="no-link",
+            channel="telegram",
+            state=tenant(tsm_answers("very_satisfied"), "Fine"),
+            now=NOW,
+        )
+    )
     async with db.read() as session:
         [tsm] = await session.run_sync(gather, date(2026, 11, 23), date(2026, 11, 29), "none")
     assert {name: dict(counts) for name, counts in tsm.breakdowns.items()} == {
-        "channel": {"telegram": 10},
-        "area": {"Ancoats and New Islington": 10},
-        "service": {"Repairs desk": 10},
-        "organisation": {"Ancoats Housing Co-operative": 10},
+        "channel": {"telegram": 11},
+        "area": {"Ancoats and New Islington": 10, "not recorded": 1},
+        "service": {"Repairs desk": 10, "not recorded": 1},
+        "organisation": {"Ancoats Housing Co-operative": 10, "not recorded": 1},
     }
 
 
