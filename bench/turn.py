@@ -67,7 +67,7 @@ def invited(session: Session, chats: Sequence[int]) -> None:
     for chat in chats:
         get_or_create_contact(session, channel="telegram", address=str(chat), now=NOW)
     addresses = [str(chat) for chat in chats]
-    columns = Contact.id, Contact.channel, Contact.address, Contact.language
+    columns = Contact.id, Contact.channel, Contact.address, Contact.language, Contact.organisation_id
     contacts = session.execute(select(*columns).where(Contact.address.in_(addresses))).all()
     version_id = session.scalars(select(SurveyVersion.id)).one()
     wave = create_wave(

@@ -59,17 +59,25 @@ class OpenedWave:
     not_before: datetime
 
 
-def _organisation_name(session: Session, survey: Survey) -> str:
+EVERYONE = "Your local services"  # who asks, when neither the survey nor the person names an organisation
+WhoAsks = Callable[[int | None], str]  # from the person's organisation id, the name an invite says is asking
+
+
+def _who_asks(session: Session, survey: Survey) -> WhoAsks:
+    """Who an invite or reminder says is asking: the survey's organisation, by name; for a survey that names
+    none, the person's own (a member of staff's employer, when every mutual runs the same pulse template)."""
     slug = survey.metadata.organisation
-    if slug is None:
-        return "Your local services"
-    return session.scalar(select(Organisation.name).where(Organisation.slug == slug)) or slug
+    if slug is not None:
+        named = session.scalar(select(Organisation.name).where(Organisation.slug == slug)) or slug
+        return lambda _: named
+    names: dict[int | None, str] = dict(session.execute(select(Organisation.id, Organisation.name)).all())
+    return lambda organisation_id: names.get(organisation_id, EVERYONE)
 
 
-def _survey_of(session: Session, version_id: int) -> tuple[Survey, str]:
-    """A survey version and the name of the organisation that runs it, as invites and reminders name them."""
+def _survey_of(session: Session, version_id: int) -> tuple[Survey, WhoAsks]:
+    """A survey version, and who its invites and reminders say is asking."""
     _, survey = load_version(session, version_id)
-    return survey, _organisation_name(session, survey)
+    return survey, _who_asks(session, survey)
 
 
 async def open_wave(
@@ -104,10 +112,13 @@ async def open_wave(
         )
         reachable = [c for c in contacts if c.channel in REACHABLE_CHANNELS]
         invitees = invite(session, wave.id, reachable, now)
-        organisation = _organisation_name(session, survey)
+        asks = _who_asks(session, survey)
         enqueue_many(
             session,
-            (_invite(i, survey, organisation, now, not_before, reminder=False, started=False) for i in invitees),
+            (
+                _invite(i, survey, asks(i.organisation_id), now, not_before, reminder=False, started=False)
+                for i in invitees
+            ),
         )
         metrics.QUEUED.labels(INVITE).inc(len(invitees))
         actor = "schedule" if slot is not None else "cli"
@@ -166,7 +177,8 @@ def join_open_waves(
     joined = []
     for wave_id, version_id, reachable in open_waves_for(session, contact_id, cool_off_since=since):
         [invitee] = invite(session, wave_id, [reachable], now)
-        joined.append((invitee.invitation_id, *_survey_of(session, version_id)))
+        survey, asks = _survey_of(session, version_id)
+        joined.append((invitee.invitation_id, survey, asks(invitee.organisation_id)))
     return joined
 
 
@@ -209,8 +221,9 @@ async def send_reminders(runtime: Runtime) -> int:
             session,
             (
                 _invite(
-                    Invitee(p.invitation_id, p.contact_id, p.channel, p.address, p.language),
-                    *surveys[p.version_id],
+                    Invitee(p.invitation_id, p.contact_id, p.channel, p.address, p.language, p.organisation_id),
+                    surveys[p.version_id][0],
+                    surveys[p.version_id][1](p.organisation_id),
                     now,
                     now,
                     reminder=True,

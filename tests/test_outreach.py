@@ -189,6 +189,34 @@ async def test_someone_who_joins_is_invited_to_the_open_waves_that_would_have_in
     assert waves == {theirs.wave_id: 2, residents.wave_id: 2}, "counted in the wave's invitations"
 
 
+UNNAMED = survey_of("""
+    id: unnamed
+    title: Any pulse
+    reminders: {max: 1, every_days: 3}
+    questions:
+      - {id: happy, type: yes_no, label: "Are you happy at work?"}
+""")
+
+
+async def test_a_survey_naming_no_organisation_is_asked_by_each_persons_own(town: Town) -> None:
+    """One pulse template for every mutual: staff hear from their employer, not from 'Your local services'."""
+    await town.runtime.db.write(lambda session: import_survey(session, UNNAMED, OPENED - timedelta(days=30)))
+    await outreach.open_wave(town.runtime, "unnamed", Audience(role="staff"))
+    await outreach.open_wave(town.runtime, "unnamed", Audience(areas=("gorton",)))
+    town.clock.now += timedelta(days=3)
+    assert await outreach.send_reminders(town.runtime) == 2
+    rows = await outbox(town.runtime.db)
+    said = {
+        (row.address, row.kind): row.payload["text"].removeprefix("A reminder: ").split(" would")[0] for row in rows
+    }
+    assert said == {
+        ("1005", "invite"): "Ancoats Housing Co-op",
+        ("1005", "reminder"): "Ancoats Housing Co-op",
+        ("1002", "invite"): "Your local services",
+        ("1002", "reminder"): "Your local services",
+    }, "erin works for Ancoats Housing; ben, a resident, belongs to no organisation"
+
+
 async def test_an_unknown_area_or_survey_is_a_clear_error_and_opens_nothing(town: Town) -> None:
     with pytest.raises(WaveError, match="no area called moss-side"):
         await outreach.open_wave(town.runtime, "pulse", Audience(areas=("moss-side",)))

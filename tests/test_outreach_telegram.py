@@ -209,7 +209,9 @@ async def test_staff_who_join_while_their_pulse_is_open_are_invited_with_the_wel
 
         sent = await run.say(STAFF, f"/start join-{codes[0]}", replies=2)
         assert sent[-2]["text"].startswith("You're now registered as staff of Mutual.")
-        assert "would like to hear from you in “Staff voice pulse”" in sent[-1]["text"]
+        assert sent[-1]["text"].startswith("Mutual would like to hear from you in “Staff voice pulse”"), (
+            "their employer asks: the template names no organisation"
+        )
         async with run.db.read() as session:
             invited = (await session.execute(select(Invitation.wave_id, Invitation.started_at))).all()
         assert invited == [(waves["theirs"], None)], "only their organisation's open wave"
