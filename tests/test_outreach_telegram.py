@@ -215,7 +215,8 @@ async def test_staff_who_join_while_their_pulse_is_open_are_invited_with_the_wel
         async with run.db.read() as session:
             invited = (await session.execute(select(Invitation.wave_id, Invitation.started_at))).all()
         assert invited == [(waves["theirs"], None)], "only their organisation's open wave"
-        await run.press(STAFF, "Start the survey", replies=3)
+        sent = await run.press(STAFF, "Start the survey", replies=3)
+        assert sent[-3]["text"].startswith("This survey is run by Mutual."), "as their invite said"
         async with run.db.read() as session:
             assert await session.scalar(select(Invitation.started_at)) is not None, "counted as the wave's"
         sent = await run.say(STAFF, f"/start join-{codes[1]}")

@@ -476,10 +476,9 @@ class _Turn:
 
     def introduce(self, survey: Survey) -> None:
         lines = []
-        if survey.metadata.organisation:
-            lines.append(
-                m.say(self.language, m.RUN_BY, organisation=self.organisation_name(survey.metadata.organisation))
-            )
+        runs = self.who_runs(survey)
+        if runs:
+            lines.append(m.say(self.language, m.RUN_BY, organisation=runs))
         if survey.metadata.anonymous:
             lines.append(m.say(self.language, m.ANONYMOUS))
         lines.append(m.say(self.language, m.HOW_TO_STOP))
@@ -487,9 +486,17 @@ class _Turn:
             lines.append(m.available_in(survey.languages, self.language))
         self.effects.send += messages(html("\n\n".join(lines)))
 
-    def organisation_name(self, slug: str) -> str:
-        name = self.session.scalar(select(Organisation.name).where(Organisation.slug == slug))
-        return name or slug
+    def who_runs(self, survey: Survey) -> str | None:
+        """The survey's organisation, by name; for one that names none (a pulse template every mutual runs), a
+        member of staff's own employer, as their invite said."""
+        if survey.metadata.organisation:
+            name = self.session.scalar(
+                select(Organisation.name).where(Organisation.slug == survey.metadata.organisation)
+            )
+            return name or survey.metadata.organisation
+        if self.contact.role == "staff" and self.contact.organisation_id is not None:
+            return self.session.scalar(select(Organisation.name).where(Organisation.id == self.contact.organisation_id))
+        return None
 
     def join_staff(self, code: str) -> None:
         organisation = redeem(self.session, code, self.contact, self.now)
