@@ -354,13 +354,14 @@ def _add_place(kind: Kind, organisation: str, slug: str, name: str) -> None:
 
 @org_group.command(name="list")
 def org_list() -> None:
-    """Show every organisation, its areas and services, and how many contacts each has."""
+    """Show every organisation, its areas and services, how many contacts each has, and the staff who joined."""
     with _reported():
         found = asyncio.run(admin.list_organisations(load_settings()))
         if not found:
             click.echo('No organisations yet: add one with `chorus org add SLUG --name "NAME"`.')
         for organisation in found:
-            click.echo(f"{organisation.slug}  {organisation.name}")
+            joined = f"  ({organisation.staff} staff joined)" if organisation.staff else ""
+            click.echo(f"{organisation.slug}  {organisation.name}{joined}")
             for area in organisation.areas:
                 click.echo(f"  {area.slug}  {area.name}  ({area.contacts} contacts)")
             for service in organisation.services:

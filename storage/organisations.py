@@ -49,6 +49,7 @@ class OrganisationListing:
     name: str
     areas: tuple[PlaceListing, ...]
     services: tuple[PlaceListing, ...]
+    staff: int  # who have joined with a code: whom a staff wave of the organisation could invite
 
 
 def name_organisation(session: Session, slug: str, name: str, now: datetime, actor: str = "cli") -> bool:
@@ -140,7 +141,8 @@ def check_link(session: Session, survey: str, kind: Kind | None = None, slug: st
 
 
 def list_organisations(session: Session) -> list[OrganisationListing]:
-    """Every organisation with its areas and services, and how many contacts each has (whom a wave could invite)."""
+    """Every organisation with its areas and services, how many contacts each has, and how many staff have joined:
+    whom a wave could invite."""
     listed: dict[Kind, dict[int, list[PlaceListing]]] = {}
     for kind, (model, column) in PLACES.items():
         counted = (
@@ -152,10 +154,19 @@ def list_organisations(session: Session) -> list[OrganisationListing]:
         places = listed.setdefault(kind, {})
         for owner, slug, name, contacts in session.execute(counted):
             places.setdefault(owner, []).append(PlaceListing(slug, name, contacts))
-    rows = session.execute(select(Organisation.id, Organisation.slug, Organisation.name).order_by(Organisation.slug))
+    staff = (
+        select(func.count(Contact.id))
+        .where(Contact.organisation_id == Organisation.id, Contact.role == "staff")
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Organisation.id, Organisation.slug, Organisation.name, staff).order_by(Organisation.slug)
+    )
     return [
-        OrganisationListing(slug, name, tuple(listed["area"].get(owner, ())), tuple(listed["service"].get(owner, ())))
-        for owner, slug, name in rows
+        OrganisationListing(
+            slug, name, tuple(listed["area"].get(owner, ())), tuple(listed["service"].get(owner, ())), joined
+        )
+        for owner, slug, name, joined in rows
     ]
 
 

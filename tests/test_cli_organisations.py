@@ -13,6 +13,11 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from bot.telegram.links import JOIN_PREFIX
+from storage.contacts import get_or_create_contact
+from storage.database import Database
+from storage.staff import redeem
+from tests.conftest import NOW
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.test_cli_storage import audit_actions, env, run
 
@@ -74,6 +79,26 @@ def test_a_service_is_added_listed_linked_to_and_invited(env: str, write_yaml: C
     opened = run("wave", "open", "homes", "--service", "repairs")
     assert opened.exit_code == 0, "a wave can name the service now"
     assert audit_actions(env)[-3:] == ["service.name", "area.name", "wave.open"]
+
+
+def test_the_list_says_how_many_staff_have_joined_each_organisation(env: str) -> None:
+    """Before opening a staff pulse, an officer sees whether the join codes handed out have been used."""
+    run("org", "add", "northern-care", "--name", "Northern Care Mutual")
+    [link] = run("staff", "invite", "--org", "northern-care", "--count", "1").output.split()
+    code = link.removeprefix(JOIN_PREFIX)
+
+    async def joins() -> None:
+        db = Database.open(env)
+        try:
+            await db.write(
+                lambda s: redeem(s, code, get_or_create_contact(s, channel="telegram", address="7", now=NOW), NOW)
+            )
+        finally:
+            await db.close()
+
+    assert run("org", "list").output == "northern-care  Northern Care Mutual\n", "nobody yet"
+    asyncio.run(joins())
+    assert run("org", "list").output == "northern-care  Northern Care Mutual  (1 staff joined)\n"
 
 
 MONTHLY = """\

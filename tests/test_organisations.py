@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from storage.contacts import change_contact, get_or_create_contact
 from storage.database import Database
 from storage.errors import InvalidName
-from storage.models import Area, Service
+from storage.models import Area, Organisation, Service
 from storage.organisations import (
     OrganisationListing,
     PlaceListing,
@@ -44,6 +44,9 @@ async def test_areas_and_services_are_listed_under_their_organisation_with_their
         for address in ("1", "2"):
             live_in(session, address, "central")
         use(session, "2", "repairs")
+        colleague = get_or_create_contact(session, channel="telegram", address="3", now=NOW)
+        owner = session.scalar(select(Organisation.id).where(Organisation.slug == "gorton-mutual"))
+        change_contact(session, colleague, role="staff", organisation_id=owner)
 
     await db.write(places)
     async with db.read() as session:
@@ -54,8 +57,9 @@ async def test_areas_and_services_are_listed_under_their_organisation_with_their
             "Ancoats Housing Co-operative",
             (PlaceListing("beswick", "Beswick", 0), PlaceListing("central", "Ancoats Central", 2)),
             (PlaceListing("repairs", "Repairs desk", 1),),
+            0,
         ),
-        OrganisationListing("gorton-mutual", "Gorton Mutual", (), (PlaceListing("central", "Central library", 0),)),
+        OrganisationListing("gorton-mutual", "Gorton Mutual", (), (PlaceListing("central", "Central library", 0),), 1),
     ]
 
 
