@@ -35,6 +35,7 @@ from storage.outbox import INVITE, REMINDER, enqueue_many, outbox_row
 from storage.waves import (
     Audience,
     Invitee,
+    Pending,
     claim_slot,
     close_wave,
     create_wave,
@@ -217,22 +218,16 @@ async def send_reminders(runtime: Runtime) -> int:
             )
         ]
         surveys = {version_id: _survey_of(session, version_id) for version_id in {p.version_id for p in due}}
-        enqueue_many(
-            session,
-            (
-                _invite(
-                    Invitee(p.invitation_id, p.contact_id, p.channel, p.address, p.language, p.organisation_id),
-                    surveys[p.version_id][0],
-                    surveys[p.version_id][1](p.organisation_id),
-                    now,
-                    now,
-                    reminder=True,
-                    started=p.started,
-                    number=p.reminders_sent + 1,
-                )
-                for p in due
-            ),
-        )
+
+        def reminder(p: Pending) -> dict[str, Any]:
+            survey, asks = surveys[p.version_id]
+            invitee = Invitee(p.invitation_id, p.contact_id, p.channel, p.address, p.language, p.organisation_id)
+            number = p.reminders_sent + 1
+            return _invite(
+                invitee, survey, asks(p.organisation_id), now, now, reminder=True, started=p.started, number=number
+            )
+
+        enqueue_many(session, (reminder(p) for p in due))
         mark_reminded(session, [p.invitation_id for p in due], now)
         return len(due)
 
