@@ -84,6 +84,27 @@ def html_error(text: str) -> str | None:
     return checker.error
 
 
+class _PlainText(HTMLParser):
+    """A message's text as Telegram keeps it once parsed: the words without their tags, entities unescaped."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def as_kept(text: str | None, parse_mode: str | None) -> str | None:
+    """What a message's text or caption reads as in what Telegram returns, and in a reply to it: plain words."""
+    if text is None or parse_mode != "HTML":
+        return text
+    parser = _PlainText()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
+
+
 @dataclass
 class Bucket:
     """A token bucket: `rate` per second, up to `burst` at once."""
@@ -355,7 +376,7 @@ class FakeTelegram:
             raise BadRequest("message is too long")
         message = self._find(params)
         markup = self._check(params, text)
-        message.update(text=text, reply_markup=markup)
+        message.update(text=as_kept(text, params.get("parse_mode")), reply_markup=markup)
         self.sent.append(
             {
                 "method": "editMessageText",
@@ -417,7 +438,7 @@ class FakeTelegram:
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private"},
             "from": self.bot_user(),
-            **{k: v for k, v in content.items() if v is not None},
+            **{k: as_kept(v, params.get("parse_mode")) for k, v in content.items() if v is not None},
         }
         if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup

@@ -126,7 +126,7 @@ async def test_a_tick_beyond_the_most_allowed_is_answered_on_the_button_and_the_
             answer = await run.answer_to_press(CHAT, question, run.keyboard(CHAT)[choice]["callback_data"])
             assert "text" not in answer
         shown = run.fake.messages[(CHAT, question)]
-        assert shown["text"].endswith("</b>\n<i>Choose up to three.</i>"), "ticking keeps the hint"
+        assert shown["text"].endswith("?\nChoose up to three."), "ticking keeps the hint"
         fourth = run.keyboard(CHAT)[3]["callback_data"]
         answer = await run.answer_to_press(CHAT, question, fourth)
         assert answer["text"] == "Please choose no more than 3."
@@ -338,6 +338,34 @@ async def test_a_reply_to_an_earlier_questions_message_is_not_taken_for_the_late
         sent = await run.fake.wait_for(CHAT, before + 2)
         assert sent[-1]["text"].startswith("<i>\u2713 No</i>"), "a reply to the latest question answers it"
         assert (await answers(run, response.id))["had_repair"] == "no"
+
+
+async def test_a_reply_to_a_question_answered_by_a_press_is_not_taken_for_the_latest_question(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pressed question loses its buttons but keeps its words, which name it; a message that names no question
+    (the language chosen) is read as before."""
+    async with running_chorus(tmp_path, monkeypatch) as run:
+        await run.say(CHAT, "/start tsm", replies=3)
+        await run.press(CHAT, "I agree")
+        overall = run.keyboard_message(CHAT)
+        await run.press(CHAT, "Very satisfied")
+        assert await run.buttons_gone(CHAT, overall)
+        before = len(run.fake.to(CHAT))
+        await run.fake.user_sends(CHAT, "no", reply_to=overall)
+        sent = await run.fake.wait_for(CHAT, before + 1)
+        assert sent[-1]["text"].startswith("That is a reply to an earlier question, so I have not taken it")
+        [response] = await responses(run)
+        assert "had_repair" not in await answers(run, response.id)
+        await run.say(CHAT, "/language")
+        chooser = run.keyboard_message(CHAT)
+        before = len(run.fake.to(CHAT))
+        await run.fake.press(CHAT, chooser, run.keyboard(CHAT)[0]["callback_data"])
+        await run.fake.wait_for_text(CHAT, "carried out a repair", after=before)
+        assert run.fake.messages[(CHAT, chooser)]["text"].endswith("\n\u2713 English")
+        await run.fake.user_sends(CHAT, "no", reply_to=chooser)
+        await run.fake.wait_for_text(CHAT, "\u2713 No", after=before)
+        assert (await answers(run, response.id))["had_repair"] == "no", "the language's message names no question"
 
 
 async def test_a_comment_typed_at_a_choice_is_thanked_for_and_kept_with_the_answer_pressed_after_it(

@@ -47,4 +47,4 @@ async def test_stored_payloads_go_out_as_bot_api_calls_without_a_warning_each(
     assert fake.calls["sendMessage"] == 1 and fake.calls["editMessageText"] == 1
     assert fake.calls["editMessageReplyMarkup"] == 1
     edited = fake.messages[(CHAT, sent["message_id"])]
-    assert edited["text"] == "<b>Is the repair done?</b>\n✓ Yes" and edited["reply_markup"] is None
+    assert edited["text"] == "Is the repair done?\n✓ Yes" and edited["reply_markup"] is None

@@ -85,6 +85,29 @@ def test_a_reply_names_the_first_button_of_the_message_it_replies_to(
     assert read_update(body) == Inbound(1, 7, "pl", text="no", message_id=5, replied_button=button)
 
 
+@pytest.mark.parametrize(
+    ("sender", "text", "question"),
+    [
+        (
+            {"id": 1, "is_bot": True, "first_name": "Chorus"},
+            "Has your landlord...?\n\u2713 Yes",
+            "Has your landlord...?",
+        ),
+        ({"id": 1, "is_bot": True, "first_name": "Chorus"}, "Notice.\n\nAgree?\n\u2713 I agree", "Notice.\n\nAgree?"),
+        ({"id": 1, "is_bot": True, "first_name": "Chorus"}, "Thank you for taking part.", None),
+        ({"id": 7, "is_bot": False, "first_name": "R"}, "Q?\n\u2713 Yes", None),
+        ("not a user", "Q?\n\u2713 Yes", None),
+    ],
+)
+def test_a_reply_names_the_words_of_an_answered_question_of_the_bots(
+    sender: object, text: str, question: str | None
+) -> None:
+    """A question answered by a press keeps its words above the answer; a resident's own message is no question."""
+    body = typed("no")
+    body["message"]["reply_to_message"] = {"message_id": 3, "date": 1, "chat": PRIVATE, "from": sender, "text": text}
+    assert read_update(body) == Inbound(1, 7, "pl", text="no", message_id=5, replied_question=question)
+
+
 def test_a_sticker_has_no_text() -> None:
     sticker = typed("x")
     del sticker["message"]["text"]

@@ -332,11 +332,23 @@ class _Turn:
         self.effects.send += rendered
 
     def replies_to_another(self, place: Place) -> bool:
-        """Whether they swiped to reply to an earlier question's message (its buttons name it): what they typed
-        answers that question, and taken for the latest one it would be stored against the wrong question."""
+        """Whether they swiped to reply to an earlier question's message: what they typed answers that question,
+        and taken for the latest one it would be stored against the wrong question.
+
+        A question still showing its buttons is named by them; one answered
+        by a press has lost them, and is known by its words above the answer,
+        in any of the survey's languages. A message whose words are no
+        question's (the language chosen, say) is no question's reply.
+        """
         data = self.inbound.replied_button
         replied = decode(data) if data else None
-        return isinstance(replied, AnswerButton) and not _asks_now(place, replied)
+        if isinstance(replied, AnswerButton):
+            return not _asks_now(place, replied)
+        asked = self.inbound.replied_question
+        if asked is None:
+            return False
+        named = [step.question.id for step in place.survey.steps if asked in step.question.label.translations.values()]
+        return bool(named) and place.state.current not in named
 
     def command(self, text: str) -> None:
         name, _, argument = text.partition(" ")

@@ -47,6 +47,7 @@ class Inbound:
     forwarded: bool = False  # someone else's words, or a command, passed on: never taken as an answer
     attached: bool = False  # the text is the caption of a photo, video or file, which is not kept
     replied_button: str | None = None  # the first button's data on the message this one replies to
+    replied_question: str | None = None  # the words of an answered question's message this one replies to
 
 
 def read_update(body: object, me: str | None = None) -> Inbound | None:
@@ -90,7 +91,19 @@ def read_update(body: object, me: str | None = None) -> Inbound | None:
         forwarded=forwarded,
         attached=caption is not None,
         replied_button=None if replied is None else _first_button(replied),
+        replied_question=None if replied is None else _answered_question(replied),
     )
+
+
+def _answered_question(message: dict[str, Any]) -> str | None:
+    """The words above the answer on a message of the bot's that shows one ("Label\n✓ Yes"), as Telegram gives
+    them, plain: a question answered by a press has lost its buttons, but not its words."""
+    sender = message.get("from")
+    text = message.get("text")
+    if not isinstance(sender, dict) or sender.get("is_bot") is not True or not isinstance(text, str):
+        return None
+    words, mark, _ = text.rpartition("\n\u2713 ")
+    return words or None if mark else None
 
 
 def _first_button(message: dict[str, Any]) -> str | None:
