@@ -64,7 +64,7 @@ EVERYONE = "Your local services"  # who asks, when neither the survey nor the pe
 WhoAsks = Callable[[int | None], str]  # from the person's organisation id, the name an invite says is asking
 
 
-def _who_asks(session: Session, survey: Survey) -> WhoAsks:
+def who_asks(session: Session, survey: Survey) -> WhoAsks:
     """Who an invite or reminder says is asking: the survey's organisation, by name; for a survey that names
     none, the person's own (a member of staff's employer, when every mutual runs the same pulse template)."""
     slug = survey.metadata.organisation
@@ -78,7 +78,7 @@ def _who_asks(session: Session, survey: Survey) -> WhoAsks:
 def _survey_of(session: Session, version_id: int) -> tuple[Survey, WhoAsks]:
     """A survey version, and who its invites and reminders say is asking."""
     _, survey = load_version(session, version_id)
-    return survey, _who_asks(session, survey)
+    return survey, who_asks(session, survey)
 
 
 async def open_wave(
@@ -113,7 +113,7 @@ async def open_wave(
         )
         reachable = [c for c in contacts if c.channel in REACHABLE_CHANNELS]
         invitees = invite(session, wave.id, reachable, now)
-        asks = _who_asks(session, survey)
+        asks = who_asks(session, survey)
         enqueue_many(
             session,
             (

@@ -21,14 +21,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages as m
 from bot import metrics
 from bot.i18n import languages as bot_languages
 from bot.i18n import supported
-from bot.outreach import join_open_waves
+from bot.outreach import EVERYONE, join_open_waves, who_asks
 from bot.participation import (
     Place,
     advance,
@@ -72,7 +71,7 @@ from storage.chats import follow, lost
 from storage.contacts import ContactRow, change_contact, get_or_create_contact, opt_out
 from storage.errors import UnknownVersion
 from storage.inbound import AlreadyApplied, claim, first
-from storage.models import Invitation, Organisation, Wave
+from storage.models import Invitation, Wave
 from storage.organisations import PLACES, find_place
 from storage.outbox import ERASURE, REPLY, Message, enqueue_many, enqueue_taken, outbox_row
 from storage.staff import redeem
@@ -499,16 +498,10 @@ class _Turn:
         self.effects.send += messages(html("\n\n".join(lines)))
 
     def who_runs(self, survey: Survey) -> str | None:
-        """The survey's organisation, by name; for one that names none (a pulse template every mutual runs), a
-        member of staff's own employer, as their invite said."""
-        if survey.metadata.organisation:
-            name = self.session.scalar(
-                select(Organisation.name).where(Organisation.slug == survey.metadata.organisation)
-            )
-            return name or survey.metadata.organisation
-        if self.contact.role == "staff" and self.contact.organisation_id is not None:
-            return self.session.scalar(select(Organisation.name).where(Organisation.id == self.contact.organisation_id))
-        return None
+        """Who asks, as their invite said (the survey's organisation, or a member of staff's employer); nobody
+        named for a resident of a survey that names no organisation."""
+        runs = who_asks(self.session, survey)(self.contact.organisation_id)
+        return None if runs == EVERYONE else runs
 
     def join_staff(self, code: str) -> None:
         organisation = redeem(self.session, code, self.contact, self.now)
